@@ -1,0 +1,407 @@
+//! HasMany: a source row and the many target rows whose foreign key points at it.
+
+use std::fmt;
+
+use super::{BelongsTo, Link, Unlink};
+use crate::bucket::BucketIter;
+use crate::cascade;
+use crate::db::{Db, Model};
+use crate::error::{Error, Result};
+use crate::id::{AsId, Id, RawId, model_name};
+use crate::key::Key;
+use crate::query::Query;
+use crate::rows::Rows;
+use crate::table::Row;
+
+/// A handle to a has-many association (`Post` has many `Comment`), returned by
+/// [`Db::has_many`]. `K` is the key the foreign key holds: the source's id by default, or a
+/// unique attribute ([`Db::has_many_by`]).
+///
+/// Every method takes the database explicitly and fails with [`Error::NotFound`] if an id
+/// argument names no live row, before changing anything. Writes are atomic.
+///
+/// | Sequelize | relata | cost |
+/// |---|---|---|
+/// | `getComments` | [`get`](HasMany::get), [`get_with`](HasMany::get_with), [`get_many`](HasMany::get_many) | O(log n + k) |
+/// | `countComments` | [`count`](HasMany::count), [`count_where`](HasMany::count_where) | O(log n) (unfiltered: one lookup) |
+/// | `hasComment(s)` | [`has`](HasMany::has), [`has_all`](HasMany::has_all), `*_where` | O(log n) per target |
+/// | `addComment(s)` | [`add`](HasMany::add), [`add_many`](HasMany::add_many) | O(log n) per target |
+/// | `removeComment(s)` | [`remove`](HasMany::remove), [`remove_many`](HasMany::remove_many) | O(log n) per target |
+/// | `setComments` | [`set`](HasMany::set) | O((old + new) log n) |
+/// | `createComment` | [`create`](HasMany::create) | O(log n) per index |
+pub struct HasMany<S, T, K = Id<S>> {
+    pub(crate) link: Link<S, T, K>,
+}
+
+impl<S, T, K> Clone for HasMany<S, T, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S, T, K> Copy for HasMany<S, T, K> {}
+impl<S, T, K> fmt::Debug for HasMany<S, T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HasMany<{}, {}>", model_name::<S>(), model_name::<T>())
+    }
+}
+
+/// The children of one source row, in creation order. Returned by [`HasMany::get`].
+pub struct Children<'a, T> {
+    ids: BucketIter<'a>,
+    rows: &'a Rows<T>,
+}
+
+impl<'a, T: Model> Iterator for Children<'a, T> {
+    type Item = Row<'a, T>;
+
+    fn next(&mut self) -> Option<Row<'a, T>> {
+        let raw = self.ids.next()?;
+        let row = self.rows.get(raw).expect("indexed children exist");
+        Some(Row::new(Id::from_raw(raw), row))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+impl<T: Model> ExactSizeIterator for Children<'_, T> {}
+
+/// Sorted, deduplicated raw ids.
+fn raw_set<T>(ids: impl IntoIterator<Item = Id<T>>) -> Vec<RawId> {
+    let mut raw: Vec<RawId> = ids.into_iter().map(|id| id.raw).collect();
+    raw.sort_unstable();
+    raw.dedup();
+    raw
+}
+
+/// How rows that stop being linked will be unlinked, decided before anything changes.
+enum Unlinking {
+    Nullify(Vec<RawId>),
+    Delete(cascade::Plan),
+}
+
+impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
+    pub(crate) fn new(link: Link<S, T, K>) -> Self {
+        HasMany { link }
+    }
+
+    /// The inverse association: each target row belongs to one source row.
+    pub fn inverse(&self) -> BelongsTo<T, S, K> {
+        BelongsTo { link: self.link }
+    }
+
+    /// The rows linked to `source`, in creation order (Sequelize `getComments`).
+    /// O(log n) to start, then O(log n) per row.
+    ///
+    /// ```
+    /// # use relata::{Db, Id, fk};
+    /// # #[derive(Clone)] struct Post;
+    /// # #[derive(Clone)] struct Comment { post: Option<Id<Post>>, body: &'static str }
+    /// # let mut db = Db::new();
+    /// # let (posts, comments) = (db.create_table()?, db.create_table()?);
+    /// let post_comments = db.has_many(posts, comments, fk!(Comment, post))?;
+    /// let p = posts.insert(&mut db, Post)?;
+    /// for body in ["first", "second"] {
+    ///     post_comments.create(&mut db, p, Comment { post: None, body })?;
+    /// }
+    /// let bodies: Vec<_> = post_comments.get(&db, p)?.map(|c| c.body).collect();
+    /// assert_eq!(bodies, ["first", "second"]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Children<'a, T>> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        let rows = db.rows::<T>(self.link.target)?;
+        let ids = match data.index.bucket(&key) {
+            Some(bucket) => bucket.iter(),
+            None => crate::bucket::Bucket::Empty.iter(),
+        };
+        Ok(Children { ids, rows })
+    }
+
+    /// The rows linked to `source`, filtered, ordered, limited and offset by `query`.
+    /// O(log n + k log k) for k linked rows.
+    pub fn get_with<'a>(
+        &self,
+        db: &'a Db,
+        source: impl AsId<S>,
+        query: &Query<'_, T>,
+    ) -> Result<Vec<Row<'a, T>>> {
+        Ok(query.apply(self.get(db, source)?))
+    }
+
+    /// [`get_with`](HasMany::get_with) for many sources at once (Sequelize's batched getter):
+    /// one entry per source, in the order given, empty ones included; the limit applies per
+    /// source. Every source is checked before anything is read.
+    pub fn get_many<'a>(
+        &self,
+        db: &'a Db,
+        sources: impl IntoIterator<Item = Id<S>>,
+        query: &Query<'_, T>,
+    ) -> Result<Vec<(Id<S>, Vec<Row<'a, T>>)>> {
+        sources
+            .into_iter()
+            .map(|s| Ok((s, self.get_with(db, s, query)?)))
+            .collect()
+    }
+
+    /// Number of rows linked to `source` (Sequelize `countComments`). O(log n): one lookup,
+    /// whatever the number of children.
+    pub fn count(&self, db: &Db, source: impl AsId<S>) -> Result<usize> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        Ok(data.index.count(&key))
+    }
+
+    /// Number of rows linked to `source` that match `filter`. O(log n + k).
+    pub fn count_where(
+        &self,
+        db: &Db,
+        source: impl AsId<S>,
+        filter: impl Fn(&T) -> bool,
+    ) -> Result<usize> {
+        Ok(self.get(db, source)?.filter(|r| filter(r)).count())
+    }
+
+    /// Whether `target` is linked to `source` (Sequelize `hasComment`). O(log n): reads the
+    /// target's foreign key.
+    pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
+        self.has_all_where(db, source, [target.as_id()], |_| true)
+    }
+
+    /// Whether `target` is linked to `source` and matches `filter`.
+    pub fn has_where(
+        &self,
+        db: &Db,
+        source: impl AsId<S>,
+        target: impl AsId<T>,
+        filter: impl Fn(&T) -> bool,
+    ) -> Result<bool> {
+        self.has_all_where(db, source, [target.as_id()], filter)
+    }
+
+    /// Whether every target is linked to `source` (Sequelize `hasComments`). Set semantics:
+    /// duplicates are fine and an empty list is `true`. O(m log n) for m targets.
+    pub fn has_all(
+        &self,
+        db: &Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<bool> {
+        self.has_all_where(db, source, targets, |_| true)
+    }
+
+    /// Whether every target is linked to `source` and matches `filter`.
+    pub fn has_all_where(
+        &self,
+        db: &Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+        filter: impl Fn(&T) -> bool,
+    ) -> Result<bool> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        let targets = self.link.targets(db, targets)?;
+        Ok(targets
+            .iter()
+            .all(|(_, row)| data.fk.get(row) == Some(&key) && filter(row)))
+    }
+
+    /// Links `target` to `source`, moving it away from any other source (Sequelize
+    /// `addComment`). Returns whether it was not linked to `source` before. O(log n).
+    pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
+        self.add_many(db, source, [target.as_id()]).map(|n| n == 1)
+    }
+
+    /// Links every target to `source`, leaving rows already linked alone (Sequelize
+    /// `addComments`). Returns how many rows it newly linked. Atomic: an unknown id fails the
+    /// whole call. O(m log n).
+    pub fn add_many(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<usize> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        let targets = self.link.targets(db, targets)?;
+        let new: Vec<RawId> = raw_set(
+            targets
+                .into_iter()
+                .filter(|(_, row)| data.fk.get(row) != Some(&key))
+                .map(|(id, _)| id),
+        );
+        for &child in &new {
+            self.link.relink(db, child, Some(key.clone()))?;
+        }
+        Ok(new.len())
+    }
+
+    /// Unlinks `target` from `source` if it is linked to it, by the association's unlink policy
+    /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
+    /// [`Error::Validation`] unless the policy deletes.
+    pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
+        self.remove_many_with(db, source, [target.as_id()], None)
+            .map(|n| n == 1)
+    }
+
+    /// Unlinks every target that is linked to `source`; others are left alone (Sequelize
+    /// `removeComments`). Returns how many rows it unlinked. Atomic. O(m log n).
+    pub fn remove_many(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<usize> {
+        self.remove_many_with(db, source, targets, None)
+    }
+
+    /// [`remove_many`](HasMany::remove_many) with an unlink policy for this call (`None`: the
+    /// association's). `Some(Unlink::Delete)` is Sequelize's `destroy: true`.
+    pub fn remove_many_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+        policy: Option<Unlink>,
+    ) -> Result<usize> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        let targets = self.link.targets(db, targets)?;
+        let linked = raw_set(
+            targets
+                .into_iter()
+                .filter(|(_, row)| data.fk.get(row) == Some(&key))
+                .map(|(id, _)| id),
+        );
+        let unlinking = self.plan_unlink(db, linked, policy)?;
+        self.apply_unlink(db, unlinking)
+    }
+
+    /// Makes the rows linked to `source` exactly `targets` (duplicates ignored; Sequelize
+    /// `setComments`): rows no longer listed are unlinked by the unlink policy, new ones are
+    /// linked (moved if linked elsewhere), rows already linked are untouched. Atomic, unlike
+    /// Sequelize's concurrent statements. Returns how many rows changed.
+    /// O((old + new) log n).
+    ///
+    /// ```
+    /// # use relata::{Db, Id, fk};
+    /// # #[derive(Clone)] struct Post;
+    /// # #[derive(Clone)] struct Comment { post: Option<Id<Post>> }
+    /// # let mut db = Db::new();
+    /// # let (posts, comments) = (db.create_table()?, db.create_table()?);
+    /// let post_comments = db.has_many(posts, comments, fk!(Comment, post))?;
+    /// let p = posts.insert(&mut db, Post)?;
+    /// let a = post_comments.create(&mut db, p, Comment { post: None })?;
+    /// let b = comments.insert(&mut db, Comment { post: None })?;
+    /// post_comments.set(&mut db, p, [b])?;
+    /// assert_eq!(comments.get(&db, a)?.post, None);
+    /// assert_eq!(comments.get(&db, b)?.post, Some(p));
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn set(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<usize> {
+        self.set_with(db, source, targets, None)
+    }
+
+    /// [`set`](HasMany::set) with an unlink policy for this call (`None`: the association's).
+    /// `Some(Unlink::Delete)` is Sequelize's `destroyPrevious`.
+    pub fn set_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+        policy: Option<Unlink>,
+    ) -> Result<usize> {
+        let source = source.as_id();
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source)?;
+        let wanted = raw_set(
+            self.link
+                .targets(db, targets)?
+                .into_iter()
+                .map(|(id, _)| id),
+        );
+        let current: Vec<RawId> = data
+            .index
+            .bucket(&key)
+            .map(|b| b.iter().collect())
+            .unwrap_or_default();
+        let to_unlink: Vec<RawId> = current
+            .iter()
+            .copied()
+            .filter(|id| wanted.binary_search(id).is_err())
+            .collect();
+        let to_link: Vec<RawId> = wanted
+            .iter()
+            .copied()
+            .filter(|id| current.binary_search(id).is_err())
+            .collect();
+        let unlinking = self.plan_unlink(db, to_unlink, policy)?;
+        if let Unlinking::Delete(plan) = &unlinking {
+            let needed = std::iter::once((self.link.source, source.raw))
+                .chain(to_link.iter().map(|&t| (self.link.target, t)));
+            for (table, id) in needed {
+                if plan.deletes(table, id) {
+                    return Err(Error::Conflict {
+                        row: format!("{}#{}", db.meta(table).name, id.seq),
+                        association: data.meta.name,
+                    });
+                }
+            }
+        }
+        let changed = self.apply_unlink(db, unlinking)? + to_link.len();
+        for child in to_link {
+            self.link.relink(db, child, Some(key.clone()))?;
+        }
+        Ok(changed)
+    }
+
+    /// Inserts `value` with its foreign key set to `source` (Sequelize `createComment`);
+    /// whatever key `value` held is overwritten. Returns the new row's id.
+    pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source.as_id())?;
+        if data.fk.set(&mut value, Some(key)).is_err() {
+            unreachable!("setting a key (not null) always succeeds");
+        }
+        self.link.target_table().insert(db, value)
+    }
+
+    fn plan_unlink(&self, db: &Db, rows: Vec<RawId>, policy: Option<Unlink>) -> Result<Unlinking> {
+        let data = self.link.data(db)?;
+        let Some(&first) = rows.first() else {
+            return Ok(Unlinking::Nullify(rows));
+        };
+        match policy.unwrap_or(data.meta.unlink) {
+            Unlink::Nullify if data.meta.nullable => Ok(Unlinking::Nullify(rows)),
+            Unlink::Nullify | Unlink::Reject => {
+                Err(self.link.not_null(db, Id::from_raw(first), data.meta.name))
+            }
+            Unlink::Delete => {
+                let roots: Vec<_> = rows.iter().map(|&r| (self.link.target, r)).collect();
+                cascade::plan(db, &roots).map(Unlinking::Delete)
+            }
+        }
+    }
+
+    fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
+        match unlinking {
+            Unlinking::Nullify(rows) => {
+                for &child in &rows {
+                    self.link.relink(db, child, None)?;
+                }
+                Ok(rows.len())
+            }
+            Unlinking::Delete(plan) => {
+                let roots = plan.roots;
+                cascade::apply(db, plan);
+                Ok(roots)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Declared policies of an association: names, referential actions, unlink policy.
+
+/// What deleting a source row does to the target rows linked to it (SQL `ON DELETE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// Delete the linked rows too (and apply their own actions, transitively).
+    Cascade,
+    /// Set the linked rows' foreign key to null. Only for nullable (`Option`) keys: declaring it
+    /// on a non-null key is an [`Error::Definition`](crate::Error::Definition).
+    SetNull,
+    /// Refuse the delete while linked rows exist: [`Error::Restricted`](crate::Error::Restricted).
+    Restrict,
+    /// SQL's deferred check; observably the same as `Restrict` here, except that rows deleted by
+    /// the same cascade do not block.
+    NoAction,
+}
+
+/// What changing a source key attribute does to the linked rows (SQL `ON UPDATE`). Only
+/// associations whose source key is an attribute ([`Db::has_many_by`](crate::Db::has_many_by))
+/// can see a key change; ids never change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OnUpdate {
+    /// Rewrite the linked rows' foreign keys to the new value (the default).
+    #[default]
+    Cascade,
+    /// Refuse the update while linked rows exist.
+    Restrict,
+    /// Same as `Restrict` here.
+    NoAction,
+}
+
+/// What `set` and `remove` do to a target row that stops being linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Unlink {
+    /// Set its foreign key to null (the default for nullable keys).
+    Nullify,
+    /// Fail with [`Error::Validation`](crate::Error::Validation), changing nothing (the default
+    /// for non-null keys).
+    Reject,
+    /// Delete it, with its own referential actions (Sequelize's `destroyPrevious` / `destroy`).
+    Delete,
+}
+
+/// Options of an association declaration. Every option has a default; set only what differs.
+///
+/// ```
+/// use relata::{AssocOptions, OnDelete, Unlink};
+/// let options = AssocOptions::new()
+///     .name("comments")
+///     .inverse("post")
+///     .on_delete(OnDelete::Cascade)
+///     .unlink(Unlink::Delete);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AssocOptions {
+    pub(crate) name: Option<&'static str>,
+    pub(crate) inverse: Option<&'static str>,
+    pub(crate) on_delete: Option<OnDelete>,
+    pub(crate) on_update: OnUpdate,
+    pub(crate) unlink: Option<Unlink>,
+}
+
+impl AssocOptions {
+    /// All defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The association's name, used in messages (default: the target model's name).
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// The inverse association's name (Sequelize `inverse: { as }`; default: the foreign-key
+    /// field's name).
+    pub fn inverse(mut self, name: &'static str) -> Self {
+        self.inverse = Some(name);
+        self
+    }
+
+    /// The on-delete action (default: `SetNull` for nullable keys, `Cascade` otherwise).
+    pub fn on_delete(mut self, action: OnDelete) -> Self {
+        self.on_delete = Some(action);
+        self
+    }
+
+    /// The on-update action for attribute source keys (default `Cascade`).
+    pub fn on_update(mut self, action: OnUpdate) -> Self {
+        self.on_update = action;
+        self
+    }
+
+    /// The unlink policy of `set` and `remove` (default: `Nullify` for nullable keys, `Reject`
+    /// otherwise).
+    pub fn unlink(mut self, policy: Unlink) -> Self {
+        self.unlink = Some(policy);
+        self
+    }
+}

@@ -1,0 +1,391 @@
+//! The database value: tables, associations and unique indexes, behind one catalog.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::assoc::{AssocData, AssocMeta};
+use crate::error::{Error, Result};
+use crate::id::{RawId, model_name};
+use crate::key::Key;
+use crate::rows::Rows;
+use crate::table::Table;
+
+/// A type that can be stored as a row: any `Clone + Send + Sync + 'static` type.
+///
+/// Rows are cloned when a write touches a part of the storage still shared with a snapshot or an
+/// open transaction, so cheap clones (small structs, `Arc<str>` for long text) keep those fast.
+pub trait Model: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> Model for T {}
+
+/// What the catalog knows about one table.
+#[derive(Clone)]
+pub(crate) struct TableMeta {
+    pub(crate) name: &'static str,
+    /// Associations whose foreign key lives on this table (it is their target).
+    pub(crate) fks: Vec<usize>,
+    /// Associations whose foreign key references this table (it is their source).
+    pub(crate) refs: Vec<usize>,
+    /// Unique indexes on this table's attributes.
+    pub(crate) uniques: Vec<usize>,
+}
+
+/// Definitions, shared (copy-on-write) by a database and its forks.
+#[derive(Clone, Default)]
+pub(crate) struct Catalog {
+    pub(crate) tables: Vec<TableMeta>,
+    by_type: HashMap<TypeId, usize>,
+}
+
+/// The type-erased storage of one table.
+pub(crate) trait ErasedTable: Send + Sync {
+    fn clone_box(&self) -> Box<dyn ErasedTable>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn row(&self, id: RawId) -> Option<&dyn Any>;
+    fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>>;
+    fn ids(&self) -> Vec<RawId>;
+}
+
+impl<T: Model> ErasedTable for Rows<T> {
+    fn clone_box(&self) -> Box<dyn ErasedTable> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn row(&self, id: RawId) -> Option<&dyn Any> {
+        self.get(id).map(|r| r as &dyn Any)
+    }
+    fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>> {
+        self.remove(id).map(|r| Box::new(r) as Box<dyn Any + Send>)
+    }
+    fn ids(&self) -> Vec<RawId> {
+        self.iter().map(|(id, _)| id).collect()
+    }
+}
+
+/// Something kept in step with the rows of one table: a foreign key (on its target table) or a
+/// unique index. The one code path through which every write reaches the indexes.
+pub(crate) trait RowIndex: Send + Sync {
+    /// Whether `row` may be stored (as a new row, or replacing row `id`).
+    fn check(&self, db: &Db, id: Option<RawId>, row: &dyn Any) -> Result<()>;
+    fn insert(&mut self, id: RawId, row: &dyn Any);
+    fn remove(&mut self, id: RawId, row: &dyn Any);
+    fn update(&mut self, id: RawId, old: &dyn Any, new: &dyn Any) {
+        self.remove(id, old);
+        self.insert(id, new);
+    }
+    /// Recomputes the index from the rows and describes the first difference.
+    fn verify(&self, db: &Db) -> std::result::Result<(), String>;
+}
+
+/// The type-erased form of an association, for the paths that do not know its types: writes
+/// to its target table, deletes of its source rows, integrity checks.
+pub(crate) trait ErasedAssoc: RowIndex {
+    fn clone_box(&self) -> Box<dyn ErasedAssoc>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn meta(&self) -> &AssocMeta;
+    /// Target rows linked to source row `source`, in creation order.
+    fn children(&self, db: &Db, source: RawId) -> Vec<RawId>;
+    /// Nulls the foreign key of `child` (declared nullable; checked at definition).
+    fn null_child(&mut self, tables: &mut [Box<dyn ErasedTable>], child: RawId);
+    /// Source row `source` is being rewritten from `old` to `new`. If its key changes and it has
+    /// children, returns what [`cascade_key_change`](Self::cascade_key_change) needs, or a
+    /// `Restricted` error.
+    fn check_key_change(
+        &self,
+        db: &Db,
+        source: RawId,
+        old: &dyn Any,
+        new: &dyn Any,
+    ) -> Result<Option<Box<dyn Any>>>;
+    fn cascade_key_change(&mut self, tables: &mut [Box<dyn ErasedTable>], change: Box<dyn Any>);
+}
+
+pub(crate) trait ErasedUnique: RowIndex {
+    fn clone_box(&self) -> Box<dyn ErasedUnique>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl Clone for Box<dyn ErasedTable> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+impl Clone for Box<dyn ErasedAssoc> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+impl Clone for Box<dyn ErasedUnique> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// An in-memory relational database: typed tables, foreign keys with their indexes, and
+/// associations between tables.
+///
+/// A `Db` is a persistent value: [`Clone`] (or [`fork`](Db::fork)) is O(1) whatever the number of
+/// rows, and the copies are independent. Transactions are built on that (see
+/// [`transaction`](Db::transaction)).
+///
+/// Tables and associations are declared on the database and handed back as typed, `Copy`
+/// handles whose methods do the work:
+///
+/// ```
+/// use relata::{Db, Id, fk};
+///
+/// #[derive(Clone, Debug)]
+/// struct Post { title: String }
+/// #[derive(Clone, Debug)]
+/// struct Comment { post: Option<Id<Post>>, body: String }
+///
+/// let mut db = Db::new();
+/// let posts = db.create_table::<Post>()?;
+/// let comments = db.create_table::<Comment>()?;
+/// let post_comments = db.has_many(posts, comments, fk!(Comment, post))?;
+///
+/// let hello = posts.insert(&mut db, Post { title: "Hello".into() })?;
+/// let first = post_comments.create(&mut db, hello, Comment { post: None, body: "First!".into() })?;
+/// assert_eq!(post_comments.count(&db, hello)?, 1);
+/// assert_eq!(comments.get(&db, first)?.post, Some(hello));
+/// # Ok::<(), relata::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Db {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) tables: Vec<Box<dyn ErasedTable>>,
+    pub(crate) assocs: Vec<Box<dyn ErasedAssoc>>,
+    pub(crate) uniques: Vec<Box<dyn ErasedUnique>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_map();
+        for (meta, table) in self.catalog.tables.iter().zip(&self.tables) {
+            s.entry(&meta.name, &table.ids().len());
+        }
+        s.finish()
+    }
+}
+
+impl Db {
+    /// An empty database with no tables.
+    pub fn new() -> Self {
+        Db::default()
+    }
+
+    /// Declares a table of `T` rows. A database holds at most one table per row type, so that
+    /// an `Id<T>` always means a row of that table.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Post;
+    /// let mut db = Db::new();
+    /// let posts = db.create_table::<Post>()?;
+    /// assert!(db.create_table::<Post>().is_err());
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn create_table<T: Model>(&mut self) -> Result<Table<T>> {
+        let name = model_name::<T>();
+        let type_id = TypeId::of::<T>();
+        if self.catalog.by_type.contains_key(&type_id) {
+            return Err(Error::Definition {
+                message: format!("a table of {name} already exists in this database"),
+            });
+        }
+        let index = self.tables.len();
+        let catalog = Arc::make_mut(&mut self.catalog);
+        catalog.by_type.insert(type_id, index);
+        catalog.tables.push(TableMeta {
+            name,
+            fks: Vec::new(),
+            refs: Vec::new(),
+            uniques: Vec::new(),
+        });
+        self.tables.push(Box::new(Rows::<T>::new()));
+        Ok(Table::new(index))
+    }
+
+    /// The table of `T` rows, if one was declared.
+    pub fn table<T: Model>(&self) -> Option<Table<T>> {
+        self.catalog
+            .by_type
+            .get(&TypeId::of::<T>())
+            .map(|&i| Table::new(i))
+    }
+
+    /// An independent copy of the database. O(1) in the number of rows (O(number of tables and
+    /// associations)): the copies share their storage until one of them writes, and then only the
+    /// touched paths are copied. Ids issued in one copy never resolve in the other.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Player { score: u32 }
+    /// let mut db = Db::new();
+    /// let players = db.create_table::<Player>()?;
+    /// let p = players.insert(&mut db, Player { score: 1 })?;
+    /// let snapshot = db.fork();
+    /// players.update(&mut db, p, Player { score: 2 })?;
+    /// assert_eq!(players.get(&snapshot, p)?.score, 1);
+    /// assert_eq!(players.get(&db, p)?.score, 2);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn fork(&self) -> Db {
+        self.clone()
+    }
+
+    /// Recomputes every index (foreign keys and unique attributes) from the rows and compares it
+    /// with the maintained one; also checks that no foreign key dangles. O(n log n). Meant for
+    /// tests: relata keeps this true after every operation.
+    pub fn check_integrity(&self) -> std::result::Result<(), String> {
+        for assoc in &self.assocs {
+            assoc
+                .verify(self)
+                .map_err(|e| format!("association `{}`: {e}", assoc.meta().name))?;
+        }
+        for unique in &self.uniques {
+            unique.verify(self)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn meta(&self, table: usize) -> &TableMeta {
+        &self.catalog.tables[table]
+    }
+
+    pub(crate) fn rows<T: Model>(&self, table: usize) -> Result<&Rows<T>> {
+        self.tables
+            .get(table)
+            .and_then(|t| t.as_any().downcast_ref())
+            .ok_or_else(|| unknown::<T>("table"))
+    }
+
+    pub(crate) fn rows_mut<T: Model>(&mut self, table: usize) -> Result<&mut Rows<T>> {
+        self.tables
+            .get_mut(table)
+            .and_then(|t| t.as_any_mut().downcast_mut())
+            .ok_or_else(|| unknown::<T>("table"))
+    }
+
+    pub(crate) fn assoc<S: Model, T: Model, K: Key>(
+        &self,
+        index: usize,
+    ) -> Result<&AssocData<S, T, K>> {
+        self.assocs
+            .get(index)
+            .and_then(|a| a.as_any().downcast_ref())
+            .ok_or_else(|| unknown::<T>("association"))
+    }
+
+    pub(crate) fn assoc_mut<S: Model, T: Model, K: Key>(
+        &mut self,
+        index: usize,
+    ) -> Result<&mut AssocData<S, T, K>> {
+        self.assocs
+            .get_mut(index)
+            .and_then(|a| a.as_any_mut().downcast_mut())
+            .ok_or_else(|| unknown::<T>("association"))
+    }
+
+    /// Checks every constraint of `table` (foreign keys it holds, unique attributes) on `row`.
+    pub(crate) fn check_row(&self, table: usize, id: Option<RawId>, row: &dyn Any) -> Result<()> {
+        let meta = self.meta(table);
+        for &a in &meta.fks {
+            self.assocs[a].check(self, id, row)?;
+        }
+        for &u in &meta.uniques {
+            self.uniques[u].check(self, id, row)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the new row `id` of `table` to every index on that table.
+    pub(crate) fn index_row(&mut self, table: usize, id: RawId) {
+        let Db {
+            catalog,
+            tables,
+            assocs,
+            uniques,
+        } = self;
+        let meta = &catalog.tables[table];
+        let row = tables[table].row(id).expect("row was just stored");
+        for &a in &meta.fks {
+            assocs[a].insert(id, row);
+        }
+        for &u in &meta.uniques {
+            uniques[u].insert(id, row);
+        }
+    }
+
+    /// Takes row `id` of `table` out of every index on that table (before it is removed).
+    pub(crate) fn unindex_row(&mut self, table: usize, id: RawId) {
+        let Db {
+            catalog,
+            tables,
+            assocs,
+            uniques,
+        } = self;
+        let meta = &catalog.tables[table];
+        let Some(row) = tables[table].row(id) else {
+            return;
+        };
+        for &a in &meta.fks {
+            assocs[a].remove(id, row);
+        }
+        for &u in &meta.uniques {
+            uniques[u].remove(id, row);
+        }
+    }
+
+    /// Moves row `id` of `table` in every index, from `old` to its current value.
+    pub(crate) fn reindex_row(&mut self, table: usize, id: RawId, old: &dyn Any) {
+        let Db {
+            catalog,
+            tables,
+            assocs,
+            uniques,
+        } = self;
+        let meta = &catalog.tables[table];
+        let new = tables[table].row(id).expect("row was just stored");
+        for &a in &meta.fks {
+            assocs[a].update(id, old, new);
+        }
+        for &u in &meta.uniques {
+            uniques[u].update(id, old, new);
+        }
+    }
+
+    pub(crate) fn add_assoc(&mut self, assoc: Box<dyn ErasedAssoc>) -> usize {
+        let index = self.assocs.len();
+        let (source, target) = (assoc.meta().source, assoc.meta().target);
+        let catalog = Arc::make_mut(&mut self.catalog);
+        catalog.tables[target].fks.push(index);
+        catalog.tables[source].refs.push(index);
+        self.assocs.push(assoc);
+        index
+    }
+
+    pub(crate) fn add_unique(&mut self, table: usize, unique: Box<dyn ErasedUnique>) -> usize {
+        let index = self.uniques.len();
+        Arc::make_mut(&mut self.catalog).tables[table]
+            .uniques
+            .push(index);
+        self.uniques.push(unique);
+        index
+    }
+}
+
+fn unknown<T>(kind: &str) -> Error {
+    Error::UnknownHandle {
+        handle: format!("the {kind} handle for {}", model_name::<T>()),
+    }
+}

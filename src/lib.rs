@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+
+mod assoc;
+mod bucket;
+mod cascade;
+mod db;
+mod error;
+mod id;
+mod index;
+mod key;
+mod query;
+mod rows;
+mod table;
+mod unique;
+
+pub use assoc::has_many::Children;
+pub use assoc::{AssocOptions, BelongsTo, HasMany, OnDelete, OnUpdate, Unlink};
+pub use cascade::Report;
+pub use db::{Db, Model};
+pub use error::{Error, Result};
+pub use id::{AsId, Id};
+pub use key::{Field, FkField, ForeignKey, Key};
+pub use query::Query;
+pub use table::{Deleted, Row, RowIter, Table};
+pub use unique::Unique;
