@@ -1,1 +1,7 @@
-fn main() {}
+//! Model-based property tests: random operation histories applied to relata and to a naive
+//! reference, compared after every step.
+//!
+//! `PROPTEST_CASES` raises the number of histories (default 256 of up to 64 operations).
+
+mod blog;
+mod reference;

@@ -94,7 +94,7 @@ impl fmt::Display for Error {
         match self {
             Error::NotFound { model, id } => write!(
                 f,
-                "{model} {id} not found: the id names no live row of {model} (deleted, or never issued by this database)"
+                "{id} not found: the id names no live row of {model} (deleted, or never issued by this database)"
             ),
             Error::Validation {
                 model,

@@ -1,0 +1,669 @@
+//! The blog schema (Post, nullable Comment.post, non-null Note.post) against [`Reference`].
+//!
+//! After every operation: results equal the reference's; every index equals one recomputed
+//! from the rows; the whole database equals the reference; a failed operation left the database
+//! exactly as before; `count == get().len()` and `has(t) == get().contains(t)` for every post.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use relata::{Db, Error, HasMany, Id, Query, Table, Unlink, fk};
+
+use crate::reference::{Fail, Reference, Res};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Post;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Comment {
+    post: Option<Id<Post>>,
+    likes: u8,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Note {
+    post: Id<Post>,
+}
+
+/// Picks a row: usually a live one, sometimes any id ever issued (possibly deleted: stale).
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    live: bool,
+    n: usize,
+}
+
+fn pick() -> impl Strategy<Value = Pick> {
+    (prop::bool::weighted(0.9), any::<usize>()).prop_map(|(live, n)| Pick { live, n })
+}
+
+fn picks() -> impl Strategy<Value = Vec<Pick>> {
+    prop::collection::vec(pick(), 0..5)
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    InsertPost,
+    DeletePost(Pick),
+    InsertComment(Option<Pick>, u8),
+    UpdateComment(Pick, Option<Pick>, u8),
+    DeleteComment(Pick),
+    InsertNote(Pick),
+    DeleteNote(Pick),
+    Get(Pick),
+    GetWith {
+        post: Pick,
+        min_likes: u8,
+        desc: bool,
+        limit: Option<usize>,
+        offset: usize,
+    },
+    Count(Pick),
+    CountWhere(Pick, u8),
+    Has(Pick, Pick),
+    HasAll(Pick, Vec<Pick>),
+    Add(Pick, Pick),
+    AddMany(Pick, Vec<Pick>),
+    Remove(Pick, Pick),
+    RemoveMany(Pick, Vec<Pick>),
+    Set(Pick, Vec<Pick>),
+    Create(Pick, u8),
+    CommentPost(Pick),
+    SetCommentPost(Pick, Option<Pick>),
+    CreateCommentPost(Pick),
+    SetNotes(Pick, Vec<Pick>, bool),
+    RemoveNote(Pick, Pick, bool),
+    NullNotePost(Pick),
+    AddNote(Pick, Pick),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => Just(Op::InsertPost),
+        1 => pick().prop_map(Op::DeletePost),
+        4 => (prop::option::weighted(0.8, pick()), any::<u8>()).prop_map(|(p, l)| Op::InsertComment(p, l)),
+        1 => (pick(), prop::option::of(pick()), any::<u8>()).prop_map(|(c, p, l)| Op::UpdateComment(c, p, l)),
+        1 => pick().prop_map(Op::DeleteComment),
+        2 => pick().prop_map(Op::InsertNote),
+        1 => pick().prop_map(Op::DeleteNote),
+        1 => pick().prop_map(Op::Get),
+        1 => (pick(), any::<u8>(), any::<bool>(), prop::option::of(0..4usize), 0..3usize)
+            .prop_map(|(post, min_likes, desc, limit, offset)| Op::GetWith { post, min_likes, desc, limit, offset }),
+        1 => pick().prop_map(Op::Count),
+        1 => (pick(), any::<u8>()).prop_map(|(p, l)| Op::CountWhere(p, l)),
+        1 => (pick(), pick()).prop_map(|(p, c)| Op::Has(p, c)),
+        1 => (pick(), picks()).prop_map(|(p, cs)| Op::HasAll(p, cs)),
+        2 => (pick(), pick()).prop_map(|(p, c)| Op::Add(p, c)),
+        1 => (pick(), picks()).prop_map(|(p, cs)| Op::AddMany(p, cs)),
+        2 => (pick(), pick()).prop_map(|(p, c)| Op::Remove(p, c)),
+        1 => (pick(), picks()).prop_map(|(p, cs)| Op::RemoveMany(p, cs)),
+        2 => (pick(), picks()).prop_map(|(p, cs)| Op::Set(p, cs)),
+        2 => (pick(), any::<u8>()).prop_map(|(p, l)| Op::Create(p, l)),
+        1 => pick().prop_map(Op::CommentPost),
+        1 => (pick(), prop::option::of(pick())).prop_map(|(c, p)| Op::SetCommentPost(c, p)),
+        1 => pick().prop_map(Op::CreateCommentPost),
+        2 => (pick(), picks(), any::<bool>()).prop_map(|(p, ns, d)| Op::SetNotes(p, ns, d)),
+        1 => (pick(), pick(), any::<bool>()).prop_map(|(p, n, d)| Op::RemoveNote(p, n, d)),
+        1 => pick().prop_map(Op::NullNotePost),
+        1 => (pick(), pick()).prop_map(|(p, n)| Op::AddNote(p, n)),
+    ]
+}
+
+/// Every id issued so far, by creation index, for one table.
+struct Issued<T> {
+    ids: Vec<Id<T>>,
+    index: HashMap<Id<T>, usize>,
+}
+
+impl<T> Issued<T> {
+    fn new() -> Self {
+        Issued {
+            ids: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, id: Id<T>) -> usize {
+        self.index.insert(id, self.ids.len());
+        self.ids.push(id);
+        self.ids.len() - 1
+    }
+
+    /// The creation index a pick names; `None` when nothing was ever issued.
+    fn resolve<R>(&self, pick: Pick, rows: &[Option<R>]) -> Option<usize> {
+        if pick.live {
+            let live: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].is_some()).collect();
+            if !live.is_empty() {
+                return Some(live[pick.n % live.len()]);
+            }
+        }
+        (!self.ids.is_empty()).then(|| pick.n % self.ids.len())
+    }
+}
+
+struct Blog {
+    db: Db,
+    posts: Table<Post>,
+    comments: Table<Comment>,
+    notes: Table<Note>,
+    post_comments: HasMany<Post, Comment>,
+    post_notes: HasMany<Post, Note>,
+    post_ids: Issued<Post>,
+    comment_ids: Issued<Comment>,
+    note_ids: Issued<Note>,
+}
+
+fn fail(e: Error) -> Fail {
+    match e {
+        Error::NotFound { .. } => Fail::NotFound,
+        Error::Validation { .. } => Fail::Validation,
+        Error::ForeignKey { .. } => Fail::ForeignKey,
+        other => panic!("unexpected error class: {other}"),
+    }
+}
+
+/// The value of one operation, in reference terms (creation indexes).
+#[derive(Debug, PartialEq)]
+enum Out {
+    Unit,
+    Index(usize),
+    Count(usize),
+    Bool(bool),
+    Indexes(Vec<usize>),
+    Parent(Option<usize>),
+}
+
+impl Blog {
+    fn new() -> Self {
+        let mut db = Db::new();
+        let posts = db.create_table().unwrap();
+        let comments = db.create_table().unwrap();
+        let notes = db.create_table().unwrap();
+        let post_comments = db.has_many(posts, comments, fk!(Comment, post)).unwrap();
+        let post_notes = db.has_many(posts, notes, fk!(Note, post)).unwrap();
+        Blog {
+            db,
+            posts,
+            comments,
+            notes,
+            post_comments,
+            post_notes,
+            post_ids: Issued::new(),
+            comment_ids: Issued::new(),
+            note_ids: Issued::new(),
+        }
+    }
+
+    /// A materialised copy of the whole database, in reference terms.
+    fn contents(&self, db: &Db) -> Reference {
+        let mut out = Reference {
+            posts: vec![None; self.post_ids.ids.len()],
+            comments: vec![None; self.comment_ids.ids.len()],
+            notes: vec![None; self.note_ids.ids.len()],
+        };
+        for row in self.posts.iter(db) {
+            out.posts[self.post_ids.index[&row.id()]] = Some(());
+        }
+        for row in self.comments.iter(db) {
+            let post = row.post.map(|p| self.post_ids.index[&p]);
+            out.comments[self.comment_ids.index[&row.id()]] = Some(crate::reference::Comment {
+                post,
+                likes: row.likes,
+            });
+        }
+        for row in self.notes.iter(db) {
+            let post = self.post_ids.index[&row.post];
+            out.notes[self.note_ids.index[&row.id()]] = Some(crate::reference::Note { post });
+        }
+        out
+    }
+
+    fn comment_indexes<'a>(
+        &self,
+        rows: impl Iterator<Item = relata::Row<'a, Comment>>,
+    ) -> Vec<usize> {
+        rows.map(|r| self.comment_ids.index[&r.id()]).collect()
+    }
+}
+
+/// Applies `op` to both sides and compares the results.
+fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
+    // Resolve picks against the reference's idea of what is alive; ids never issued cannot be
+    // named in Rust, so an empty table makes the operation moot.
+    let p = |b: &Blog, m: &Reference, pick: Pick| b.post_ids.resolve(pick, &m.posts);
+    let c = |b: &Blog, m: &Reference, pick: Pick| b.comment_ids.resolve(pick, &m.comments);
+    let n = |b: &Blog, m: &Reference, pick: Pick| b.note_ids.resolve(pick, &m.notes);
+    let cs = |b: &Blog, m: &Reference, picks: &[Pick]| -> Option<Vec<usize>> {
+        picks.iter().map(|&x| c(b, m, x)).collect()
+    };
+    macro_rules! need {
+        ($e:expr) => {
+            match $e {
+                Some(v) => v,
+                None => return,
+            }
+        };
+    }
+    let (got, want): (Res<Out>, Res<Out>) = match op {
+        Op::InsertPost => {
+            let id = blog.posts.insert(&mut blog.db, Post).unwrap();
+            let i = blog.post_ids.push(id);
+            (Ok(Out::Index(i)), Ok(Out::Index(model.insert_post())))
+        }
+        Op::DeletePost(x) => {
+            let i = need!(p(blog, model, *x));
+            let got = blog
+                .posts
+                .delete(&mut blog.db, blog.post_ids.ids[i])
+                .map(|_| Out::Unit);
+            (got.map_err(fail), model.delete_post(i).map(|_| Out::Unit))
+        }
+        Op::InsertComment(post, likes) => {
+            let post = match post {
+                Some(x) => Some(need!(p(blog, model, *x))),
+                None => None,
+            };
+            let row = Comment {
+                post: post.map(|i| blog.post_ids.ids[i]),
+                likes: *likes,
+            };
+            let got = blog
+                .comments
+                .insert(&mut blog.db, row)
+                .map(|id| Out::Index(blog.comment_ids.push(id)));
+            (
+                got.map_err(fail),
+                model.insert_comment(post, *likes).map(Out::Index),
+            )
+        }
+        Op::UpdateComment(x, post, likes) => {
+            let i = need!(c(blog, model, *x));
+            let post = match post {
+                Some(x) => Some(need!(p(blog, model, *x))),
+                None => None,
+            };
+            let row = Comment {
+                post: post.map(|i| blog.post_ids.ids[i]),
+                likes: *likes,
+            };
+            let got = blog
+                .comments
+                .update(&mut blog.db, blog.comment_ids.ids[i], row)
+                .map(|_| Out::Unit);
+            (
+                got.map_err(fail),
+                model.update_comment(i, post, *likes).map(|_| Out::Unit),
+            )
+        }
+        Op::DeleteComment(x) => {
+            let i = need!(c(blog, model, *x));
+            let got = blog
+                .comments
+                .delete(&mut blog.db, blog.comment_ids.ids[i])
+                .map(|_| Out::Unit);
+            (
+                got.map_err(fail),
+                model.delete_comment(i).map(|_| Out::Unit),
+            )
+        }
+        Op::InsertNote(x) => {
+            let post = need!(p(blog, model, *x));
+            let row = Note {
+                post: blog.post_ids.ids[post],
+            };
+            let got = blog
+                .notes
+                .insert(&mut blog.db, row)
+                .map(|id| Out::Index(blog.note_ids.push(id)));
+            (got.map_err(fail), model.insert_note(post).map(Out::Index))
+        }
+        Op::DeleteNote(x) => {
+            let i = need!(n(blog, model, *x));
+            let got = blog
+                .notes
+                .delete(&mut blog.db, blog.note_ids.ids[i])
+                .map(|_| Out::Unit);
+            (got.map_err(fail), model.delete_note(i).map(|_| Out::Unit))
+        }
+        Op::Get(x) => {
+            let i = need!(p(blog, model, *x));
+            let got = blog
+                .post_comments
+                .get(&blog.db, blog.post_ids.ids[i])
+                .map(|rows| Out::Indexes(blog.comment_indexes(rows)));
+            (got.map_err(fail), model.comments_of(i).map(Out::Indexes))
+        }
+        Op::GetWith {
+            post,
+            min_likes,
+            desc,
+            limit,
+            offset,
+        } => {
+            let i = need!(p(blog, model, *post));
+            let mut query = Query::new()
+                .filter(|c: &Comment| c.likes >= *min_likes)
+                .offset(*offset);
+            if *desc {
+                query = query.order_by(|a: &Comment, b: &Comment| b.likes.cmp(&a.likes));
+            }
+            if let Some(limit) = limit {
+                query = query.limit(*limit);
+            }
+            let got = blog
+                .post_comments
+                .get_with(&blog.db, blog.post_ids.ids[i], &query)
+                .map(|rows| Out::Indexes(blog.comment_indexes(rows.into_iter())));
+            let want = model.comments_of(i).map(|all| {
+                let mut rows: Vec<usize> = all
+                    .into_iter()
+                    .filter(|&c| model.comments[c].as_ref().unwrap().likes >= *min_likes)
+                    .collect();
+                if *desc {
+                    // Stable: equal likes keep creation order.
+                    rows.sort_by(|&a, &b| {
+                        let likes = |i: usize| model.comments[i].as_ref().unwrap().likes;
+                        likes(b).cmp(&likes(a))
+                    });
+                }
+                Out::Indexes(
+                    rows.into_iter()
+                        .skip(*offset)
+                        .take(limit.unwrap_or(usize::MAX))
+                        .collect(),
+                )
+            });
+            (got.map_err(fail), want)
+        }
+        Op::Count(x) => {
+            let i = need!(p(blog, model, *x));
+            let got = blog
+                .post_comments
+                .count(&blog.db, blog.post_ids.ids[i])
+                .map(Out::Count);
+            (
+                got.map_err(fail),
+                model.comments_of(i).map(|v| Out::Count(v.len())),
+            )
+        }
+        Op::CountWhere(x, min) => {
+            let i = need!(p(blog, model, *x));
+            let got = blog
+                .post_comments
+                .count_where(&blog.db, blog.post_ids.ids[i], |c| c.likes >= *min)
+                .map(Out::Count);
+            let want = model.comments_of(i).map(|v| {
+                Out::Count(
+                    v.into_iter()
+                        .filter(|&c| model.comments[c].as_ref().unwrap().likes >= *min)
+                        .count(),
+                )
+            });
+            (got.map_err(fail), want)
+        }
+        Op::Has(x, y) => {
+            let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
+            let got = blog
+                .post_comments
+                .has(&blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .map(Out::Bool);
+            (got.map_err(fail), model.has_all(i, &[j]).map(Out::Bool))
+        }
+        Op::HasAll(x, ys) => {
+            let (i, js) = (need!(p(blog, model, *x)), need!(cs(blog, model, ys)));
+            let ids = js.iter().map(|&j| blog.comment_ids.ids[j]);
+            let got = blog
+                .post_comments
+                .has_all(&blog.db, blog.post_ids.ids[i], ids)
+                .map(Out::Bool);
+            (got.map_err(fail), model.has_all(i, &js).map(Out::Bool))
+        }
+        Op::Add(x, y) => {
+            let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
+            let got = blog
+                .post_comments
+                .add(&mut blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .map(Out::Bool);
+            (
+                got.map_err(fail),
+                model.add_many(i, &[j]).map(|n| Out::Bool(n == 1)),
+            )
+        }
+        Op::AddMany(x, ys) => {
+            let (i, js) = (need!(p(blog, model, *x)), need!(cs(blog, model, ys)));
+            let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
+            let got = blog
+                .post_comments
+                .add_many(&mut blog.db, blog.post_ids.ids[i], ids)
+                .map(Out::Count);
+            (got.map_err(fail), model.add_many(i, &js).map(Out::Count))
+        }
+        Op::Remove(x, y) => {
+            let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
+            let got = blog
+                .post_comments
+                .remove(&mut blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .map(Out::Bool);
+            (
+                got.map_err(fail),
+                model.remove_many(i, &[j]).map(|n| Out::Bool(n == 1)),
+            )
+        }
+        Op::RemoveMany(x, ys) => {
+            let (i, js) = (need!(p(blog, model, *x)), need!(cs(blog, model, ys)));
+            let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
+            let got = blog
+                .post_comments
+                .remove_many(&mut blog.db, blog.post_ids.ids[i], ids)
+                .map(Out::Count);
+            (got.map_err(fail), model.remove_many(i, &js).map(Out::Count))
+        }
+        Op::Set(x, ys) => {
+            let (i, js) = (need!(p(blog, model, *x)), need!(cs(blog, model, ys)));
+            let before = model.comments_of(i).unwrap_or_default();
+            let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
+            let got = blog
+                .post_comments
+                .set(&mut blog.db, blog.post_ids.ids[i], ids)
+                .map(Out::Count);
+            let want = model.set(i, &js).map(Out::Count);
+            if got.is_ok() {
+                // The linked set is exactly `js`; rows dropped from it are null.
+                let mut wanted = js.clone();
+                wanted.sort_unstable();
+                wanted.dedup();
+                let linked = blog.comment_indexes(
+                    blog.post_comments
+                        .get(&blog.db, blog.post_ids.ids[i])
+                        .unwrap(),
+                );
+                assert_eq!(linked, wanted, "set left a different linked set");
+                for dropped in before.into_iter().filter(|c| !wanted.contains(c)) {
+                    let row = blog
+                        .comments
+                        .get(&blog.db, blog.comment_ids.ids[dropped])
+                        .unwrap();
+                    assert_eq!(row.post, None, "a comment dropped by set is not null");
+                }
+            }
+            (got.map_err(fail), want)
+        }
+        Op::Create(x, likes) => {
+            let i = need!(p(blog, model, *x));
+            let row = Comment {
+                post: None,
+                likes: *likes,
+            };
+            let got = blog
+                .post_comments
+                .create(&mut blog.db, blog.post_ids.ids[i], row)
+                .map(|id| Out::Index(blog.comment_ids.push(id)));
+            (
+                got.map_err(fail),
+                model.create_comment(i, *likes).map(Out::Index),
+            )
+        }
+        Op::CommentPost(y) => {
+            let j = need!(c(blog, model, *y));
+            let got = blog
+                .post_comments
+                .inverse()
+                .get(&blog.db, blog.comment_ids.ids[j])
+                .map(|post| Out::Parent(post.map(|row| blog.post_ids.index[&row.id()])));
+            (got.map_err(fail), model.comment_post(j).map(Out::Parent))
+        }
+        Op::SetCommentPost(y, x) => {
+            let j = need!(c(blog, model, *y));
+            let i = match x {
+                Some(x) => Some(need!(p(blog, model, *x))),
+                None => None,
+            };
+            let got = blog
+                .post_comments
+                .inverse()
+                .set(
+                    &mut blog.db,
+                    blog.comment_ids.ids[j],
+                    i.map(|i| blog.post_ids.ids[i]),
+                )
+                .map(|_| Out::Unit);
+            (
+                got.map_err(fail),
+                model.set_comment_post(j, i).map(|_| Out::Unit),
+            )
+        }
+        Op::CreateCommentPost(y) => {
+            let j = need!(c(blog, model, *y));
+            let got = blog
+                .post_comments
+                .inverse()
+                .create(&mut blog.db, blog.comment_ids.ids[j], Post)
+                .map(|id| Out::Index(blog.post_ids.push(id)));
+            (
+                got.map_err(fail),
+                model.create_comment_post(j).map(Out::Index),
+            )
+        }
+        Op::SetNotes(x, ys, delete) => {
+            let i = need!(p(blog, model, *x));
+            let js: Vec<usize> = need!(ys.iter().map(|&y| n(blog, model, y)).collect());
+            let ids: Vec<_> = js.iter().map(|&j| blog.note_ids.ids[j]).collect();
+            let policy = delete.then_some(Unlink::Delete);
+            let got = blog
+                .post_notes
+                .set_with(&mut blog.db, blog.post_ids.ids[i], ids, policy)
+                .map(Out::Count);
+            (
+                got.map_err(fail),
+                model.set_notes(i, &js, *delete).map(Out::Count),
+            )
+        }
+        Op::RemoveNote(x, y, delete) => {
+            let (i, j) = (need!(p(blog, model, *x)), need!(n(blog, model, *y)));
+            let policy = delete.then_some(Unlink::Delete);
+            let got = blog
+                .post_notes
+                .remove_many_with(
+                    &mut blog.db,
+                    blog.post_ids.ids[i],
+                    [blog.note_ids.ids[j]],
+                    policy,
+                )
+                .map(|k| Out::Bool(k == 1));
+            (
+                got.map_err(fail),
+                model.remove_note(i, j, *delete).map(Out::Bool),
+            )
+        }
+        Op::NullNotePost(y) => {
+            let j = need!(n(blog, model, *y));
+            let got = blog
+                .post_notes
+                .inverse()
+                .set(&mut blog.db, blog.note_ids.ids[j], None)
+                .map(|_| Out::Unit);
+            (
+                got.map_err(fail),
+                model.null_note_post(j).map(|_| Out::Unit),
+            )
+        }
+        Op::AddNote(x, y) => {
+            let (i, j) = (need!(p(blog, model, *x)), need!(n(blog, model, *y)));
+            let got = blog
+                .post_notes
+                .add(&mut blog.db, blog.post_ids.ids[i], blog.note_ids.ids[j])
+                .map(|_| Out::Unit);
+            let want = model.notes_of(i).and_then(|_| {
+                model
+                    .notes
+                    .get(j)
+                    .and_then(Option::as_ref)
+                    .ok_or(Fail::NotFound)?;
+                model.notes[j].as_mut().unwrap().post = i;
+                Ok(Out::Unit)
+            });
+            (got.map_err(fail), want)
+        }
+    };
+    assert_eq!(got, want, "result of {op:?}");
+}
+
+/// The per-step invariants that do not need the reference.
+fn check_invariants(blog: &Blog) {
+    blog.db.check_integrity().unwrap();
+    for post in blog.posts.iter(&blog.db) {
+        let children: Vec<Id<Comment>> = blog
+            .post_comments
+            .get(&blog.db, post.id())
+            .unwrap()
+            .map(|r| r.id())
+            .collect();
+        assert_eq!(
+            blog.post_comments.count(&blog.db, post.id()).unwrap(),
+            children.len()
+        );
+        for comment in blog.comments.iter(&blog.db) {
+            let has = blog
+                .post_comments
+                .has(&blog.db, post.id(), comment.id())
+                .unwrap();
+            assert_eq!(has, children.contains(&comment.id()));
+        }
+    }
+}
+
+fn run(ops: &[Op]) {
+    let mut blog = Blog::new();
+    let mut model = Reference::default();
+    for op in ops {
+        let before = blog.db.fork();
+        let model_before = model.clone();
+        step(&mut blog, &mut model, op);
+        check_invariants(&blog);
+        assert_eq!(
+            blog.contents(&blog.db),
+            model,
+            "database differs from the reference after {op:?}"
+        );
+        if model == model_before {
+            // Nothing should have changed (a read, or a failed write): the database equals its
+            // state before the operation.
+            assert_eq!(
+                blog.contents(&before),
+                blog.contents(&blog.db),
+                "{op:?} changed the database"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn blog_matches_the_reference(ops in prop::collection::vec(op(), 1..64)) {
+        run(&ops);
+    }
+}
