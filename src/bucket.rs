@@ -170,7 +170,7 @@ mod tests {
         for &s in seqs.iter().step_by(2).chain(&[999]) {
             assert_eq!(bucket.remove(id(s)), model.remove(&id(s)));
         }
-        for s in 1..=120 {
+        for s in 1..=180 {
             assert_eq!(bucket.remove(id(s)), model.remove(&id(s)));
             assert_eq!(bucket.len(), model.len());
             assert!(bucket.iter().eq(model.iter().copied()));

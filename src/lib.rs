@@ -13,7 +13,7 @@ mod rows;
 mod table;
 mod unique;
 
-pub use assoc::has_many::Children;
+pub use assoc::has_many::{Children, PerSource};
 pub use assoc::{AssocOptions, BelongsTo, HasMany, OnDelete, OnUpdate, Unlink};
 pub use cascade::Report;
 pub use db::{Db, Model};

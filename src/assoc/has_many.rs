@@ -66,6 +66,9 @@ impl<'a, T: Model> Iterator for Children<'a, T> {
 }
 impl<T: Model> ExactSizeIterator for Children<'_, T> {}
 
+/// The rows of each source, for batched reads: `(source, its rows)` in the order asked.
+pub type PerSource<'a, S, T> = Vec<(Id<S>, Vec<Row<'a, T>>)>;
+
 /// Sorted, deduplicated raw ids.
 fn raw_set<T>(ids: impl IntoIterator<Item = Id<T>>) -> Vec<RawId> {
     let mut raw: Vec<RawId> = ids.into_iter().map(|id| id.raw).collect();
@@ -138,7 +141,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         db: &'a Db,
         sources: impl IntoIterator<Item = Id<S>>,
         query: &Query<'_, T>,
-    ) -> Result<Vec<(Id<S>, Vec<Row<'a, T>>)>> {
+    ) -> Result<PerSource<'a, S, T>> {
         sources
             .into_iter()
             .map(|s| Ok((s, self.get_with(db, s, query)?)))

@@ -291,8 +291,11 @@ pub(crate) struct Link<S, T, K> {
     pub(crate) assoc: usize,
     pub(crate) source: usize,
     pub(crate) target: usize,
-    marker: PhantomData<fn() -> (S, T, K)>,
+    marker: Marker<S, T, K>,
 }
+
+/// Ties a handle to its types without owning or borrowing any of them.
+type Marker<S, T, K> = PhantomData<fn() -> (S, T, K)>;
 
 impl<S, T, K> Clone for Link<S, T, K> {
     fn clone(&self) -> Self {
