@@ -74,6 +74,15 @@ enum Op {
     RemoveNote(Pick, Pick, bool),
     NullNotePost(Pick),
     AddNote(Pick, Pick),
+    /// Opens a transaction: the handle form (`Db::begin`) or the closure form
+    /// (`Db::transaction`). Nested `Begin`s are savepoints.
+    Begin {
+        closure: bool,
+    },
+    Commit,
+    Rollback,
+    /// Forks the database; the fork must never change afterwards.
+    Snapshot,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -105,6 +114,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (pick(), pick(), any::<bool>()).prop_map(|(p, n, d)| Op::RemoveNote(p, n, d)),
         1 => pick().prop_map(Op::NullNotePost),
         1 => (pick(), pick()).prop_map(|(p, n)| Op::AddNote(p, n)),
+        2 => any::<bool>().prop_map(|closure| Op::Begin { closure }),
+        1 => Just(Op::Commit),
+        1 => Just(Op::Rollback),
+        1 => Just(Op::Snapshot),
     ]
 }
 
@@ -141,7 +154,6 @@ impl<T> Issued<T> {
 }
 
 struct Blog {
-    db: Db,
     posts: Table<Post>,
     comments: Table<Comment>,
     notes: Table<Note>,
@@ -173,15 +185,14 @@ enum Out {
 }
 
 impl Blog {
-    fn new() -> Self {
+    fn new() -> (Self, Db) {
         let mut db = Db::new();
         let posts = db.create_table().unwrap();
         let comments = db.create_table().unwrap();
         let notes = db.create_table().unwrap();
         let post_comments = db.has_many(posts, comments, fk!(Comment, post)).unwrap();
         let post_notes = db.has_many(posts, notes, fk!(Note, post)).unwrap();
-        Blog {
-            db,
+        let blog = Blog {
             posts,
             comments,
             notes,
@@ -190,7 +201,8 @@ impl Blog {
             post_ids: Issued::new(),
             comment_ids: Issued::new(),
             note_ids: Issued::new(),
-        }
+        };
+        (blog, db)
     }
 
     /// A materialised copy of the whole database, in reference terms.
@@ -226,7 +238,7 @@ impl Blog {
 }
 
 /// Applies `op` to both sides and compares the results.
-fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
+fn step(blog: &mut Blog, db: &mut Db, model: &mut Reference, op: &Op) {
     // Resolve picks against the reference's idea of what is alive; ids never issued cannot be
     // named in Rust, so an empty table makes the operation moot.
     let p = |b: &Blog, m: &Reference, pick: Pick| b.post_ids.resolve(pick, &m.posts);
@@ -245,7 +257,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
     }
     let (got, want): (Res<Out>, Res<Out>) = match op {
         Op::InsertPost => {
-            let id = blog.posts.insert(&mut blog.db, Post).unwrap();
+            let id = blog.posts.insert(db, Post).unwrap();
             let i = blog.post_ids.push(id);
             (Ok(Out::Index(i)), Ok(Out::Index(model.insert_post())))
         }
@@ -253,7 +265,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(p(blog, model, *x));
             let got = blog
                 .posts
-                .delete(&mut blog.db, blog.post_ids.ids[i])
+                .delete(db, blog.post_ids.ids[i])
                 .map(|_| Out::Unit);
             (got.map_err(fail), model.delete_post(i).map(|_| Out::Unit))
         }
@@ -268,7 +280,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             };
             let got = blog
                 .comments
-                .insert(&mut blog.db, row)
+                .insert(db, row)
                 .map(|id| Out::Index(blog.comment_ids.push(id)));
             (
                 got.map_err(fail),
@@ -287,7 +299,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             };
             let got = blog
                 .comments
-                .update(&mut blog.db, blog.comment_ids.ids[i], row)
+                .update(db, blog.comment_ids.ids[i], row)
                 .map(|_| Out::Unit);
             (
                 got.map_err(fail),
@@ -298,7 +310,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(c(blog, model, *x));
             let got = blog
                 .comments
-                .delete(&mut blog.db, blog.comment_ids.ids[i])
+                .delete(db, blog.comment_ids.ids[i])
                 .map(|_| Out::Unit);
             (
                 got.map_err(fail),
@@ -312,7 +324,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             };
             let got = blog
                 .notes
-                .insert(&mut blog.db, row)
+                .insert(db, row)
                 .map(|id| Out::Index(blog.note_ids.push(id)));
             (got.map_err(fail), model.insert_note(post).map(Out::Index))
         }
@@ -320,7 +332,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(n(blog, model, *x));
             let got = blog
                 .notes
-                .delete(&mut blog.db, blog.note_ids.ids[i])
+                .delete(db, blog.note_ids.ids[i])
                 .map(|_| Out::Unit);
             (got.map_err(fail), model.delete_note(i).map(|_| Out::Unit))
         }
@@ -328,7 +340,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(p(blog, model, *x));
             let got = blog
                 .post_comments
-                .get(&blog.db, blog.post_ids.ids[i])
+                .get(db, blog.post_ids.ids[i])
                 .map(|rows| Out::Indexes(blog.comment_indexes(rows)));
             (got.map_err(fail), model.comments_of(i).map(Out::Indexes))
         }
@@ -351,7 +363,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             }
             let got = blog
                 .post_comments
-                .get_with(&blog.db, blog.post_ids.ids[i], &query)
+                .get_with(db, blog.post_ids.ids[i], &query)
                 .map(|rows| Out::Indexes(blog.comment_indexes(rows.into_iter())));
             let want = model.comments_of(i).map(|all| {
                 let mut rows: Vec<usize> = all
@@ -378,7 +390,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(p(blog, model, *x));
             let got = blog
                 .post_comments
-                .count(&blog.db, blog.post_ids.ids[i])
+                .count(db, blog.post_ids.ids[i])
                 .map(Out::Count);
             (
                 got.map_err(fail),
@@ -389,7 +401,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let i = need!(p(blog, model, *x));
             let got = blog
                 .post_comments
-                .count_where(&blog.db, blog.post_ids.ids[i], |c| c.likes >= *min)
+                .count_where(db, blog.post_ids.ids[i], |c| c.likes >= *min)
                 .map(Out::Count);
             let want = model.comments_of(i).map(|v| {
                 Out::Count(
@@ -404,7 +416,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
             let got = blog
                 .post_comments
-                .has(&blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .has(db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
                 .map(Out::Bool);
             (got.map_err(fail), model.has_all(i, &[j]).map(Out::Bool))
         }
@@ -413,7 +425,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let ids = js.iter().map(|&j| blog.comment_ids.ids[j]);
             let got = blog
                 .post_comments
-                .has_all(&blog.db, blog.post_ids.ids[i], ids)
+                .has_all(db, blog.post_ids.ids[i], ids)
                 .map(Out::Bool);
             (got.map_err(fail), model.has_all(i, &js).map(Out::Bool))
         }
@@ -421,7 +433,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
             let got = blog
                 .post_comments
-                .add(&mut blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .add(db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
                 .map(Out::Bool);
             (
                 got.map_err(fail),
@@ -433,7 +445,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
             let got = blog
                 .post_comments
-                .add_many(&mut blog.db, blog.post_ids.ids[i], ids)
+                .add_many(db, blog.post_ids.ids[i], ids)
                 .map(Out::Count);
             (got.map_err(fail), model.add_many(i, &js).map(Out::Count))
         }
@@ -441,7 +453,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let (i, j) = (need!(p(blog, model, *x)), need!(c(blog, model, *y)));
             let got = blog
                 .post_comments
-                .remove(&mut blog.db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
+                .remove(db, blog.post_ids.ids[i], blog.comment_ids.ids[j])
                 .map(Out::Bool);
             (
                 got.map_err(fail),
@@ -453,7 +465,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
             let got = blog
                 .post_comments
-                .remove_many(&mut blog.db, blog.post_ids.ids[i], ids)
+                .remove_many(db, blog.post_ids.ids[i], ids)
                 .map(Out::Count);
             (got.map_err(fail), model.remove_many(i, &js).map(Out::Count))
         }
@@ -463,7 +475,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let ids: Vec<_> = js.iter().map(|&j| blog.comment_ids.ids[j]).collect();
             let got = blog
                 .post_comments
-                .set(&mut blog.db, blog.post_ids.ids[i], ids)
+                .set(db, blog.post_ids.ids[i], ids)
                 .map(Out::Count);
             let want = model.set(i, &js).map(Out::Count);
             if got.is_ok() {
@@ -471,16 +483,13 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
                 let mut wanted = js.clone();
                 wanted.sort_unstable();
                 wanted.dedup();
-                let linked = blog.comment_indexes(
-                    blog.post_comments
-                        .get(&blog.db, blog.post_ids.ids[i])
-                        .unwrap(),
-                );
+                let linked =
+                    blog.comment_indexes(blog.post_comments.get(db, blog.post_ids.ids[i]).unwrap());
                 assert_eq!(linked, wanted, "set left a different linked set");
                 for dropped in before.into_iter().filter(|c| !wanted.contains(c)) {
                     let row = blog
                         .comments
-                        .get(&blog.db, blog.comment_ids.ids[dropped])
+                        .get(db, blog.comment_ids.ids[dropped])
                         .unwrap();
                     assert_eq!(row.post, None, "a comment dropped by set is not null");
                 }
@@ -495,7 +504,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             };
             let got = blog
                 .post_comments
-                .create(&mut blog.db, blog.post_ids.ids[i], row)
+                .create(db, blog.post_ids.ids[i], row)
                 .map(|id| Out::Index(blog.comment_ids.push(id)));
             (
                 got.map_err(fail),
@@ -507,7 +516,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let got = blog
                 .post_comments
                 .inverse()
-                .get(&blog.db, blog.comment_ids.ids[j])
+                .get(db, blog.comment_ids.ids[j])
                 .map(|post| Out::Parent(post.map(|row| blog.post_ids.index[&row.id()])));
             (got.map_err(fail), model.comment_post(j).map(Out::Parent))
         }
@@ -520,11 +529,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let got = blog
                 .post_comments
                 .inverse()
-                .set(
-                    &mut blog.db,
-                    blog.comment_ids.ids[j],
-                    i.map(|i| blog.post_ids.ids[i]),
-                )
+                .set(db, blog.comment_ids.ids[j], i.map(|i| blog.post_ids.ids[i]))
                 .map(|_| Out::Unit);
             (
                 got.map_err(fail),
@@ -536,7 +541,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let got = blog
                 .post_comments
                 .inverse()
-                .create(&mut blog.db, blog.comment_ids.ids[j], Post)
+                .create(db, blog.comment_ids.ids[j], Post)
                 .map(|id| Out::Index(blog.post_ids.push(id)));
             (
                 got.map_err(fail),
@@ -550,7 +555,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let policy = delete.then_some(Unlink::Delete);
             let got = blog
                 .post_notes
-                .set_with(&mut blog.db, blog.post_ids.ids[i], ids, policy)
+                .set_with(db, blog.post_ids.ids[i], ids, policy)
                 .map(Out::Count);
             (
                 got.map_err(fail),
@@ -562,12 +567,7 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let policy = delete.then_some(Unlink::Delete);
             let got = blog
                 .post_notes
-                .remove_many_with(
-                    &mut blog.db,
-                    blog.post_ids.ids[i],
-                    [blog.note_ids.ids[j]],
-                    policy,
-                )
+                .remove_many_with(db, blog.post_ids.ids[i], [blog.note_ids.ids[j]], policy)
                 .map(|k| Out::Bool(k == 1));
             (
                 got.map_err(fail),
@@ -579,18 +579,21 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
             let got = blog
                 .post_notes
                 .inverse()
-                .set(&mut blog.db, blog.note_ids.ids[j], None)
+                .set(db, blog.note_ids.ids[j], None)
                 .map(|_| Out::Unit);
             (
                 got.map_err(fail),
                 model.null_note_post(j).map(|_| Out::Unit),
             )
         }
+        Op::Begin { .. } | Op::Commit | Op::Rollback | Op::Snapshot => {
+            unreachable!("handled by run")
+        }
         Op::AddNote(x, y) => {
             let (i, j) = (need!(p(blog, model, *x)), need!(n(blog, model, *y)));
             let got = blog
                 .post_notes
-                .add(&mut blog.db, blog.post_ids.ids[i], blog.note_ids.ids[j])
+                .add(db, blog.post_ids.ids[i], blog.note_ids.ids[j])
                 .map(|_| Out::Unit);
             let want = model.notes_of(i).and_then(|_| {
                 model
@@ -608,60 +611,130 @@ fn step(blog: &mut Blog, model: &mut Reference, op: &Op) {
 }
 
 /// The per-step invariants that do not need the reference.
-fn check_invariants(blog: &Blog) {
-    blog.db.check_integrity().unwrap();
-    for post in blog.posts.iter(&blog.db) {
+fn check_invariants(blog: &Blog, db: &Db) {
+    db.check_integrity().unwrap();
+    for post in blog.posts.iter(db) {
         let children: Vec<Id<Comment>> = blog
             .post_comments
-            .get(&blog.db, post.id())
+            .get(db, post.id())
             .unwrap()
             .map(|r| r.id())
             .collect();
         assert_eq!(
-            blog.post_comments.count(&blog.db, post.id()).unwrap(),
+            blog.post_comments.count(db, post.id()).unwrap(),
             children.len()
         );
-        for comment in blog.comments.iter(&blog.db) {
-            let has = blog
-                .post_comments
-                .has(&blog.db, post.id(), comment.id())
-                .unwrap();
+        for comment in blog.comments.iter(db) {
+            let has = blog.post_comments.has(db, post.id(), comment.id()).unwrap();
             assert_eq!(has, children.contains(&comment.id()));
         }
     }
 }
 
-fn run(ops: &[Op]) {
-    let mut blog = Blog::new();
-    let mut model = Reference::default();
-    for op in ops {
-        let before = blog.db.fork();
+/// Snapshots taken so far, each with the reference state it must keep showing.
+type Snapshots = Vec<(Db, Reference)>;
+
+/// How a (nested) run of operations ended.
+enum End {
+    Commit,
+    Rollback,
+    OutOfOps,
+}
+
+/// After a rollback the reference goes back to its state at `Begin`, but rows created inside
+/// stay issued, and dead: their ids must never resolve again.
+fn rolled_back(blog: &Blog, mut saved: Reference) -> Reference {
+    saved.posts.resize(blog.post_ids.ids.len(), None);
+    saved.comments.resize(blog.comment_ids.ids.len(), None);
+    saved.notes.resize(blog.note_ids.ids.len(), None);
+    saved
+}
+
+/// Applies operations until the transaction at `depth` ends, checking after every one.
+fn run_until_end(
+    blog: &mut Blog,
+    db: &mut Db,
+    model: &mut Reference,
+    snapshots: &mut Snapshots,
+    ops: &mut std::slice::Iter<'_, Op>,
+    depth: usize,
+) -> End {
+    while let Some(op) = ops.next() {
+        let before = db.fork();
         let model_before = model.clone();
-        step(&mut blog, &mut model, op);
-        check_invariants(&blog);
+        match op {
+            Op::Commit if depth > 0 => return End::Commit,
+            Op::Rollback if depth > 0 => return End::Rollback,
+            Op::Commit | Op::Rollback => {}
+            Op::Snapshot => {
+                if snapshots.len() < 3 {
+                    snapshots.push((db.fork(), model.clone()));
+                }
+            }
+            Op::Begin { closure: false } => {
+                let mut tx = db.begin();
+                match run_until_end(blog, &mut tx, model, snapshots, ops, depth + 1) {
+                    End::Commit => tx.commit(),
+                    End::Rollback | End::OutOfOps => {
+                        tx.rollback();
+                        *model = rolled_back(blog, model_before.clone());
+                    }
+                }
+            }
+            Op::Begin { closure: true } => {
+                let result = db.transaction(|tx| {
+                    match run_until_end(blog, tx, model, snapshots, ops, depth + 1) {
+                        End::Commit => Ok(()),
+                        End::Rollback | End::OutOfOps => Err(()),
+                    }
+                });
+                if result.is_err() {
+                    *model = rolled_back(blog, model_before.clone());
+                }
+            }
+            _ => step(blog, db, model, op),
+        }
+        check_invariants(blog, db);
         assert_eq!(
-            blog.contents(&blog.db),
-            model,
+            blog.contents(db),
+            *model,
             "database differs from the reference after {op:?}"
         );
-        if model == model_before {
-            // Nothing should have changed (a read, or a failed write): the database equals its
-            // state before the operation.
+        if rolled_back(blog, model_before) == *model {
+            // Nothing changed in the reference (a read, a failed write, a rollback): the
+            // database equals its state before the operation.
             assert_eq!(
                 blog.contents(&before),
-                blog.contents(&blog.db),
+                blog.contents(db),
                 "{op:?} changed the database"
             );
         }
+        for (snapshot, frozen) in snapshots.iter() {
+            assert_eq!(
+                blog.contents(snapshot),
+                rolled_back(blog, frozen.clone()),
+                "a snapshot changed after {op:?}"
+            );
+        }
     }
+    End::OutOfOps
+}
+
+fn run(ops: &[Op]) {
+    let (mut blog, mut db) = Blog::new();
+    let mut model = Reference::default();
+    let mut snapshots = Vec::new();
+    run_until_end(
+        &mut blog,
+        &mut db,
+        &mut model,
+        &mut snapshots,
+        &mut ops.iter(),
+        0,
+    );
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256),
-        ..ProptestConfig::default()
-    })]
-
     #[test]
     fn blog_matches_the_reference(ops in prop::collection::vec(op(), 1..64)) {
         run(&ops);

@@ -10,7 +10,9 @@ mod index;
 mod key;
 mod query;
 mod rows;
+mod shared;
 mod table;
+mod txn;
 mod unique;
 
 pub use assoc::has_many::{Children, PerSource};
@@ -21,5 +23,7 @@ pub use error::{Error, Result};
 pub use id::{AsId, Id};
 pub use key::{Field, FkField, ForeignKey, Key};
 pub use query::Query;
+pub use shared::SharedDb;
 pub use table::{Deleted, Row, RowIter, Table};
+pub use txn::Transaction;
 pub use unique::Unique;

@@ -1,0 +1,145 @@
+//! A small simulation: players change guilds every tick on the simulation thread while an
+//! analysis thread computes statistics from O(1) snapshots, never blocking the simulation and
+//! never seeing half a tick.
+//!
+//! Run with `cargo run --release --example simulation`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use relata::{Db, HasMany, Id, SharedDb, Table, fk};
+
+#[derive(Clone, Debug)]
+struct Guild {
+    name: String,
+}
+
+#[derive(Clone, Debug)]
+struct Player {
+    guild: Id<Guild>,
+    level: u32,
+}
+
+const GUILDS: usize = 6;
+const PLAYERS: usize = 5_000;
+const TICKS: u32 = 200;
+
+#[derive(Clone, Copy)]
+struct World {
+    guilds: Table<Guild>,
+    players: Table<Player>,
+    members: HasMany<Guild, Player>,
+}
+
+/// A tiny seeded generator, so every run is the same.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn main() -> Result<(), relata::Error> {
+    let mut db = Db::new();
+    let guilds = db.create_table::<Guild>()?;
+    let players = db.create_table::<Player>()?;
+    let members = db.has_many(guilds, players, fk!(Player, guild))?;
+    let world = World {
+        guilds,
+        players,
+        members,
+    };
+    let guild_ids = (0..GUILDS)
+        .map(|i| {
+            world.guilds.insert(
+                &mut db,
+                Guild {
+                    name: format!("guild-{i}"),
+                },
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut player_ids = Vec::with_capacity(PLAYERS);
+    for i in 0..PLAYERS {
+        let guild = guild_ids[i % GUILDS];
+        player_ids.push(
+            world
+                .members
+                .create(&mut db, guild, Player { guild, level: 1 })?,
+        );
+    }
+
+    let shared = SharedDb::new(db);
+    let running = AtomicBool::new(true);
+    thread::scope(|s| {
+        // The analysis thread: statistics from snapshots, while the simulation runs.
+        let analysis = s.spawn(|| {
+            let mut reports = 0;
+            while running.load(Ordering::Relaxed) {
+                let snapshot = shared.snapshot();
+                let sizes: Vec<(String, usize)> = world
+                    .guilds
+                    .iter(&snapshot)
+                    .map(|g| {
+                        (
+                            g.name.clone(),
+                            world.members.count(&snapshot, g.id()).unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let total: usize = sizes.iter().map(|(_, n)| n).sum();
+                assert_eq!(total, PLAYERS, "a snapshot never shows half a tick");
+                let (largest, size) = sizes
+                    .iter()
+                    .max_by_key(|(_, n)| *n)
+                    .cloned()
+                    .unwrap_or_default();
+                let levels: u64 = world
+                    .players
+                    .iter(&snapshot)
+                    .map(|p| u64::from(p.level))
+                    .sum();
+                if reports % 10 == 0 {
+                    println!(
+                        "[analysis] largest guild {largest} with {size} players; mean level {:.2}",
+                        levels as f64 / PLAYERS as f64
+                    );
+                }
+                reports += 1;
+                thread::sleep(Duration::from_millis(2));
+            }
+            reports
+        });
+
+        // The simulation thread: every tick, 100 players switch guilds and level up, atomically.
+        let mut rng = Rng(42);
+        for tick in 0..TICKS {
+            shared
+                .write(|db| {
+                    for _ in 0..100 {
+                        let player = player_ids[rng.below(PLAYERS)];
+                        let guild = guild_ids[rng.below(GUILDS)];
+                        world.members.add(db, guild, player)?;
+                        world.players.modify(db, player, |p| p.level += 1)?;
+                    }
+                    Ok::<(), relata::Error>(())
+                })
+                .expect("a tick succeeds");
+            if tick % 50 == 0 {
+                println!("[simulation] tick {tick}");
+            }
+        }
+        running.store(false, Ordering::Relaxed);
+        let reports = analysis.join().expect("analysis thread");
+        println!(
+            "[simulation] {TICKS} ticks done; the analysis thread read {reports} consistent snapshots"
+        );
+    });
+    shared
+        .read(|db| db.check_integrity())
+        .map_err(|message| relata::Error::Definition { message })
+}
