@@ -2,8 +2,10 @@
 //!
 //! Children are kept sorted by [`RawId`], which orders by creation, so reading a bucket yields
 //! the default order of the spec without sorting. Small buckets (the common case: a post with a
-//! handful of comments) are one shared, copy-on-write sorted vector; past [`SMALL_MAX`] children a
-//! bucket becomes a persistent B-tree set so inserts and removals stay O(log k).
+//! handful of comments) are one `Arc<[RawId]>` with spare capacity: a single allocation reached
+//! through a single pointer, edited in place while unshared, copied (with doubled capacity) when
+//! full or shared with a snapshot. Past [`SMALL_MAX`] children a bucket becomes a persistent
+//! B-tree set so inserts and removals stay O(log k).
 
 use std::sync::Arc;
 
@@ -18,16 +20,58 @@ pub(crate) const SMALL_MAX: usize = 64;
 pub(crate) enum Bucket {
     #[default]
     Empty,
-    Small(Arc<Vec<RawId>>),
+    /// The first `len` entries of `ids` are the children; the rest is spare capacity.
+    Small {
+        len: u32,
+        ids: Arc<[RawId]>,
+    },
     Large(OrdSet<RawId>),
 }
 
+/// Fills spare capacity; never read.
+const FILLER: RawId = RawId {
+    seq: std::num::NonZeroU64::MIN,
+    slot: 0,
+};
+
+/// `ids` (sorted) with `id` inserted at `pos`, in a new allocation with room to grow.
+fn grown(ids: &[RawId], pos: usize, id: RawId) -> Arc<[RawId]> {
+    let capacity = (ids.len() + 1).next_power_of_two().max(4);
+    let mut out = Vec::with_capacity(capacity);
+    out.extend_from_slice(&ids[..pos]);
+    out.push(id);
+    out.extend_from_slice(&ids[pos..]);
+    out.resize(capacity, FILLER);
+    out.into()
+}
+
 impl Bucket {
+    fn small(ids: &[RawId]) -> Bucket {
+        let capacity = ids.len().next_power_of_two().max(4);
+        let mut out = Vec::with_capacity(capacity);
+        out.extend_from_slice(ids);
+        out.resize(capacity, FILLER);
+        Bucket::Small {
+            len: ids.len() as u32,
+            ids: out.into(),
+        }
+    }
+
+    /// The children of a small bucket. O(1).
+    #[inline]
+    fn slice(&self) -> &[RawId] {
+        match self {
+            Bucket::Small { len, ids } => &ids[..*len as usize],
+            _ => &[],
+        }
+    }
+
     /// Number of children. O(1).
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
             Bucket::Empty => 0,
-            Bucket::Small(v) => v.len(),
+            Bucket::Small { len, .. } => *len as usize,
             Bucket::Large(s) => s.len(),
         }
     }
@@ -41,7 +85,7 @@ impl Bucket {
     pub(crate) fn contains(&self, id: RawId) -> bool {
         match self {
             Bucket::Empty => false,
-            Bucket::Small(v) => v.binary_search(&id).is_ok(),
+            Bucket::Small { .. } => self.slice().binary_search(&id).is_ok(),
             Bucket::Large(s) => s.contains(&id),
         }
     }
@@ -50,24 +94,29 @@ impl Bucket {
     pub(crate) fn insert(&mut self, id: RawId) -> bool {
         match self {
             Bucket::Empty => {
-                let mut v = Vec::with_capacity(4);
-                v.push(id);
-                *self = Bucket::Small(Arc::new(v));
+                *self = Bucket::small(&[id]);
                 true
             }
-            Bucket::Small(v) => match v.binary_search(&id) {
-                Ok(_) => false,
-                Err(pos) if v.len() < SMALL_MAX => {
-                    Arc::make_mut(v).insert(pos, id);
-                    true
-                }
-                Err(_) => {
-                    let mut set: OrdSet<RawId> = v.iter().copied().collect();
+            Bucket::Small { len, ids } => {
+                let n = *len as usize;
+                let pos = match ids[..n].binary_search(&id) {
+                    Ok(_) => return false,
+                    Err(pos) => pos,
+                };
+                if n == SMALL_MAX {
+                    let mut set: OrdSet<RawId> = ids[..n].iter().copied().collect();
                     set.insert(id);
                     *self = Bucket::Large(set);
-                    true
+                } else if let Some(buf) = Arc::get_mut(ids).filter(|buf| n < buf.len()) {
+                    buf.copy_within(pos..n, pos + 1);
+                    buf[pos] = id;
+                    *len += 1;
+                } else {
+                    *ids = grown(&ids[..n], pos, id);
+                    *len += 1;
                 }
-            },
+                true
+            }
             Bucket::Large(s) => s.insert(id).is_none(),
         }
     }
@@ -76,22 +125,30 @@ impl Bucket {
     pub(crate) fn remove(&mut self, id: RawId) -> bool {
         match self {
             Bucket::Empty => false,
-            Bucket::Small(v) => match v.binary_search(&id) {
-                Err(_) => false,
-                Ok(_) if v.len() == 1 => {
+            Bucket::Small { len, ids } => {
+                let n = *len as usize;
+                let Ok(pos) = ids[..n].binary_search(&id) else {
+                    return false;
+                };
+                if n == 1 {
                     *self = Bucket::Empty;
-                    true
+                } else if let Some(buf) = Arc::get_mut(ids) {
+                    buf.copy_within(pos + 1..n, pos);
+                    *len -= 1;
+                } else {
+                    let mut rest = Vec::with_capacity(n - 1);
+                    rest.extend_from_slice(&ids[..pos]);
+                    rest.extend_from_slice(&ids[pos + 1..n]);
+                    *self = Bucket::small(&rest);
                 }
-                Ok(pos) => {
-                    Arc::make_mut(v).remove(pos);
-                    true
-                }
-            },
+                true
+            }
             Bucket::Large(s) => {
                 let removed = s.remove(&id).is_some();
                 // Shrink with hysteresis so a bucket hovering at the threshold does not flip.
                 if s.len() <= SMALL_MAX / 2 {
-                    *self = Bucket::Small(Arc::new(s.iter().copied().collect()));
+                    let ids: Vec<RawId> = s.iter().copied().collect();
+                    *self = Bucket::small(&ids);
                 }
                 removed
             }
@@ -101,8 +158,7 @@ impl Bucket {
     /// Children in creation order.
     pub(crate) fn iter(&self) -> BucketIter<'_> {
         match self {
-            Bucket::Empty => BucketIter::Small([].iter()),
-            Bucket::Small(v) => BucketIter::Small(v.iter()),
+            Bucket::Empty | Bucket::Small { .. } => BucketIter::Small(self.slice().iter()),
             Bucket::Large(s) => BucketIter::Large(s.iter(), s.len()),
         }
     }
@@ -176,7 +232,7 @@ mod tests {
             assert!(bucket.iter().eq(model.iter().copied()));
             assert_eq!(bucket.iter().len(), model.len());
         }
-        assert!(matches!(bucket, Bucket::Small(_)));
+        assert!(matches!(bucket, Bucket::Small { .. }));
         for s in 1..=300 {
             assert_eq!(bucket.contains(id(s)), model.contains(&id(s)));
         }
@@ -190,6 +246,29 @@ mod tests {
         assert!(matches!(bucket, Bucket::Empty));
         assert!(bucket.is_empty());
         assert!(!bucket.remove(id(1)));
+    }
+
+    #[test]
+    fn writes_to_a_shared_small_bucket_copy_it() {
+        let mut a = Bucket::default();
+        for s in [2, 4, 6] {
+            a.insert(id(s));
+        }
+        let b = a.clone();
+        a.insert(id(5)); // shared: copied, not written in place
+        let c = a.clone();
+        a.remove(id(2));
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![id(2), id(4), id(6)]);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![id(2), id(4), id(5), id(6)]
+        );
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![id(4), id(5), id(6)]);
+        for s in 7..=70 {
+            a.insert(id(s)); // grows through every capacity, then turns Large
+        }
+        assert_eq!(a.len(), 67);
+        assert_eq!(c.len(), 4);
     }
 
     #[test]

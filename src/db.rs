@@ -38,10 +38,8 @@ pub(crate) struct Catalog {
 }
 
 /// The type-erased storage of one table.
-pub(crate) trait ErasedTable: Send + Sync {
+pub(crate) trait ErasedTable: Any + Send + Sync {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
     fn row(&self, id: RawId) -> Option<&dyn Any>;
     fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>>;
     fn ids(&self) -> Vec<RawId>;
@@ -50,12 +48,6 @@ pub(crate) trait ErasedTable: Send + Sync {
 impl<T: Model> ErasedTable for Rows<T> {
     fn clone_box(&self) -> Box<dyn ErasedTable> {
         Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
     }
     fn row(&self, id: RawId) -> Option<&dyn Any> {
         self.get(id).map(|r| r as &dyn Any)
@@ -85,10 +77,8 @@ pub(crate) trait RowIndex: Send + Sync {
 
 /// The type-erased form of an association, for the paths that do not know its types: writes
 /// to its target table, deletes of its source rows, integrity checks.
-pub(crate) trait ErasedAssoc: RowIndex {
+pub(crate) trait ErasedAssoc: Any + RowIndex {
     fn clone_box(&self) -> Box<dyn ErasedAssoc>;
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
     fn meta(&self) -> &AssocMeta;
     /// Target rows linked to source row `source`, in creation order.
     fn children(&self, db: &Db, source: RawId) -> Vec<RawId>;
@@ -107,9 +97,8 @@ pub(crate) trait ErasedAssoc: RowIndex {
     fn cascade_key_change(&mut self, tables: &mut [Box<dyn ErasedTable>], change: Box<dyn Any>);
 }
 
-pub(crate) trait ErasedUnique: RowIndex {
+pub(crate) trait ErasedUnique: Any + RowIndex {
     fn clone_box(&self) -> Box<dyn ErasedUnique>;
-    fn as_any(&self) -> &dyn Any;
 }
 
 impl Clone for Box<dyn ErasedTable> {
@@ -262,38 +251,50 @@ impl Db {
         &self.catalog.tables[table]
     }
 
+    #[inline]
     pub(crate) fn rows<T: Model>(&self, table: usize) -> Result<&Rows<T>> {
-        self.tables
-            .get(table)
-            .and_then(|t| t.as_any().downcast_ref())
-            .ok_or_else(|| unknown::<T>("table"))
+        match self.tables.get(table) {
+            Some(t) => (&**t as &dyn Any)
+                .downcast_ref()
+                .ok_or_else(unknown::<T>("table")),
+            None => Err(unknown::<T>("table")()),
+        }
     }
 
+    #[inline]
     pub(crate) fn rows_mut<T: Model>(&mut self, table: usize) -> Result<&mut Rows<T>> {
-        self.tables
-            .get_mut(table)
-            .and_then(|t| t.as_any_mut().downcast_mut())
-            .ok_or_else(|| unknown::<T>("table"))
+        match self.tables.get_mut(table) {
+            Some(t) => (&mut **t as &mut dyn Any)
+                .downcast_mut()
+                .ok_or_else(unknown::<T>("table")),
+            None => Err(unknown::<T>("table")()),
+        }
     }
 
+    #[inline]
     pub(crate) fn assoc<S: Model, T: Model, K: Key>(
         &self,
         index: usize,
     ) -> Result<&AssocData<S, T, K>> {
-        self.assocs
-            .get(index)
-            .and_then(|a| a.as_any().downcast_ref())
-            .ok_or_else(|| unknown::<T>("association"))
+        match self.assocs.get(index) {
+            Some(a) => (&**a as &dyn Any)
+                .downcast_ref()
+                .ok_or_else(unknown::<T>("association")),
+            None => Err(unknown::<T>("association")()),
+        }
     }
 
+    #[inline]
     pub(crate) fn assoc_mut<S: Model, T: Model, K: Key>(
         &mut self,
         index: usize,
     ) -> Result<&mut AssocData<S, T, K>> {
-        self.assocs
-            .get_mut(index)
-            .and_then(|a| a.as_any_mut().downcast_mut())
-            .ok_or_else(|| unknown::<T>("association"))
+        match self.assocs.get_mut(index) {
+            Some(a) => (&mut **a as &mut dyn Any)
+                .downcast_mut()
+                .ok_or_else(unknown::<T>("association")),
+            None => Err(unknown::<T>("association")()),
+        }
     }
 
     /// Checks every constraint of `table` (foreign keys it holds, unique attributes) on `row`.
@@ -384,8 +385,10 @@ impl Db {
     }
 }
 
-fn unknown<T>(kind: &str) -> Error {
-    Error::UnknownHandle {
+/// The error for a handle this database did not declare (built only when needed).
+fn unknown<T>(kind: &'static str) -> impl FnOnce() -> Error {
+    #[cold]
+    move || Error::UnknownHandle {
         handle: format!("the {kind} handle for {}", model_name::<T>()),
     }
 }

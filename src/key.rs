@@ -18,15 +18,17 @@ use crate::id::Id;
 /// ```
 pub trait Key: Clone + Ord + Debug + Send + Sync + 'static {
     #[doc(hidden)]
-    /// The storage slot of an id key, which indexes can address directly. `None` for attributes.
-    fn __slot(&self) -> Option<u32> {
+    /// The storage slot and creation number of an id key, which indexes address directly.
+    /// `None` for attributes.
+    fn __slot(&self) -> Option<(u32, u64)> {
         None
     }
 }
 
 impl<T: 'static> Key for Id<T> {
-    fn __slot(&self) -> Option<u32> {
-        Some(self.raw.slot)
+    #[inline]
+    fn __slot(&self) -> Option<(u32, u64)> {
+        Some((self.raw.slot, self.raw.seq.get()))
     }
 }
 

@@ -8,6 +8,7 @@ mod error;
 mod id;
 mod index;
 mod key;
+mod pvec;
 mod query;
 mod rows;
 mod shared;

@@ -1,6 +1,6 @@
 //! A persistent generational arena: the row storage of one table.
 //!
-//! Slots live in an [`imbl::Vector`], so cloning the arena is O(1) and a clone shares every slot
+//! Slots live in a persistent vector ([`PVec`]), so cloning the arena is O(1) and a clone shares every slot
 //! with the original until one of them writes (copy-on-write, path copying). Vacant slots form a
 //! free list threaded through the slots themselves, as in `slotmap`.
 //!
@@ -13,9 +13,8 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use imbl::Vector;
-
 use crate::id::RawId;
+use crate::pvec::PVec;
 
 const NO_FREE: u32 = u32::MAX;
 
@@ -28,7 +27,7 @@ enum Slot<T> {
 /// The rows of one table. See the module docs.
 #[derive(Clone)]
 pub(crate) struct Rows<T> {
-    slots: Vector<Slot<T>>,
+    slots: PVec<Slot<T>>,
     free_head: u32,
     len: usize,
     counter: Arc<AtomicU64>,
@@ -37,7 +36,7 @@ pub(crate) struct Rows<T> {
 impl<T: Clone> Rows<T> {
     pub(crate) fn new() -> Self {
         Rows {
-            slots: Vector::new(),
+            slots: PVec::new(),
             free_head: NO_FREE,
             len: 0,
             counter: Arc::new(AtomicU64::new(0)),
@@ -60,14 +59,14 @@ impl<T: Clone> Rows<T> {
         let seq = NonZeroU64::new(seq).expect("a u64 counter starting at 1 does not wrap");
         let slot = if self.free_head == NO_FREE {
             let slot = u32::try_from(self.slots.len()).expect("caller checked has_room");
-            self.slots.push_back(Slot::Occupied { seq, row });
+            self.slots.push(Slot::Occupied { seq, row });
             slot
         } else {
             let slot = self.free_head;
             let old = self.slots.set(slot as usize, Slot::Occupied { seq, row });
             match old {
-                Slot::Vacant { next_free } => self.free_head = next_free,
-                Slot::Occupied { .. } => unreachable!("free list points at an occupied slot"),
+                Some(Slot::Vacant { next_free }) => self.free_head = next_free,
+                _ => unreachable!("the free list points at vacant slots"),
             }
             slot
         };
@@ -103,12 +102,12 @@ impl<T: Clone> Rows<T> {
             next_free: self.free_head,
         };
         match self.slots.set(id.slot as usize, vacant) {
-            Slot::Occupied { row, .. } => {
+            Some(Slot::Occupied { row, .. }) => {
                 self.free_head = id.slot;
                 self.len -= 1;
                 Some(row)
             }
-            Slot::Vacant { .. } => unreachable!("checked occupied above"),
+            _ => unreachable!("checked occupied above"),
         }
     }
 

@@ -115,6 +115,7 @@ pub struct Deleted<T> {
     pub report: Report,
 }
 
+#[cold]
 pub(crate) fn not_found<T>(id: Id<T>) -> Error {
     Error::NotFound {
         model: model_name::<T>(),

@@ -105,9 +105,6 @@ impl<T: Model, K: Key> ErasedUnique for UniqueData<T, K> {
     fn clone_box(&self) -> Box<dyn ErasedUnique> {
         Box::new(self.clone())
     }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 impl Db {
@@ -158,7 +155,7 @@ impl<T: Model, K: Key> Unique<T, K> {
     pub(crate) fn data<'a>(&self, db: &'a Db) -> Result<&'a UniqueData<T, K>> {
         db.uniques
             .get(self.index)
-            .and_then(|u| u.as_any().downcast_ref())
+            .and_then(|u| (&**u as &dyn Any).downcast_ref())
             .ok_or_else(|| Error::UnknownHandle {
                 handle: format!("{self:?}"),
             })

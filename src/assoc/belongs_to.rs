@@ -86,7 +86,8 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         if key.is_none() && !data.meta.nullable {
             return Err(self.link.not_null(db, target, data.meta.inverse));
         }
-        self.link.relink(db, target.raw, key)
+        let fk = data.fk;
+        self.link.relink(db, fk, target.raw, key)
     }
 
     /// Inserts `value` as a new source row and points `target` at it, atomically (Sequelize
@@ -99,8 +100,9 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         }
         // The insert checks everything that can fail; relinking afterwards cannot.
         let source = self.link.source_table().insert(db, value)?;
-        let key = self.link.data(db)?.key_of(db, source)?;
-        self.link.relink(db, target.raw, Some(key))?;
+        let data = self.link.data(db)?;
+        let (fk, key) = (data.fk, data.key_of(db, source)?);
+        self.link.relink(db, fk, target.raw, Some(key))?;
         Ok(source)
     }
 }

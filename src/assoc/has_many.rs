@@ -112,10 +112,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Children<'a, T>> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
+        let bucket = self.link.data(db)?.bucket_of(db, source.as_id())?;
         let rows = db.rows::<T>(self.link.target)?;
-        let ids = match data.index.bucket(&key) {
+        let ids = match bucket {
             Some(bucket) => bucket.iter(),
             None => crate::bucket::Bucket::Empty.iter(),
         };
@@ -151,9 +150,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Number of rows linked to `source` (Sequelize `countComments`). O(log n): one lookup,
     /// whatever the number of children.
     pub fn count(&self, db: &Db, source: impl AsId<S>) -> Result<usize> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
-        Ok(data.index.count(&key))
+        let bucket = self.link.data(db)?.bucket_of(db, source.as_id())?;
+        Ok(bucket.map_or(0, |b| b.len()))
     }
 
     /// Number of rows linked to `source` that match `filter`. O(log n + k).
@@ -169,7 +167,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Whether `target` is linked to `source` (Sequelize `hasComment`). O(log n): reads the
     /// target's foreign key.
     pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        self.has_all_where(db, source, [target.as_id()], |_| true)
+        self.has_where(db, source, target, |_| true)
     }
 
     /// Whether `target` is linked to `source` and matches `filter`.
@@ -180,7 +178,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         target: impl AsId<T>,
         filter: impl Fn(&T) -> bool,
     ) -> Result<bool> {
-        self.has_all_where(db, source, [target.as_id()], filter)
+        let (source, row) = self.resolve(db, source.as_id(), target.as_id())?;
+        Ok(self.link.data(db)?.is_linked(db, source, row)? && filter(row))
     }
 
     /// Whether every target is linked to `source` (Sequelize `hasComments`). Set semantics:
@@ -210,10 +209,31 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             .all(|(_, row)| data.fk.get(row) == Some(&key) && filter(row)))
     }
 
+    /// The source and target arguments of a single-target method: the target's row, or
+    /// `NotFound` (for the source first, when both are missing).
+    #[inline]
+    fn resolve<'a>(&self, db: &'a Db, source: Id<S>, target: Id<T>) -> Result<(Id<S>, &'a T)> {
+        match db.rows::<T>(self.link.target)?.get(target.raw) {
+            Some(row) => Ok((source, row)),
+            None => {
+                self.link.data(db)?.key_of(db, source)?;
+                Err(crate::table::not_found(target))
+            }
+        }
+    }
+
     /// Links `target` to `source`, moving it away from any other source (Sequelize
     /// `addComment`). Returns whether it was not linked to `source` before. O(log n).
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        self.add_many(db, source, [target.as_id()]).map(|n| n == 1)
+        let target = target.as_id();
+        let (source, row) = self.resolve(db, source.as_id(), target)?;
+        let data = self.link.data(db)?;
+        if data.is_linked(db, source, row)? {
+            return Ok(false);
+        }
+        let (fk, key) = (data.fk, data.key_of(db, source)?);
+        self.link.relink(db, fk, target.raw, Some(key))?;
+        Ok(true)
     }
 
     /// Links every target to `source`, leaving rows already linked alone (Sequelize
@@ -234,8 +254,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 .filter(|(_, row)| data.fk.get(row) != Some(&key))
                 .map(|(id, _)| id),
         );
+        let fk = data.fk;
         for &child in &new {
-            self.link.relink(db, child, Some(key.clone()))?;
+            self.link.relink(db, fk, child, Some(key.clone()))?;
         }
         Ok(new.len())
     }
@@ -244,8 +265,20 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
     /// [`Error::Validation`] unless the policy deletes.
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        self.remove_many_with(db, source, [target.as_id()], None)
-            .map(|n| n == 1)
+        let target = target.as_id();
+        let (source, row) = self.resolve(db, source.as_id(), target)?;
+        let data = self.link.data(db)?;
+        if !data.is_linked(db, source, row)? {
+            return Ok(false);
+        }
+        if data.meta.unlink == Unlink::Nullify && data.meta.nullable {
+            // The common case, without planning: null the key.
+            let fk = data.fk;
+            self.link.relink(db, fk, target.raw, None)?;
+            return Ok(true);
+        }
+        let unlinking = self.plan_unlink(db, vec![target.raw], None)?;
+        self.apply_unlink(db, unlinking).map(|n| n == 1)
     }
 
     /// Unlinks every target that is linked to `source`; others are left alone (Sequelize
@@ -331,7 +364,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         );
         let current: Vec<RawId> = data
             .index
-            .bucket(&key)
+            .live_bucket(&key)
             .map(|b| b.iter().collect())
             .unwrap_or_default();
         let to_unlink: Vec<RawId> = current
@@ -357,9 +390,10 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 }
             }
         }
+        let fk = data.fk;
         let changed = self.apply_unlink(db, unlinking)? + to_link.len();
         for child in to_link {
-            self.link.relink(db, child, Some(key.clone()))?;
+            self.link.relink(db, fk, child, Some(key.clone()))?;
         }
         Ok(changed)
     }
@@ -395,8 +429,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
         match unlinking {
             Unlinking::Nullify(rows) => {
+                let fk = self.link.data(db)?.fk;
                 for &child in &rows {
-                    self.link.relink(db, child, None)?;
+                    self.link.relink(db, fk, child, None)?;
                 }
                 Ok(rows.len())
             }

@@ -88,25 +88,66 @@ impl<S: Model, T: Model, K: Key> AssocData<S, T, K> {
                     .then_some(raw)
             }
             SourceKey::Attr { unique, .. } => {
-                let data = db.uniques[unique]
-                    .as_any()
-                    .downcast_ref::<UniqueData<S, K>>()?;
+                let data = (&*db.uniques[unique] as &dyn Any).downcast_ref::<UniqueData<S, K>>()?;
                 data.map.get(key).copied()
             }
         }
     }
 
     /// The key of source row `source`, or `NotFound`. O(log n).
+    #[inline]
     pub(crate) fn key_of(&self, db: &Db, source: Id<S>) -> Result<K> {
         let rows = db.rows::<S>(self.meta.source)?;
+        let key = match self.source_key {
+            SourceKey::Id { to_key, .. } => rows.contains(source.raw).then(|| to_key(source)),
+            SourceKey::Attr { field, .. } => {
+                rows.get(source.raw).map(|row| (field.get)(row).clone())
+            }
+        };
+        key.ok_or_else(|| not_found(source))
+    }
+
+    /// The key `source` would have, when that needs no read of the source row (id keys). Says
+    /// nothing about whether `source` is alive.
+    #[inline]
+    pub(crate) fn key_unchecked(&self, source: Id<S>) -> Option<K> {
         match self.source_key {
-            SourceKey::Id { to_key, .. } if rows.contains(source.raw) => Ok(to_key(source)),
-            SourceKey::Attr { field, .. } => match rows.get(source.raw) {
-                Some(row) => Ok((field.get)(row).clone()),
-                None => Err(not_found(source)),
-            },
-            SourceKey::Id { .. } => Err(not_found(source)),
+            SourceKey::Id { to_key, .. } => Some(to_key(source)),
+            SourceKey::Attr { .. } => None,
         }
+    }
+
+    /// The children of `source` (`None` if it has none), or `NotFound`. One index lookup when
+    /// the source has children and id keys (see [`FkIndex::live_bucket`]). O(log n).
+    #[inline]
+    pub(crate) fn bucket_of(
+        &self,
+        db: &Db,
+        source: Id<S>,
+    ) -> Result<Option<&crate::bucket::Bucket>> {
+        if let Some(bucket) = self
+            .key_unchecked(source)
+            .and_then(|k| self.index.live_bucket(&k))
+        {
+            return Ok(Some(bucket));
+        }
+        let key = self.key_of(db, source)?;
+        Ok(self.index.live_bucket(&key))
+    }
+
+    /// Whether target row `row` is linked to `source`, or `NotFound` for `source`. O(1) when it
+    /// is linked and keys are ids (a live key proves a live source); O(log n) otherwise.
+    #[inline]
+    pub(crate) fn is_linked(&self, db: &Db, source: Id<S>, row: &T) -> Result<bool> {
+        let held = self.fk.get(row);
+        // Id keys compare by slot and creation number, without building the key. (Only for
+        // id source keys: an attribute key may itself be an id of some other table.)
+        let id_keys = matches!(self.source_key, SourceKey::Id { .. });
+        if id_keys && held.and_then(Key::__slot) == Some((source.raw.slot, source.raw.seq.get())) {
+            return Ok(true);
+        }
+        let key = self.key_of(db, source)?;
+        Ok(held == Some(&key))
     }
 
     fn row<'a>(&self, row: &'a dyn Any) -> &'a T {
@@ -176,7 +217,7 @@ impl<S: Model, T: Model, K: Key> RowIndex for AssocData<S, T, K> {
             ids.sort_unstable();
             let indexed: Vec<RawId> = self
                 .index
-                .bucket(key)
+                .live_bucket(key)
                 .into_iter()
                 .flat_map(|b| b.iter())
                 .collect();
@@ -187,7 +228,7 @@ impl<S: Model, T: Model, K: Key> RowIndex for AssocData<S, T, K> {
             }
             buckets += 1;
         }
-        let indexed_buckets = self.index.non_empty().len();
+        let indexed_buckets = self.index.non_empty();
         if indexed_buckets != buckets {
             return Err(format!(
                 "index has {indexed_buckets} non-empty buckets, rows give {buckets}"
@@ -201,26 +242,19 @@ impl<S: Model, T: Model, K: Key> ErasedAssoc for AssocData<S, T, K> {
     fn clone_box(&self) -> Box<dyn ErasedAssoc> {
         Box::new(self.clone())
     }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
     fn meta(&self) -> &AssocMeta {
         &self.meta
     }
 
     fn children(&self, db: &Db, source: RawId) -> Vec<RawId> {
         self.raw_key_of(db, source)
-            .and_then(|key| self.index.bucket(&key))
+            .and_then(|key| self.index.live_bucket(&key))
             .map(|b| b.iter().collect())
             .unwrap_or_default()
     }
 
     fn null_child(&mut self, tables: &mut [Box<dyn ErasedTable>], child: RawId) {
-        let rows = tables[self.meta.target]
-            .as_any_mut()
+        let rows = (&mut *tables[self.meta.target] as &mut dyn Any)
             .downcast_mut::<Rows<T>>()
             .expect("target table type");
         let Some(row) = rows.get_mut(child) else {
@@ -248,7 +282,11 @@ impl<S: Model, T: Model, K: Key> ErasedAssoc for AssocData<S, T, K> {
             (field.get)(row.downcast_ref::<S>().expect("source row")).clone()
         };
         let (old_key, new_key) = (as_s(old), as_s(new));
-        let Some(first) = self.index.bucket(&old_key).and_then(|b| b.iter().next()) else {
+        let Some(first) = self
+            .index
+            .live_bucket(&old_key)
+            .and_then(|b| b.iter().next())
+        else {
             return Ok(None);
         };
         if old_key == new_key {
@@ -268,13 +306,12 @@ impl<S: Model, T: Model, K: Key> ErasedAssoc for AssocData<S, T, K> {
         let (old, new) = *change
             .downcast::<(K, K)>()
             .expect("change made by check_key_change");
-        let rows = tables[self.meta.target]
-            .as_any_mut()
+        let rows = (&mut *tables[self.meta.target] as &mut dyn Any)
             .downcast_mut::<Rows<T>>()
             .expect("target table type");
         let children: Vec<RawId> = self
             .index
-            .bucket(&old)
+            .live_bucket(&old)
             .map(|b| b.iter().collect())
             .unwrap_or_default();
         for child in children {
@@ -336,8 +373,13 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
     /// Points the foreign key of live target row `child` at `key` (or null), keeping the index
     /// in step. The caller has checked that `child` exists, that `key` references a live source
     /// row and that null is allowed. O(log n).
-    pub(crate) fn relink(&self, db: &mut Db, child: RawId, key: Option<K>) -> Result<()> {
-        let fk = self.data(db)?.fk;
+    pub(crate) fn relink(
+        &self,
+        db: &mut Db,
+        fk: ForeignKey<T, K>,
+        child: RawId,
+        key: Option<K>,
+    ) -> Result<()> {
         let row = db
             .rows_mut::<T>(self.target)?
             .get_mut(child)
@@ -360,6 +402,7 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
     }
 
     /// The validation error for nulling `child`'s non-null foreign key.
+    #[cold]
     pub(crate) fn not_null(&self, db: &Db, child: Id<T>, association: &'static str) -> Error {
         let field = self.data(db).map_or("?", |d| d.meta.field);
         Error::Validation {
