@@ -99,6 +99,10 @@ pub(crate) trait ErasedAssoc: Any + RowIndex {
 
 pub(crate) trait ErasedUnique: Any + RowIndex {
     fn clone_box(&self) -> Box<dyn ErasedUnique>;
+    /// For a junction table's pair index: the junction row holding `pair`.
+    fn pair_lookup(&self, _pair: (RawId, RawId)) -> Option<RawId> {
+        None
+    }
 }
 
 impl Clone for Box<dyn ErasedTable> {

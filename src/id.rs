@@ -59,6 +59,27 @@ impl<T> Id<T> {
     }
 }
 
+/// The *dangling* id: it names no row in any table, ever (no table issues its creation number).
+/// Useful as a placeholder in a default row, typically a junction row for
+/// [`BelongsToMany`](crate::BelongsToMany), whose keys relata overwrites; written into a row as
+/// is, it is a foreign-key error.
+///
+/// ```
+/// use relata::Id;
+/// #[derive(Default)]
+/// struct Enrollment { student: Id<()>, grade: Option<u8> }
+/// let template = Enrollment::default();
+/// assert_eq!(template.student, Id::default());
+/// ```
+impl<T> Default for Id<T> {
+    fn default() -> Self {
+        Id::from_raw(RawId {
+            seq: NonZeroU64::MAX,
+            slot: u32::MAX,
+        })
+    }
+}
+
 impl<T> Clone for Id<T> {
     fn clone(&self) -> Self {
         *self

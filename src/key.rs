@@ -8,7 +8,7 @@ use crate::id::Id;
 /// A value a foreign key can hold: an [`Id`] (the default source key) or the value of a unique
 /// attribute of the source (a `String` slug, a `u64` code…).
 ///
-/// Implemented for `Id<T>`, `String`, `char`, `bool` and the integer types. Implement it for your
+/// Implemented for `Id<T>`, `String`, `&'static str`, `char`, `bool` and the integer types. Implement it for your
 /// own key types with an empty `impl`:
 ///
 /// ```
@@ -36,7 +36,22 @@ macro_rules! attribute_keys {
     ($($t:ty),*) => { $(impl Key for $t {})* };
 }
 attribute_keys!(
-    String, char, bool, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+    String,
+    &'static str,
+    char,
+    bool,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize
 );
 
 /// How a foreign-key field is read and written. Built by [`fk!`](crate::fk); nullability comes

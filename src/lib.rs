@@ -16,8 +16,11 @@ mod table;
 mod txn;
 mod unique;
 
+pub use assoc::belongs_to_many::Through;
 pub use assoc::has_many::{Children, PerSource};
-pub use assoc::{AssocOptions, BelongsTo, HasMany, OnDelete, OnUpdate, Unlink};
+pub use assoc::{
+    AssocOptions, BelongsTo, BelongsToMany, HasMany, HasOne, OnDelete, OnUpdate, Unlink,
+};
 pub use cascade::Report;
 pub use db::{Db, Model};
 pub use error::{Error, Result};

@@ -86,6 +86,9 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         if key.is_none() && !data.meta.nullable {
             return Err(self.link.not_null(db, target, data.meta.inverse));
         }
+        if let Some(key) = &key {
+            data.check_unique(key, Some(target.raw))?;
+        }
         let fk = data.fk;
         self.link.relink(db, fk, target.raw, key)
     }
@@ -98,7 +101,8 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         if !db.rows::<T>(self.link.target)?.contains(target.raw) {
             return Err(not_found(target));
         }
-        // The insert checks everything that can fail; relinking afterwards cannot.
+        // The insert checks everything that can fail; relinking afterwards cannot (a new source
+        // has no target yet, so a has-one association cannot object either).
         let source = self.link.source_table().insert(db, value)?;
         let data = self.link.data(db)?;
         let (fk, key) = (data.fk, data.key_of(db, source)?);

@@ -4,7 +4,6 @@ use std::fmt;
 
 use super::{BelongsTo, Link, Unlink};
 use crate::bucket::BucketIter;
-use crate::cascade;
 use crate::db::{Db, Model};
 use crate::error::{Error, Result};
 use crate::id::{AsId, Id, RawId, model_name};
@@ -75,12 +74,6 @@ fn raw_set<T>(ids: impl IntoIterator<Item = Id<T>>) -> Vec<RawId> {
     raw.sort_unstable();
     raw.dedup();
     raw
-}
-
-/// How rows that stop being linked will be unlinked, decided before anything changes.
-enum Unlinking {
-    Nullify(Vec<RawId>),
-    Delete(cascade::Plan),
 }
 
 impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
@@ -277,8 +270,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             self.link.relink(db, fk, target.raw, None)?;
             return Ok(true);
         }
-        let unlinking = self.plan_unlink(db, vec![target.raw], None)?;
-        self.apply_unlink(db, unlinking).map(|n| n == 1)
+        let unlinking = self.link.plan_unlink(db, vec![target.raw], None)?;
+        self.link.apply_unlink(db, unlinking).map(|n| n == 1)
     }
 
     /// Unlinks every target that is linked to `source`; others are left alone (Sequelize
@@ -310,8 +303,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 .filter(|(_, row)| data.fk.get(row) == Some(&key))
                 .map(|(id, _)| id),
         );
-        let unlinking = self.plan_unlink(db, linked, policy)?;
-        self.apply_unlink(db, unlinking)
+        let unlinking = self.link.plan_unlink(db, linked, policy)?;
+        self.link.apply_unlink(db, unlinking)
     }
 
     /// Makes the rows linked to `source` exactly `targets` (duplicates ignored; Sequelize
@@ -377,8 +370,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             .copied()
             .filter(|id| current.binary_search(id).is_err())
             .collect();
-        let unlinking = self.plan_unlink(db, to_unlink, policy)?;
-        if let Unlinking::Delete(plan) = &unlinking {
+        let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
+        if let super::Unlinking::Delete(plan) = &unlinking {
             let needed = std::iter::once((self.link.source, source.raw))
                 .chain(to_link.iter().map(|&t| (self.link.target, t)));
             for (table, id) in needed {
@@ -391,7 +384,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             }
         }
         let fk = data.fk;
-        let changed = self.apply_unlink(db, unlinking)? + to_link.len();
+        let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
         for child in to_link {
             self.link.relink(db, fk, child, Some(key.clone()))?;
         }
@@ -407,39 +400,5 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             unreachable!("setting a key (not null) always succeeds");
         }
         self.link.target_table().insert(db, value)
-    }
-
-    fn plan_unlink(&self, db: &Db, rows: Vec<RawId>, policy: Option<Unlink>) -> Result<Unlinking> {
-        let data = self.link.data(db)?;
-        let Some(&first) = rows.first() else {
-            return Ok(Unlinking::Nullify(rows));
-        };
-        match policy.unwrap_or(data.meta.unlink) {
-            Unlink::Nullify if data.meta.nullable => Ok(Unlinking::Nullify(rows)),
-            Unlink::Nullify | Unlink::Reject => {
-                Err(self.link.not_null(db, Id::from_raw(first), data.meta.name))
-            }
-            Unlink::Delete => {
-                let roots: Vec<_> = rows.iter().map(|&r| (self.link.target, r)).collect();
-                cascade::plan(db, &roots).map(Unlinking::Delete)
-            }
-        }
-    }
-
-    fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
-        match unlinking {
-            Unlinking::Nullify(rows) => {
-                let fk = self.link.data(db)?.fk;
-                for &child in &rows {
-                    self.link.relink(db, fk, child, None)?;
-                }
-                Ok(rows.len())
-            }
-            Unlinking::Delete(plan) => {
-                let roots = plan.roots;
-                cascade::apply(db, plan);
-                Ok(roots)
-            }
-        }
     }
 }

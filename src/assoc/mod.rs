@@ -5,7 +5,9 @@
 //! through [`AssocData`]'s [`RowIndex`] implementation and [`Link::relink`].
 
 mod belongs_to;
+pub(crate) mod belongs_to_many;
 pub(crate) mod has_many;
+mod has_one;
 mod options;
 
 use std::any::Any;
@@ -13,9 +15,13 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 pub use belongs_to::BelongsTo;
+pub use belongs_to_many::BelongsToMany;
+
 pub use has_many::HasMany;
+pub use has_one::HasOne;
 pub use options::{AssocOptions, OnDelete, OnUpdate, Unlink};
 
+use crate::cascade;
 use crate::db::{Db, ErasedAssoc, ErasedTable, Model, RowIndex};
 use crate::error::{Error, Result};
 use crate::id::{Id, RawId, model_name};
@@ -37,6 +43,8 @@ pub(crate) struct AssocMeta {
     pub(crate) on_delete: OnDelete,
     pub(crate) on_update: OnUpdate,
     pub(crate) unlink: Unlink,
+    /// HasOne: at most one target row per source.
+    pub(crate) unique: bool,
 }
 
 /// How the source key of an association is obtained from a source row and resolved back.
@@ -150,6 +158,23 @@ impl<S: Model, T: Model, K: Key> AssocData<S, T, K> {
         Ok(held == Some(&key))
     }
 
+    /// For a has-one association: `Unique` if linking `child` (or a new row, `None`) to `key`
+    /// would give the source a second target.
+    pub(crate) fn check_unique(&self, key: &K, child: Option<RawId>) -> Result<()> {
+        if !self.meta.unique {
+            return Ok(());
+        }
+        match self.index.live_bucket(key).and_then(|b| b.iter().next()) {
+            Some(holder) if Some(holder) != child => Err(Error::Unique {
+                model: model_name::<T>(),
+                field: self.meta.field,
+                key: format!("{key:?}"),
+                existing: Id::<T>::from_raw(holder).to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn row<'a>(&self, row: &'a dyn Any) -> &'a T {
         row.downcast_ref::<T>()
             .expect("row of the association's target table")
@@ -162,16 +187,19 @@ impl<S: Model, T: Model, K: Key> AssocData<S, T, K> {
 
 impl<S: Model, T: Model, K: Key> RowIndex for AssocData<S, T, K> {
     fn check(&self, db: &Db, id: Option<RawId>, row: &dyn Any) -> Result<()> {
-        match self.fk.get(self.row(row)) {
-            Some(key) if self.resolve(db, key).is_none() => Err(Error::ForeignKey {
+        let Some(key) = self.fk.get(self.row(row)) else {
+            return Ok(());
+        };
+        if self.resolve(db, key).is_none() {
+            return Err(Error::ForeignKey {
                 model: model_name::<T>(),
                 field: self.meta.field,
                 row: id.map(|id| Id::<T>::from_raw(id).to_string()),
                 references: model_name::<S>(),
                 key: format!("{key:?}"),
-            }),
-            _ => Ok(()),
+            });
         }
+        self.check_unique(key, id)
     }
 
     fn insert(&mut self, id: RawId, row: &dyn Any) {
@@ -323,6 +351,12 @@ impl<S: Model, T: Model, K: Key> ErasedAssoc for AssocData<S, T, K> {
     }
 }
 
+/// How rows that stop being linked will be unlinked, decided before anything changes.
+pub(crate) enum Unlinking {
+    Nullify(Vec<RawId>),
+    Delete(cascade::Plan),
+}
+
 /// The typed part every association handle shares: which association, between which tables.
 pub(crate) struct Link<S, T, K> {
     pub(crate) assoc: usize,
@@ -401,6 +435,47 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         Ok(())
     }
 
+    /// How `rows` (linked targets about to stop being linked) will be unlinked under `policy`
+    /// (`None`: the association's), decided before anything changes.
+    pub(crate) fn plan_unlink(
+        &self,
+        db: &Db,
+        rows: Vec<RawId>,
+        policy: Option<Unlink>,
+    ) -> Result<Unlinking> {
+        let data = self.data(db)?;
+        let Some(&first) = rows.first() else {
+            return Ok(Unlinking::Nullify(rows));
+        };
+        match policy.unwrap_or(data.meta.unlink) {
+            Unlink::Nullify if data.meta.nullable => Ok(Unlinking::Nullify(rows)),
+            Unlink::Nullify | Unlink::Reject => {
+                Err(self.not_null(db, Id::from_raw(first), data.meta.name))
+            }
+            Unlink::Delete => {
+                let roots: Vec<_> = rows.iter().map(|&r| (self.target, r)).collect();
+                cascade::plan(db, &roots).map(Unlinking::Delete)
+            }
+        }
+    }
+
+    pub(crate) fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
+        match unlinking {
+            Unlinking::Nullify(rows) => {
+                let fk = self.data(db)?.fk;
+                for &child in &rows {
+                    self.relink(db, fk, child, None)?;
+                }
+                Ok(rows.len())
+            }
+            Unlinking::Delete(plan) => {
+                let roots = plan.roots;
+                cascade::apply(db, plan);
+                Ok(roots)
+            }
+        }
+    }
+
     /// The validation error for nulling `child`'s non-null foreign key.
     #[cold]
     pub(crate) fn not_null(&self, db: &Db, child: Id<T>, association: &'static str) -> Error {
@@ -415,13 +490,14 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
 }
 
 impl Db {
-    fn declare<S: Model, T: Model, K: Key>(
+    pub(crate) fn declare<S: Model, T: Model, K: Key>(
         &mut self,
         source: usize,
         target: Table<T>,
         fk: ForeignKey<T, K>,
         source_key: SourceKey<S, K>,
         options: AssocOptions,
+        unique: bool,
     ) -> Result<Link<S, T, K>> {
         let definition = |message: String| Error::Definition { message };
         let target_model = model_name::<T>();
@@ -476,6 +552,7 @@ impl Db {
                 on_delete,
                 on_update: options.on_update,
                 unlink,
+                unique,
             },
             fk,
             source_key,
@@ -538,7 +615,7 @@ impl Db {
             to_key: |id| id,
             to_id: |id| *id,
         };
-        self.declare(source.index, target, fk, key, options)
+        self.declare(source.index, target, fk, key, options, false)
             .map(HasMany::new)
     }
 
@@ -573,7 +650,7 @@ impl Db {
             unique: source_key.index,
             field: source_key.field,
         };
-        self.declare(source_key.table, target, fk, key, options)
+        self.declare(source_key.table, target, fk, key, options, false)
             .map(HasMany::new)
     }
 

@@ -1,0 +1,197 @@
+//! HasOne: a source row and the one target row whose (unique) foreign key points at it.
+
+use std::fmt;
+
+use super::{AssocOptions, BelongsTo, Link, SourceKey, Unlink, Unlinking};
+use crate::db::{Db, Model};
+use crate::error::{Error, Result};
+use crate::id::{AsId, Id, RawId, model_name};
+use crate::key::{ForeignKey, Key};
+use crate::table::{Row, Table, not_found};
+use crate::unique::Unique;
+
+/// A handle to a has-one association (`User` has one `Profile`), returned by [`Db::has_one`].
+///
+/// The foreign key on the target is unique: a second target row for the same source is an
+/// [`Error::Unique`] on every write path (insert, update, [`BelongsTo::set`]), unlike Sequelize,
+/// which leaves it non-unique by default. [`set`](HasOne::set) replaces the current target, which
+/// is unlinked by the association's unlink policy.
+///
+/// | Sequelize | relata | cost |
+/// |---|---|---|
+/// | `getProfile` | [`get`](HasOne::get) | O(log n) |
+/// | `setProfile(p)` / `setProfile(null)` | [`set`](HasOne::set) / [`set_with`](HasOne::set_with) | O(log n) |
+/// | `createProfile` | [`create`](HasOne::create) | O(log n) per index |
+///
+/// ```
+/// use relata::{Db, Error, Id, fk};
+/// #[derive(Clone)] struct User;
+/// #[derive(Clone)] struct Profile { user: Option<Id<User>>, bio: &'static str }
+/// let mut db = Db::new();
+/// let (users, profiles) = (db.create_table()?, db.create_table()?);
+/// let user_profile = db.has_one(users, profiles, fk!(Profile, user))?;
+/// let ada = users.insert(&mut db, User)?;
+/// let first = user_profile.create(&mut db, ada, Profile { user: None, bio: "first" })?;
+/// let second = user_profile.create(&mut db, ada, Profile { user: None, bio: "second" })?;
+/// assert_eq!(user_profile.get(&db, ada)?.map(|p| p.id()), Some(second));
+/// assert_eq!(profiles.get(&db, first)?.user, None); // unlinked (nullable key)
+/// // A second profile through plain row data is refused.
+/// let dup = profiles.insert(&mut db, Profile { user: Some(ada), bio: "dup" });
+/// assert!(matches!(dup, Err(Error::Unique { field: "user", .. })));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct HasOne<S, T, K = Id<S>> {
+    pub(crate) link: Link<S, T, K>,
+}
+
+impl<S, T, K> Clone for HasOne<S, T, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S, T, K> Copy for HasOne<S, T, K> {}
+impl<S, T, K> fmt::Debug for HasOne<S, T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HasOne<{}, {}>", model_name::<S>(), model_name::<T>())
+    }
+}
+
+impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
+    /// The inverse association: each target belongs to one source.
+    pub fn inverse(&self) -> BelongsTo<T, S, K> {
+        BelongsTo { link: self.link }
+    }
+
+    /// The target linked to `source`, if any (Sequelize `getProfile`). O(log n).
+    pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Option<Row<'a, T>>> {
+        let current = self.current(db, source.as_id())?;
+        match current {
+            Some(raw) => self
+                .link
+                .target_table()
+                .get(db, Id::from_raw(raw))
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn current(&self, db: &Db, source: Id<S>) -> Result<Option<RawId>> {
+        let bucket = self.link.data(db)?.bucket_of(db, source)?;
+        Ok(bucket.and_then(|b| b.iter().next()))
+    }
+
+    /// Makes `target` the one row linked to `source`, or none (Sequelize `setProfile`). The
+    /// previous target is unlinked by the association's unlink policy (a non-null key makes that
+    /// a validation error unless the policy deletes); `target` is moved away from its previous
+    /// source. Setting the current target again changes nothing. Atomic. O(log n).
+    pub fn set(&self, db: &mut Db, source: impl AsId<S>, target: Option<Id<T>>) -> Result<()> {
+        self.set_with(db, source, target, None)
+    }
+
+    /// [`set`](HasOne::set) with an unlink policy for this call (`None`: the association's).
+    pub fn set_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        target: Option<Id<T>>,
+        policy: Option<Unlink>,
+    ) -> Result<()> {
+        let source = source.as_id();
+        let data = self.link.data(db)?;
+        let key = data.key_of(db, source)?;
+        if let Some(t) = target
+            && !self.link.target_table().contains(db, t)
+        {
+            return Err(not_found(t));
+        }
+        let current = self.current(db, source)?;
+        let new = target.map(|t| t.raw);
+        if current == new {
+            return Ok(());
+        }
+        let unlinking = self
+            .link
+            .plan_unlink(db, current.into_iter().collect(), policy)?;
+        if let Unlinking::Delete(plan) = &unlinking {
+            let needed = std::iter::once((self.link.source, source.raw))
+                .chain(new.map(|t| (self.link.target, t)));
+            for (table, id) in needed {
+                if plan.deletes(table, id) {
+                    return Err(Error::Conflict {
+                        row: format!("{}#{}", db.meta(table).name, id.seq),
+                        association: data.meta.name,
+                    });
+                }
+            }
+        }
+        let fk = data.fk;
+        self.link.apply_unlink(db, unlinking)?;
+        if let Some(t) = new {
+            self.link.relink(db, fk, t, Some(key))?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `value` as the target of `source`, replacing the current one as
+    /// [`set`](HasOne::set) would (Sequelize `createProfile`). Atomic: if the insert fails, the
+    /// previous target is still linked. Returns the new row's id.
+    pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
+        let source = source.as_id();
+        db.transaction(|tx| {
+            self.set(tx, source, None)?;
+            let data = self.link.data(tx)?;
+            let key = data.key_of(tx, source)?;
+            if data.fk.set(&mut value, Some(key)).is_err() {
+                unreachable!("setting a key (not null) always succeeds");
+            }
+            self.link.target_table().insert(tx, value)
+        })
+    }
+}
+
+impl Db {
+    /// Declares that each `source` row has at most one `target` row, through the foreign key
+    /// `fk` on the target (made unique). Defaults as for [`has_many`](Db::has_many).
+    pub fn has_one<S: Model, T: Model>(
+        &mut self,
+        source: Table<S>,
+        target: Table<T>,
+        fk: ForeignKey<T, Id<S>>,
+    ) -> Result<HasOne<S, T>> {
+        self.has_one_with(source, target, fk, AssocOptions::new())
+    }
+
+    /// [`has_one`](Db::has_one) with options.
+    pub fn has_one_with<S: Model, T: Model>(
+        &mut self,
+        source: Table<S>,
+        target: Table<T>,
+        fk: ForeignKey<T, Id<S>>,
+        options: AssocOptions,
+    ) -> Result<HasOne<S, T>> {
+        let key = SourceKey::Id {
+            to_key: |id| id,
+            to_id: |id| *id,
+        };
+        let link = self.declare(source.index, target, fk, key, options, true)?;
+        Ok(HasOne { link })
+    }
+
+    /// A has-one association whose foreign key holds a unique attribute of the source (see
+    /// [`has_many_by`](Db::has_many_by)).
+    pub fn has_one_by<S: Model, T: Model, K: Key>(
+        &mut self,
+        source_key: Unique<S, K>,
+        target: Table<T>,
+        fk: ForeignKey<T, K>,
+        options: AssocOptions,
+    ) -> Result<HasOne<S, T, K>> {
+        source_key.data(self)?;
+        let key = SourceKey::Attr {
+            unique: source_key.index,
+            field: source_key.field,
+        };
+        let link = self.declare(source_key.table, target, fk, key, options, true)?;
+        Ok(HasOne { link })
+    }
+}

@@ -1,0 +1,332 @@
+//! BelongsToMany (spec §4): pairs through a typed junction with payload.
+
+use relata::{BelongsToMany, Db, Error, Id, Table, fk};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Student {
+    name: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Course {
+    title: &'static str,
+}
+
+/// `Default` serves `add`, `set` and `create` without payload: relata overwrites the keys.
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Enrollment {
+    student: Id<Student>,
+    course: Id<Course>,
+    grade: Option<u8>,
+}
+
+struct School {
+    db: Db,
+    students: Table<Student>,
+    courses: Table<Course>,
+    enrollments: Table<Enrollment>,
+    takes: BelongsToMany<Student, Course, Enrollment>,
+}
+
+fn school() -> School {
+    let mut db = Db::new();
+    let students = db.create_table().unwrap();
+    let courses = db.create_table().unwrap();
+    let enrollments = db.create_table().unwrap();
+    let takes = db
+        .belongs_to_many(
+            students,
+            courses,
+            enrollments,
+            fk!(Enrollment, student),
+            fk!(Enrollment, course),
+        )
+        .unwrap();
+    School {
+        db,
+        students,
+        courses,
+        enrollments,
+        takes,
+    }
+}
+
+fn titles(s: &School, student: Id<Student>) -> Vec<(&'static str, Option<u8>)> {
+    s.takes
+        .get(&s.db, student)
+        .unwrap()
+        .iter()
+        .map(|(c, e)| (c.title, e.grade))
+        .collect()
+}
+
+#[test]
+fn add_is_idempotent_and_add_with_updates_the_payload() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    assert!(s.takes.add(&mut s.db, ada, math).unwrap());
+    assert!(!s.takes.add(&mut s.db, ada, math).unwrap());
+    assert_eq!(s.enrollments.len(&s.db), 1);
+    let e = Enrollment {
+        student: ada,
+        course: math,
+        grade: Some(4),
+    };
+    assert!(!s.takes.add_with(&mut s.db, ada, math, e).unwrap());
+    assert_eq!(titles(&s, ada), [("math", Some(4))]);
+    assert_eq!(s.takes.count(&s.db, ada).unwrap(), 1);
+    assert!(s.takes.inverse().has(&s.db, math, ada).unwrap());
+    assert_eq!(s.takes.inverse().get(&s.db, math).unwrap()[0].0.name, "ada");
+}
+
+#[test]
+fn get_orders_targets_by_creation_and_has_all_uses_set_semantics() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let a = s.courses.insert(&mut s.db, Course { title: "a" }).unwrap();
+    let b = s.courses.insert(&mut s.db, Course { title: "b" }).unwrap();
+    let c = s.courses.insert(&mut s.db, Course { title: "c" }).unwrap();
+    assert_eq!(s.takes.add_many(&mut s.db, ada, [c, a, c]).unwrap(), 2);
+    assert_eq!(titles(&s, ada), [("a", None), ("c", None)]);
+    assert!(s.takes.has_all(&s.db, ada, [a, c, a]).unwrap());
+    assert!(s.takes.has_all(&s.db, ada, []).unwrap());
+    assert!(!s.takes.has_all(&s.db, ada, [a, b]).unwrap());
+}
+
+#[test]
+fn remove_deletes_junction_rows_only() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let a = s.courses.insert(&mut s.db, Course { title: "a" }).unwrap();
+    let b = s.courses.insert(&mut s.db, Course { title: "b" }).unwrap();
+    s.takes.add_many(&mut s.db, ada, [a, b]).unwrap();
+    assert!(s.takes.remove(&mut s.db, ada, a).unwrap());
+    assert!(!s.takes.remove(&mut s.db, ada, a).unwrap());
+    assert_eq!(s.courses.len(&s.db), 2);
+    assert_eq!(s.enrollments.len(&s.db), 1);
+    assert_eq!(s.takes.remove_many(&mut s.db, ada, [a, b, b]).unwrap(), 1);
+    assert!(s.enrollments.is_empty(&s.db));
+}
+
+#[test]
+fn set_diffs_pairs_and_set_with_updates_changed_payloads() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let [a, b, c] =
+        ["a", "b", "c"].map(|title| s.courses.insert(&mut s.db, Course { title }).unwrap());
+    s.takes.add_many(&mut s.db, ada, [a, b]).unwrap();
+    let kept = s.takes.get(&s.db, ada).unwrap()[1].1.id();
+    assert_eq!(
+        s.takes.set(&mut s.db, ada, [b, c]).unwrap(),
+        2,
+        "a removed, c added"
+    );
+    assert_eq!(titles(&s, ada), [("b", None), ("c", None)]);
+    assert!(
+        s.enrollments.contains(&s.db, kept),
+        "b's junction row is untouched"
+    );
+    let graded = |course, grade| {
+        (
+            course,
+            Enrollment {
+                student: ada,
+                course,
+                grade,
+            },
+        )
+    };
+    assert_eq!(
+        s.takes
+            .set_with(&mut s.db, ada, [graded(b, None), graded(c, Some(3))])
+            .unwrap(),
+        1
+    );
+    assert_eq!(titles(&s, ada), [("b", None), ("c", Some(3))]);
+    assert_eq!(s.takes.set(&mut s.db, ada, []).unwrap(), 2);
+    assert_eq!(s.takes.count(&s.db, ada).unwrap(), 0);
+}
+
+#[test]
+fn create_inserts_the_target_and_the_pair() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let e = Enrollment {
+        student: ada,
+        course: Enrollment::default().course,
+        grade: Some(1),
+    };
+    let art = s
+        .takes
+        .create_with(&mut s.db, ada, Course { title: "art" }, e)
+        .unwrap();
+    assert_eq!(titles(&s, ada), [("art", Some(1))]);
+    assert!(s.takes.has(&s.db, ada, art).unwrap());
+    let gone = s
+        .students
+        .insert(&mut s.db, Student { name: "gone" })
+        .unwrap();
+    s.students.delete(&mut s.db, gone).unwrap();
+    assert!(matches!(
+        s.takes.create(&mut s.db, gone, Course { title: "x" }),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(s.courses.len(&s.db), 1, "no orphan target");
+}
+
+#[test]
+fn deleting_an_endpoint_deletes_its_junction_rows() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let bob = s
+        .students
+        .insert(&mut s.db, Student { name: "bob" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    s.takes.add(&mut s.db, ada, math).unwrap();
+    s.takes.add(&mut s.db, bob, math).unwrap();
+    let report = s.courses.delete(&mut s.db, math).unwrap().report;
+    assert_eq!(report.to_string(), "deleted 1 Course, 2 Enrollment");
+    assert_eq!(s.takes.count(&s.db, ada).unwrap(), 0);
+    s.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_pair_appears_at_most_once_even_through_the_junction_table() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    let art = s
+        .courses
+        .insert(&mut s.db, Course { title: "art" })
+        .unwrap();
+    let first = s
+        .enrollments
+        .insert(
+            &mut s.db,
+            Enrollment {
+                student: ada,
+                course: math,
+                grade: None,
+            },
+        )
+        .unwrap();
+    let dup = s.enrollments.insert(
+        &mut s.db,
+        Enrollment {
+            student: ada,
+            course: math,
+            grade: Some(1),
+        },
+    );
+    assert!(
+        matches!(dup, Err(Error::Unique { model: "Enrollment", ref existing, .. }) if *existing == first.to_string())
+    );
+    let other = s
+        .enrollments
+        .insert(
+            &mut s.db,
+            Enrollment {
+                student: ada,
+                course: art,
+                grade: None,
+            },
+        )
+        .unwrap();
+    let clash = s.enrollments.update(
+        &mut s.db,
+        other,
+        Enrollment {
+            student: ada,
+            course: math,
+            grade: None,
+        },
+    );
+    assert!(matches!(clash, Err(Error::Unique { .. })));
+    assert_eq!(titles(&s, ada), [("math", None), ("art", None)]);
+}
+
+#[test]
+fn unknown_ids_fail_before_anything_changes() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let a = s.courses.insert(&mut s.db, Course { title: "a" }).unwrap();
+    let gone = s
+        .courses
+        .insert(&mut s.db, Course { title: "gone" })
+        .unwrap();
+    s.courses.delete(&mut s.db, gone).unwrap();
+    assert!(matches!(
+        s.takes.add_many(&mut s.db, ada, [a, gone]),
+        Err(Error::NotFound {
+            model: "Course",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.takes.set(&mut s.db, ada, [a, gone]),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.takes.has(&s.db, ada, gone),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(s.enrollments.is_empty(&s.db));
+}
+
+#[test]
+fn junction_keys_must_be_non_null() {
+    #[derive(Clone)]
+    struct Loose {
+        student: Option<Id<Student>>,
+        course: Id<Course>,
+    }
+    let mut db = Db::new();
+    let (students, courses) = (
+        db.create_table::<Student>().unwrap(),
+        db.create_table::<Course>().unwrap(),
+    );
+    let loose = db.create_table::<Loose>().unwrap();
+    let err = db.belongs_to_many(
+        students,
+        courses,
+        loose,
+        fk!(Loose, student),
+        fk!(Loose, course),
+    );
+    assert!(matches!(err, Err(Error::Definition { .. })));
+}

@@ -1,0 +1,249 @@
+//! HasOne (spec §4): unique targets on every write path, set/create under the unlink policy.
+
+use relata::{AssocOptions, Db, Error, HasOne, Id, Table, Unlink, fk};
+
+#[derive(Clone, Debug, PartialEq)]
+struct User;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Profile {
+    user: Option<Id<User>>,
+    bio: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Passport {
+    owner: Id<User>,
+}
+
+struct World {
+    db: Db,
+    users: Table<User>,
+    profiles: Table<Profile>,
+    passports: Table<Passport>,
+    profile: HasOne<User, Profile>,
+    passport: HasOne<User, Passport>,
+}
+
+fn world() -> World {
+    let mut db = Db::new();
+    let users = db.create_table().unwrap();
+    let profiles = db.create_table().unwrap();
+    let passports = db.create_table().unwrap();
+    let profile = db.has_one(users, profiles, fk!(Profile, user)).unwrap();
+    let passport = db
+        .has_one_with(
+            users,
+            passports,
+            fk!(Passport, owner),
+            AssocOptions::new().name("passport"),
+        )
+        .unwrap();
+    World {
+        db,
+        users,
+        profiles,
+        passports,
+        profile,
+        passport,
+    }
+}
+
+fn bio(bio: &'static str) -> Profile {
+    Profile { user: None, bio }
+}
+
+#[test]
+fn set_replaces_the_target_and_nulls_the_previous_one() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let a = w.profiles.insert(&mut w.db, bio("a")).unwrap();
+    let b = w.profiles.insert(&mut w.db, bio("b")).unwrap();
+    w.profile.set(&mut w.db, ada, Some(a)).unwrap();
+    w.profile.set(&mut w.db, ada, Some(a)).unwrap(); // the current one again: no-op
+    w.profile.set(&mut w.db, ada, Some(b)).unwrap();
+    assert_eq!(w.profile.get(&w.db, ada).unwrap().map(|p| p.id()), Some(b));
+    assert_eq!(w.profiles.get(&w.db, a).unwrap().user, None);
+    w.profile.set(&mut w.db, ada, None).unwrap();
+    assert!(w.profile.get(&w.db, ada).unwrap().is_none());
+    assert_eq!(w.profiles.get(&w.db, b).unwrap().user, None);
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn set_moves_a_target_away_from_its_previous_source() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let bob = w.users.insert(&mut w.db, User).unwrap();
+    let p = w.profile.create(&mut w.db, ada, bio("p")).unwrap();
+    w.profile.set(&mut w.db, bob, Some(p)).unwrap();
+    assert!(w.profile.get(&w.db, ada).unwrap().is_none());
+    assert_eq!(w.profile.get(&w.db, bob).unwrap().map(|r| r.id()), Some(p));
+}
+
+#[test]
+fn a_second_target_is_refused_on_every_write_path() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let first = w.profile.create(&mut w.db, ada, bio("first")).unwrap();
+    let loose = w.profiles.insert(&mut w.db, bio("loose")).unwrap();
+    let unique = |e: Error| matches!(e, Error::Unique { model: "Profile", field: "user", ref existing, .. } if *existing == first.to_string());
+    assert!(unique(
+        w.profiles
+            .insert(
+                &mut w.db,
+                Profile {
+                    user: Some(ada),
+                    bio: "x"
+                }
+            )
+            .unwrap_err()
+    ));
+    assert!(unique(
+        w.profiles
+            .update(
+                &mut w.db,
+                loose,
+                Profile {
+                    user: Some(ada),
+                    bio: "x"
+                }
+            )
+            .unwrap_err()
+    ));
+    assert!(unique(
+        w.profile
+            .inverse()
+            .set(&mut w.db, loose, Some(ada))
+            .unwrap_err()
+    ));
+    w.profile
+        .inverse()
+        .set(&mut w.db, first, Some(ada))
+        .unwrap(); // itself: fine
+    assert_eq!(w.profiles.get(&w.db, loose).unwrap().user, None);
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_non_null_key_cannot_be_unlinked_unless_the_policy_deletes() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let old = w
+        .passport
+        .create(&mut w.db, ada, Passport { owner: ada })
+        .unwrap();
+    let err = w
+        .passport
+        .create(&mut w.db, ada, Passport { owner: ada })
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Validation {
+            model: "Passport",
+            field: "owner",
+            row: old.to_string(),
+            association: "passport"
+        }
+    );
+    assert_eq!(
+        w.passports.len(&w.db),
+        1,
+        "the failed create inserted nothing"
+    );
+    assert!(matches!(
+        w.passport.set(&mut w.db, ada, None),
+        Err(Error::Validation { .. })
+    ));
+    w.passport
+        .set_with(&mut w.db, ada, None, Some(Unlink::Delete))
+        .unwrap();
+    assert!(!w.passports.contains(&w.db, old));
+    let new = w
+        .passport
+        .create(&mut w.db, ada, Passport { owner: ada })
+        .unwrap();
+    assert_eq!(
+        w.passport.get(&w.db, ada).unwrap().map(|p| p.id()),
+        Some(new)
+    );
+}
+
+#[test]
+fn create_is_atomic_when_the_insert_fails() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let old = w.profile.create(&mut w.db, ada, bio("old")).unwrap();
+    // A unique attribute makes the insert of the new profile fail after the old one would
+    // have been unlinked.
+    let bios =
+        w.db.unique(w.profiles, relata::field!(Profile, bio))
+            .unwrap();
+    let err = w.profile.create(&mut w.db, ada, bio("old")).unwrap_err();
+    assert!(matches!(err, Error::Unique { field: "bio", .. }));
+    assert_eq!(
+        w.profile.get(&w.db, ada).unwrap().map(|p| p.id()),
+        Some(old),
+        "still linked"
+    );
+    assert!(bios.find(&w.db, &"old").unwrap().is_some());
+}
+
+#[test]
+fn unknown_ids_are_not_found_and_change_nothing() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let p = w.profile.create(&mut w.db, ada, bio("p")).unwrap();
+    let gone = w.profiles.insert(&mut w.db, bio("gone")).unwrap();
+    w.profiles.delete(&mut w.db, gone).unwrap();
+    assert!(matches!(
+        w.profile.set(&mut w.db, ada, Some(gone)),
+        Err(Error::NotFound {
+            model: "Profile",
+            ..
+        })
+    ));
+    assert_eq!(w.profile.get(&w.db, ada).unwrap().map(|r| r.id()), Some(p));
+    w.users.delete(&mut w.db, ada).unwrap();
+    assert!(matches!(
+        w.profile.get(&w.db, ada),
+        Err(Error::NotFound { model: "User", .. })
+    ));
+    assert_eq!(
+        w.profiles.get(&w.db, p).unwrap().user,
+        None,
+        "on delete SetNull"
+    );
+}
+
+#[test]
+fn declaring_over_duplicate_rows_is_a_unique_error() {
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let profiles = db.create_table::<Profile>().unwrap();
+    let ada = users.insert(&mut db, User).unwrap();
+    profiles
+        .insert(
+            &mut db,
+            Profile {
+                user: Some(ada),
+                bio: "a",
+            },
+        )
+        .unwrap();
+    profiles
+        .insert(
+            &mut db,
+            Profile {
+                user: Some(ada),
+                bio: "b",
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        db.has_one(users, profiles, fk!(Profile, user)),
+        Err(Error::Unique { .. })
+    ));
+    // Nothing was declared: the same field can still carry a has-many.
+    db.has_many(users, profiles, fk!(Profile, user)).unwrap();
+}
