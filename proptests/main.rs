@@ -3,5 +3,7 @@
 //!
 //! `PROPTEST_CASES` raises the number of histories (default 256 of up to 64 operations).
 
+mod actions;
+mod actions_reference;
 mod blog;
 mod reference;
