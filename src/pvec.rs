@@ -19,9 +19,24 @@ const BITS: u32 = 5;
 const WIDTH: usize = 1 << BITS;
 const MASK: usize = WIDTH - 1;
 
+/// The entries of one leaf; entry `i` of the vector is `leaf[i & 31]` of leaf `i >> 5`.
+pub(crate) type Leaf<T> = [Option<T>; WIDTH];
+
+/// Which leaf an index falls in.
+#[inline]
+pub(crate) fn leaf_number(index: usize) -> usize {
+    index >> BITS
+}
+
+/// Where an index falls within its leaf.
+#[inline]
+pub(crate) fn leaf_offset(index: usize) -> usize {
+    index & MASK
+}
+
 #[derive(Clone)]
 enum Node<T> {
-    Leaf(Arc<[Option<T>; WIDTH]>),
+    Leaf(Arc<Leaf<T>>),
     Branch(Arc<[Option<Node<T>>; WIDTH]>),
 }
 
@@ -77,6 +92,26 @@ impl<T: Clone> PVec<T> {
                     shift -= BITS;
                 }
                 Node::Leaf(items) => return items[index & MASK].as_ref(),
+            }
+        }
+    }
+
+    /// The leaf holding `index` (entries `index & !31 ..= index | 31`), for callers that read
+    /// neighbouring entries: one walk, then direct indexing. O(log₃₂ n).
+    #[inline]
+    pub(crate) fn leaf(&self, index: usize) -> Option<&Leaf<T>> {
+        if index >= self.len {
+            return None;
+        }
+        let mut node = &self.root;
+        let mut shift = BITS * self.height;
+        loop {
+            match node {
+                Node::Branch(children) => {
+                    node = children[(index >> shift) & MASK].as_ref()?;
+                    shift -= BITS;
+                }
+                Node::Leaf(items) => return Some(items),
             }
         }
     }
@@ -167,6 +202,11 @@ mod tests {
         assert_eq!(v.get(40_000), None);
         assert_eq!(v.set(7, 99), Some(21));
         assert_eq!(v.get(7), Some(&99));
+        for i in (0..40_000).step_by(997) {
+            let leaf = v.leaf(i).unwrap();
+            assert_eq!(leaf[leaf_offset(i)].as_ref(), v.get(i));
+        }
+        assert!(v.leaf(40_000).is_none());
     }
 
     #[test]

@@ -14,15 +14,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::id::RawId;
-use crate::pvec::PVec;
+use crate::pvec::{self, Leaf, PVec};
 
 const NO_FREE: u32 = u32::MAX;
 
 #[derive(Clone)]
-enum Slot<T> {
+pub(crate) enum Slot<T> {
     Vacant { next_free: u32 },
     Occupied { seq: NonZeroU64, row: T },
 }
+
+/// The last leaf [`Rows::get_near`] read: its number and its slots.
+pub(crate) type Cursor<'a, T> = Option<(usize, &'a Leaf<Slot<T>>)>;
 
 /// The rows of one table. See the module docs.
 #[derive(Clone)]
@@ -77,6 +80,26 @@ impl<T: Clone> Rows<T> {
     /// The row `id` names, if it is alive. O(log n).
     pub(crate) fn get(&self, id: RawId) -> Option<&T> {
         match self.slots.get(id.slot as usize)? {
+            Slot::Occupied { seq, row } if *seq == id.seq => Some(row),
+            _ => None,
+        }
+    }
+
+    /// The row `id` names, reusing `cursor` (the last leaf read) when `id` is in the same leaf:
+    /// reading ids that are close in storage (siblings created together) walks the trie once
+    /// per leaf instead of once per row. O(1) on a cursor hit, O(log n) otherwise.
+    #[inline]
+    pub(crate) fn get_near<'a>(&'a self, id: RawId, cursor: &mut Cursor<'a, T>) -> Option<&'a T> {
+        let slot = id.slot as usize;
+        let leaf = match cursor {
+            Some((number, leaf)) if *number == pvec::leaf_number(slot) => *leaf,
+            _ => {
+                let leaf = self.slots.leaf(slot)?;
+                *cursor = Some((pvec::leaf_number(slot), leaf));
+                leaf
+            }
+        };
+        match leaf[pvec::leaf_offset(slot)].as_ref()? {
             Slot::Occupied { seq, row } if *seq == id.seq => Some(row),
             _ => None,
         }

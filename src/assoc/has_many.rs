@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::id::{AsId, Id, RawId, model_name};
 use crate::key::Key;
 use crate::query::Query;
-use crate::rows::Rows;
+use crate::rows::{Cursor, Rows};
 use crate::table::Row;
 
 /// A handle to a has-many association (`Post` has many `Comment`), returned by
@@ -48,6 +48,7 @@ impl<S, T, K> fmt::Debug for HasMany<S, T, K> {
 pub struct Children<'a, T> {
     ids: BucketIter<'a>,
     rows: &'a Rows<T>,
+    cursor: Cursor<'a, T>,
 }
 
 impl<'a, T: Model> Iterator for Children<'a, T> {
@@ -55,7 +56,10 @@ impl<'a, T: Model> Iterator for Children<'a, T> {
 
     fn next(&mut self) -> Option<Row<'a, T>> {
         let raw = self.ids.next()?;
-        let row = self.rows.get(raw).expect("indexed children exist");
+        let row = self
+            .rows
+            .get_near(raw, &mut self.cursor)
+            .expect("indexed children exist");
         Some(Row::new(Id::from_raw(raw), row))
     }
 
@@ -111,7 +115,11 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             Some(bucket) => bucket.iter(),
             None => crate::bucket::Bucket::Empty.iter(),
         };
-        Ok(Children { ids, rows })
+        Ok(Children {
+            ids,
+            rows,
+            cursor: None,
+        })
     }
 
     /// The rows linked to `source`, filtered, ordered, limited and offset by `query`.
