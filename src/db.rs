@@ -288,17 +288,27 @@ impl Db {
         }
     }
 
+    /// The rows of `table` and association `index` at once (they live in different vectors),
+    /// for batches of writes that touch both.
     #[inline]
-    pub(crate) fn assoc_mut<S: Model, T: Model, K: Key>(
+    pub(crate) fn table_and_assoc_mut<S: Model, T: Model, K: Key>(
         &mut self,
+        table: usize,
         index: usize,
-    ) -> Result<&mut AssocData<S, T, K>> {
-        match self.assocs.get_mut(index) {
+    ) -> Result<TableAndAssoc<'_, S, T, K>> {
+        let rows = match self.tables.get_mut(table) {
+            Some(t) => (&mut **t as &mut dyn Any)
+                .downcast_mut()
+                .ok_or_else(unknown::<T>("table"))?,
+            None => return Err(unknown::<T>("table")()),
+        };
+        let assoc = match self.assocs.get_mut(index) {
             Some(a) => (&mut **a as &mut dyn Any)
                 .downcast_mut()
-                .ok_or_else(unknown::<T>("association")),
-            None => Err(unknown::<T>("association")()),
-        }
+                .ok_or_else(unknown::<T>("association"))?,
+            None => return Err(unknown::<T>("association")()),
+        };
+        Ok((rows, assoc))
     }
 
     /// Checks every constraint of `table` (foreign keys it holds, unique attributes) on `row`.
@@ -388,6 +398,9 @@ impl Db {
         index
     }
 }
+
+/// A table's rows and one of its associations, borrowed together.
+pub(crate) type TableAndAssoc<'a, S, T, K> = (&'a mut Rows<T>, &'a mut AssocData<S, T, K>);
 
 /// The error for a handle this database did not declare (built only when needed).
 fn unknown<T>(kind: &'static str) -> impl FnOnce() -> Error {

@@ -89,8 +89,7 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         if let Some(key) = &key {
             data.check_unique(key, Some(target.raw))?;
         }
-        let fk = data.fk;
-        self.link.relink(db, fk, target.raw, key)
+        self.link.relink(db, target.raw, key)
     }
 
     /// Inserts `value` as a new source row and points `target` at it, atomically (Sequelize
@@ -105,8 +104,8 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         // has no target yet, so a has-one association cannot object either).
         let source = self.link.source_table().insert(db, value)?;
         let data = self.link.data(db)?;
-        let (fk, key) = (data.fk, data.key_of(db, source)?);
-        self.link.relink(db, fk, target.raw, Some(key))?;
+        let key = data.key_of(db, source)?;
+        self.link.relink(db, target.raw, Some(key))?;
         Ok(source)
     }
 }

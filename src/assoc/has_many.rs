@@ -232,8 +232,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         if data.is_linked(db, source, row)? {
             return Ok(false);
         }
-        let (fk, key) = (data.fk, data.key_of(db, source)?);
-        self.link.relink(db, fk, target.raw, Some(key))?;
+        let key = data.key_of(db, source)?;
+        self.link.relink(db, target.raw, Some(key))?;
         Ok(true)
     }
 
@@ -255,10 +255,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 .filter(|(_, row)| data.fk.get(row) != Some(&key))
                 .map(|(id, _)| id),
         );
-        let fk = data.fk;
-        for &child in &new {
-            self.link.relink(db, fk, child, Some(key.clone()))?;
-        }
+        self.link
+            .relink_many(db, new.iter().map(|&child| (child, Some(key.clone()))))?;
         Ok(new.len())
     }
 
@@ -274,8 +272,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         }
         if data.meta.unlink == Unlink::Nullify && data.meta.nullable {
             // The common case, without planning: null the key.
-            let fk = data.fk;
-            self.link.relink(db, fk, target.raw, None)?;
+            self.link.relink(db, target.raw, None)?;
             return Ok(true);
         }
         let unlinking = self.link.plan_unlink(db, vec![target.raw], None)?;
@@ -357,27 +354,29 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         let source = source.as_id();
         let data = self.link.data(db)?;
         let key = data.key_of(db, source)?;
-        let wanted = raw_set(
-            self.link
-                .targets(db, targets)?
-                .into_iter()
-                .map(|(id, _)| id),
-        );
-        let current: Vec<RawId> = data
+        let wanted = self.link.existing(db, targets)?;
+        // One merge of two sorted lists: the current children and the wanted ones.
+        let mut to_unlink = Vec::new();
+        let mut to_link = Vec::new();
+        let mut current = data
             .index
             .live_bucket(&key)
-            .map(|b| b.iter().collect())
-            .unwrap_or_default();
-        let to_unlink: Vec<RawId> = current
-            .iter()
-            .copied()
-            .filter(|id| wanted.binary_search(id).is_err())
-            .collect();
-        let to_link: Vec<RawId> = wanted
-            .iter()
-            .copied()
-            .filter(|id| current.binary_search(id).is_err())
-            .collect();
+            .into_iter()
+            .flat_map(|b| b.iter())
+            .peekable();
+        let mut wanted_iter = wanted.iter().copied().peekable();
+        loop {
+            match (current.peek().copied(), wanted_iter.peek().copied()) {
+                (Some(c), Some(w)) if c == w => {
+                    current.next();
+                    wanted_iter.next();
+                }
+                (Some(c), Some(w)) if c < w => to_unlink.extend(current.next()),
+                (Some(_), Some(_)) | (None, Some(_)) => to_link.extend(wanted_iter.next()),
+                (Some(_), None) => to_unlink.extend(current.next()),
+                (None, None) => break,
+            }
+        }
         let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
         if let super::Unlinking::Delete(plan) = &unlinking {
             let needed = std::iter::once((self.link.source, source.raw))
@@ -391,11 +390,11 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 }
             }
         }
-        let fk = data.fk;
         let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
-        for child in to_link {
-            self.link.relink(db, fk, child, Some(key.clone()))?;
-        }
+        self.link.relink_many(
+            db,
+            to_link.into_iter().map(|child| (child, Some(key.clone()))),
+        )?;
         Ok(changed)
     }
 

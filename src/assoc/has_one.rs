@@ -124,10 +124,9 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
                 }
             }
         }
-        let fk = data.fk;
         self.link.apply_unlink(db, unlinking)?;
         if let Some(t) = new {
-            self.link.relink(db, fk, t, Some(key))?;
+            self.link.relink(db, t, Some(key))?;
         }
         Ok(())
     }

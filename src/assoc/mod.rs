@@ -404,33 +404,58 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
             .collect()
     }
 
+    /// The raw ids of `ids`, sorted and deduplicated, or `NotFound` for the first one that
+    /// names no row. One allocation.
+    pub(crate) fn existing(
+        &self,
+        db: &Db,
+        ids: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<Vec<RawId>> {
+        let rows = db.rows::<T>(self.target)?;
+        let mut raw = Vec::new();
+        for id in ids {
+            if !rows.contains(id.raw) {
+                return Err(not_found(id));
+            }
+            raw.push(id.raw);
+        }
+        raw.sort_unstable();
+        raw.dedup();
+        Ok(raw)
+    }
+
     /// Points the foreign key of live target row `child` at `key` (or null), keeping the index
     /// in step. The caller has checked that `child` exists, that `key` references a live source
     /// row and that null is allowed. O(log n).
-    pub(crate) fn relink(
+    pub(crate) fn relink(&self, db: &mut Db, child: RawId, key: Option<K>) -> Result<()> {
+        self.relink_many(db, [(child, key)])
+    }
+
+    /// [`relink`](Link::relink) for a batch: the database is split once into the target table
+    /// and the association, so each row costs a row update and its index moves, nothing more.
+    pub(crate) fn relink_many(
         &self,
         db: &mut Db,
-        fk: ForeignKey<T, K>,
-        child: RawId,
-        key: Option<K>,
+        moves: impl IntoIterator<Item = (RawId, Option<K>)>,
     ) -> Result<()> {
-        let row = db
-            .rows_mut::<T>(self.target)?
-            .get_mut(child)
-            .ok_or_else(|| not_found(Id::<T>::from_raw(child)))?;
-        let old = fk.get(row).cloned();
-        if old == key {
-            return Ok(());
-        }
-        if fk.set(row, key.clone()).is_err() {
-            unreachable!("callers check nullability before relinking to null");
-        }
-        let index = &mut db.assoc_mut::<S, T, K>(self.assoc)?.index;
-        if let Some(old) = old {
-            index.remove(&old, child);
-        }
-        if let Some(key) = key {
-            index.insert(&key, child);
+        let (rows, data) = db.table_and_assoc_mut::<S, T, K>(self.target, self.assoc)?;
+        for (child, key) in moves {
+            let row = rows
+                .get_mut(child)
+                .ok_or_else(|| not_found(Id::<T>::from_raw(child)))?;
+            let old = data.fk.get(row).cloned();
+            if old == key {
+                continue;
+            }
+            if data.fk.set(row, key.clone()).is_err() {
+                unreachable!("callers check nullability before relinking to null");
+            }
+            if let Some(old) = old {
+                data.index.remove(&old, child);
+            }
+            if let Some(key) = key {
+                data.index.insert(&key, child);
+            }
         }
         Ok(())
     }
@@ -462,10 +487,7 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
     pub(crate) fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
         match unlinking {
             Unlinking::Nullify(rows) => {
-                let fk = self.data(db)?.fk;
-                for &child in &rows {
-                    self.relink(db, fk, child, None)?;
-                }
+                self.relink_many(db, rows.iter().map(|&child| (child, None)))?;
                 Ok(rows.len())
             }
             Unlinking::Delete(plan) => {

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Turn Criterion's output into the tables of BENCHMARKS.md and the chart docs/benchmarks.svg.
+
+Usage (after `cargo bench -p relata-benches`):  python3 benches/report.py
+Reads target/criterion/**/new/{benchmark,estimates}.json; standard library only.
+"""
+import json
+import math
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CRITERION = ROOT / "target" / "criterion"
+STORES = ["relata", "sqlite", "baseline", "slotmap"]
+OPS = ["add_remove", "count", "has", "get", "set", "delete_parent"]
+SIZES = ["1k", "100k"]
+
+
+def medians():
+    out = {}
+    for bench in CRITERION.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        out[(meta["group_id"], meta["function_id"])] = est["median"]["point_estimate"]
+    return out
+
+
+def fmt(ns):
+    if ns is None:
+        return "–"
+    if ns >= 1000:
+        return f"{ns / 1000:,.2f} µs"
+    return f"{ns:,.1f} ns"
+
+
+def ratio(a, b):
+    return "–" if a is None or b is None else f"{a / b:.2f}"
+
+
+def tables(m):
+    lines = ["| operation | size | relata | SQLite | baseline | slotmap | SQLite / relata | relata / baseline |",
+             "|---|---|---|---|---|---|---|---|"]
+    for op in OPS:
+        for size in SIZES:
+            row = {s: m.get((f"{op}/{size}", s)) for s in STORES}
+            if row["relata"] is None:
+                continue
+            lines.append(
+                f"| {op} | {size} | " + " | ".join(fmt(row[s]) for s in STORES)
+                + f" | {ratio(row['sqlite'], row['relata'])}× | {ratio(row['relata'], row['baseline'])}× |")
+    lines += ["", "| other | median |", "|---|---|"]
+    for (group, fn), ns in sorted(m.items()):
+        if group.split("/")[0] not in OPS:
+            lines.append(f"| {group}/{fn} | {fmt(ns)} |")
+    return "\n".join(lines)
+
+
+def chart(m, path):
+    """Horizontal bars, log scale, one block per operation and size."""
+    colors = {"relata": "#c0392b", "sqlite": "#2c3e50", "baseline": "#27ae60", "slotmap": "#8e44ad"}
+    rows = [(op, size) for op in OPS for size in SIZES if m.get((f"{op}/{size}", "relata"))]
+    bar, gap, left, width = 9, 10, 150, 560
+    height = len(rows) * (len(STORES) * bar + gap) + 70
+    lo, hi = 1.0, 1e6
+    x = lambda ns: left + width * (math.log10(max(ns, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 150}" height="{height}" '
+           'font-family="sans-serif" font-size="11">',
+           f'<text x="{left}" y="16" font-size="13">median time per operation (log scale; shorter is faster)</text>']
+    for k in range(0, 7):
+        gx = x(10 ** k)
+        svg.append(f'<line x1="{gx:.1f}" y1="24" x2="{gx:.1f}" y2="{height - 30}" stroke="#ddd"/>')
+        svg.append(f'<text x="{gx:.1f}" y="{height - 16}" text-anchor="middle">{fmt(10 ** k)}</text>')
+    y = 30
+    for op, size in rows:
+        svg.append(f'<text x="{left - 8}" y="{y + 2 * bar + 4}" text-anchor="end">{op} {size}</text>')
+        for s in STORES:
+            ns = m.get((f"{op}/{size}", s))
+            if ns is not None:
+                svg.append(f'<rect x="{left}" y="{y}" width="{x(ns) - left:.1f}" height="{bar - 1}" fill="{colors[s]}"/>')
+                svg.append(f'<text x="{x(ns) + 4:.1f}" y="{y + bar - 1}" font-size="9">{fmt(ns)}</text>')
+            y += bar
+        y += gap
+    for i, s in enumerate(STORES):
+        svg.append(f'<rect x="{left + width + 20}" y="{40 + i * 16}" width="10" height="10" fill="{colors[s]}"/>')
+        svg.append(f'<text x="{left + width + 36}" y="{49 + i * 16}">{s}</text>')
+    svg.append("</svg>")
+    path.write_text("\n".join(svg) + "\n")
+
+
+def main():
+    m = medians()
+    if not m:
+        sys.exit("no Criterion output under target/criterion: run `cargo bench -p relata-benches` first")
+    print(tables(m))
+    chart(m, ROOT / "docs" / "benchmarks.svg")
+    print("\nwrote docs/benchmarks.svg", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
