@@ -66,10 +66,11 @@ def chart(m, path):
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 150}" height="{height}" '
            'font-family="sans-serif" font-size="11">',
            f'<text x="{left}" y="16" font-size="13">median time per operation (log scale; shorter is faster)</text>']
-    for k in range(0, 7):
+    ticks = ["1 ns", "10 ns", "100 ns", "1 µs", "10 µs", "100 µs", "1 ms"]
+    for k, label in enumerate(ticks):
         gx = x(10 ** k)
         svg.append(f'<line x1="{gx:.1f}" y1="24" x2="{gx:.1f}" y2="{height - 30}" stroke="#ddd"/>')
-        svg.append(f'<text x="{gx:.1f}" y="{height - 16}" text-anchor="middle">{fmt(10 ** k)}</text>')
+        svg.append(f'<text x="{gx:.1f}" y="{height - 16}" text-anchor="middle">{label}</text>')
     y = 30
     for op, size in rows:
         svg.append(f'<text x="{left - 8}" y="{y + 2 * bar + 4}" text-anchor="end">{op} {size}</text>')
