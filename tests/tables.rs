@@ -530,3 +530,69 @@ fn restrict_anywhere_in_a_cascade_chain_blocks_the_whole_delete() {
     assert_eq!(report.total_deleted(), 3);
     db.check_integrity().unwrap();
 }
+
+#[derive(Clone, Debug)]
+struct Board;
+#[derive(Clone, Debug)]
+struct Column {
+    board: Id<Board>,
+}
+#[derive(Clone, Debug)]
+struct Card {
+    board: Id<Board>,
+    column: Option<Id<Column>>,
+}
+
+#[test]
+fn no_action_does_not_block_when_the_same_cascade_deletes_the_child() {
+    let mut db = Db::new();
+    let boards = db.create_table::<Board>().unwrap();
+    let columns = db.create_table::<Column>().unwrap();
+    let cards = db.create_table::<Card>().unwrap();
+    db.has_many(boards, columns, fk!(Column, board)).unwrap(); // Cascade
+    db.has_many(boards, cards, fk!(Card, board)).unwrap(); // Cascade
+    let column_cards = db
+        .has_many_with(
+            columns,
+            cards,
+            fk!(Card, column),
+            AssocOptions::new()
+                .name("cards")
+                .on_delete(OnDelete::NoAction),
+        )
+        .unwrap();
+    let b = boards.insert(&mut db, Board).unwrap();
+    let col = columns.insert(&mut db, Column { board: b }).unwrap();
+    let card = cards
+        .insert(
+            &mut db,
+            Card {
+                board: b,
+                column: Some(col),
+            },
+        )
+        .unwrap();
+
+    // Alone, the column is blocked by its card...
+    let err = columns.delete(&mut db, col).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Restricted {
+            row: col.to_string(),
+            association: "cards",
+            blocking_row: card.to_string()
+        }
+    );
+    // ...but deleting the board deletes the card in the same cascade, so nothing blocks.
+    let report = boards.delete(&mut db, b).unwrap().report;
+    assert_eq!(report.to_string(), "deleted 1 Board, 1 Card, 1 Column");
+    assert!(cards.is_empty(&db) && columns.is_empty(&db));
+    assert_eq!(
+        column_cards.inverse().get(&db, card).unwrap_err(),
+        Error::NotFound {
+            model: "Card",
+            id: card.to_string()
+        }
+    );
+    db.check_integrity().unwrap();
+}
