@@ -132,8 +132,16 @@ impl<T, K> ForeignKey<T, K> {
         }
     }
 
-    /// Writes `key` into `row`. Returns the value back when it is `None` and the field is not
-    /// nullable, leaving the row untouched.
+    /// Points `row` at `key`. Cannot fail: only null can be refused.
+    pub(crate) fn point(&self, row: &mut T, key: K) {
+        match self.access {
+            Access::Required(_, get_mut) => *get_mut(row) = key,
+            Access::Optional(_, get_mut) => *get_mut(row) = Some(key),
+        }
+    }
+
+    /// Writes `key` (or null) into `row`. Fails, leaving the row untouched, when `key` is `None`
+    /// and the field is not nullable.
     pub(crate) fn set(&self, row: &mut T, key: Option<K>) -> Result<(), ()> {
         match (self.access, key) {
             (Access::Required(_, get_mut), Some(k)) => *get_mut(row) = k,

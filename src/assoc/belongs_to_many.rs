@@ -220,13 +220,8 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     fn junction_row(&self, db: &Db, s: Id<S>, t: Id<T>, mut junction: J) -> Result<J> {
         let to_source = self.source_side.data(db)?.fk;
         let to_target = self.target_side.data(db)?.fk;
-        let (a, b) = (
-            to_source.set(&mut junction, Some(s)),
-            to_target.set(&mut junction, Some(t)),
-        );
-        if a.is_err() || b.is_err() {
-            unreachable!("setting a key (not null) always succeeds");
-        }
+        to_source.point(&mut junction, s);
+        to_target.point(&mut junction, t);
         Ok(junction)
     }
 

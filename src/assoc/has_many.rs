@@ -403,9 +403,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
         let data = self.link.data(db)?;
         let key = data.key_of(db, source.as_id())?;
-        if data.fk.set(&mut value, Some(key)).is_err() {
-            unreachable!("setting a key (not null) always succeeds");
-        }
+        data.fk.point(&mut value, key);
         self.link.target_table().insert(db, value)
     }
 }

@@ -140,9 +140,7 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
             self.set(tx, source, None)?;
             let data = self.link.data(tx)?;
             let key = data.key_of(tx, source)?;
-            if data.fk.set(&mut value, Some(key)).is_err() {
-                unreachable!("setting a key (not null) always succeeds");
-            }
+            data.fk.point(&mut value, key);
             self.link.target_table().insert(tx, value)
         })
     }
