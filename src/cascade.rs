@@ -121,28 +121,42 @@ pub(crate) fn plan(db: &Db, roots: &[(usize, RawId)]) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Applies a plan made by [`plan`] on the same, unchanged database. Returns the deleted rows in
-/// plan order (the roots first) and the report.
+/// Applies a plan made by [`plan`] on the same, unchanged database. Returns the rows asked for
+/// (the roots, in order; the rows their actions deleted are dropped) and the report.
 pub(crate) fn apply(db: &mut Db, plan: Plan) -> (Vec<Box<dyn Any + Send>>, Report) {
-    let mut report = Report::default();
+    // Counted per table and association while applying; named once at the end.
+    let mut deleted = vec![0usize; db.tables.len()];
+    let mut nulled = vec![0usize; db.assocs.len()];
     for &(a, child) in &plan.nulls {
         db.assocs[a].null_child(&mut db.tables, child);
+        nulled[a] += 1;
+    }
+    let mut roots = Vec::with_capacity(plan.roots);
+    for (k, &(table, id)) in plan.deletes.iter().enumerate() {
+        db.unindex_row(table, id);
+        let gone = if k < plan.roots {
+            db.tables[table]
+                .take(id)
+                .map(|row| roots.push(row))
+                .is_some()
+        } else {
+            db.tables[table].discard(id)
+        };
+        debug_assert!(gone, "planned rows are alive and deleted once");
+        deleted[table] += 1;
+    }
+    let mut report = Report::default();
+    for (table, n) in deleted.into_iter().enumerate().filter(|&(_, n)| n > 0) {
+        *report.deleted.entry(db.meta(table).name).or_default() += n;
+    }
+    for (a, n) in nulled.into_iter().enumerate().filter(|&(_, n)| n > 0) {
         let meta = db.assocs[a].meta();
         *report
             .nulled
             .entry((db.meta(meta.target).name, meta.field))
-            .or_default() += 1;
+            .or_default() += n;
     }
-    let mut taken = Vec::with_capacity(plan.deletes.len());
-    for &(table, id) in &plan.deletes {
-        db.unindex_row(table, id);
-        let row = db.tables[table]
-            .take(id)
-            .expect("planned rows are alive and deleted once");
-        taken.push(row);
-        *report.deleted.entry(db.meta(table).name).or_default() += 1;
-    }
-    (taken, report)
+    (roots, report)
 }
 
 /// What a delete did: rows deleted per model and foreign keys nulled per model and field.

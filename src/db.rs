@@ -42,6 +42,8 @@ pub(crate) trait ErasedTable: Any + Send + Sync {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
     fn row(&self, id: RawId) -> Option<&dyn Any>;
     fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>>;
+    /// Removes row `id` and drops it; returns whether it was there.
+    fn discard(&mut self, id: RawId) -> bool;
     fn ids(&self) -> Vec<RawId>;
 }
 
@@ -54,6 +56,9 @@ impl<T: Model> ErasedTable for Rows<T> {
     }
     fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>> {
         self.remove(id).map(|r| Box::new(r) as Box<dyn Any + Send>)
+    }
+    fn discard(&mut self, id: RawId) -> bool {
+        self.remove(id).is_some()
     }
     fn ids(&self) -> Vec<RawId> {
         self.iter().map(|(id, _)| id).collect()
