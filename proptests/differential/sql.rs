@@ -188,6 +188,15 @@ impl Sql {
 
     // Author has many Book, by name (nullable).
 
+    /// The author's name and the books' rowids, or `NotFound` (the author first).
+    fn author_args(&self, a: usize, bs: &[usize]) -> R<(String, Vec<i64>)> {
+        let a = self.id("author", a);
+        self.exists("author", a)?;
+        let bs: Vec<i64> = bs.iter().map(|&b| self.id("book", b)).collect();
+        bs.iter().try_for_each(|&b| self.exists("book", b))?;
+        Ok((self.author_name(a), bs))
+    }
+
     pub fn author_books(&self, a: usize) -> R<Vec<i64>> {
         let a = self.id("author", a);
         self.exists("author", a)?;
@@ -195,11 +204,7 @@ impl Sql {
     }
 
     pub fn author_add(&mut self, a: usize, bs: &[usize]) -> R<usize> {
-        let a = self.id("author", a);
-        self.exists("author", a)?;
-        let bs: Vec<i64> = bs.iter().map(|&b| self.id("book", b)).collect();
-        bs.iter().try_for_each(|&b| self.exists("book", b))?;
-        let name = self.author_name(a);
+        let (name, bs) = self.author_args(a, bs)?;
         self.atomic(false, |c| {
             let mut n = 0;
             let mut seen = Vec::new();
@@ -217,11 +222,7 @@ impl Sql {
     }
 
     pub fn author_remove(&mut self, a: usize, bs: &[usize]) -> R<usize> {
-        let a = self.id("author", a);
-        self.exists("author", a)?;
-        let bs: Vec<i64> = bs.iter().map(|&b| self.id("book", b)).collect();
-        bs.iter().try_for_each(|&b| self.exists("book", b))?;
-        let name = self.author_name(a);
+        let (name, bs) = self.author_args(a, bs)?;
         self.atomic(false, |c| {
             let mut n = 0;
             for b in bs {
@@ -235,11 +236,7 @@ impl Sql {
     }
 
     pub fn author_set(&mut self, a: usize, bs: &[usize]) -> R<usize> {
-        let a = self.id("author", a);
-        self.exists("author", a)?;
-        let bs: Vec<i64> = bs.iter().map(|&b| self.id("book", b)).collect();
-        bs.iter().try_for_each(|&b| self.exists("book", b))?;
-        let name = self.author_name(a);
+        let (name, bs) = self.author_args(a, bs)?;
         let current = self.books_of(&name);
         self.atomic(false, |c| {
             let mut n = 0;
