@@ -330,3 +330,43 @@ fn junction_keys_must_be_non_null() {
     );
     assert!(matches!(err, Err(Error::Definition { .. })));
 }
+
+#[test]
+fn junction_rows_are_a_has_many_from_either_side() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    s.takes
+        .add_with(
+            &mut s.db,
+            ada,
+            math,
+            Enrollment {
+                grade: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let rows: Vec<_> = s
+        .takes
+        .junction_rows()
+        .get(&s.db, ada)
+        .unwrap()
+        .map(|e| (e.course, e.grade))
+        .collect();
+    assert_eq!(rows, [(math, Some(2))]);
+    assert_eq!(
+        s.takes
+            .inverse()
+            .junction_rows()
+            .count(&s.db, math)
+            .unwrap(),
+        1
+    );
+}

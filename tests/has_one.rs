@@ -247,3 +247,52 @@ fn declaring_over_duplicate_rows_is_a_unique_error() {
     // Nothing was declared: the same field can still carry a has-many.
     db.has_many(users, profiles, fk!(Profile, user)).unwrap();
 }
+
+#[test]
+fn a_has_one_can_use_a_unique_attribute_as_source_key() {
+    #[derive(Clone, Debug)]
+    struct Account {
+        handle: String,
+    }
+    #[derive(Clone, Debug)]
+    struct Avatar {
+        owner: Option<String>,
+    }
+    let mut db = Db::new();
+    let accounts = db.create_table::<Account>().unwrap();
+    let avatars = db.create_table::<Avatar>().unwrap();
+    let handle = db
+        .unique(accounts, relata::field!(Account, handle))
+        .unwrap();
+    let avatar = db
+        .has_one_by(handle, avatars, fk!(Avatar, owner), AssocOptions::new())
+        .unwrap();
+    let ada = accounts
+        .insert(
+            &mut db,
+            Account {
+                handle: "ada".into(),
+            },
+        )
+        .unwrap();
+    let first = avatar.create(&mut db, ada, Avatar { owner: None }).unwrap();
+    assert!(matches!(
+        avatars.insert(
+            &mut db,
+            Avatar {
+                owner: Some("ada".into())
+            }
+        ),
+        Err(Error::Unique { .. })
+    ));
+    accounts
+        .modify(&mut db, ada, |a| a.handle = "ada_l".into())
+        .unwrap();
+    assert_eq!(
+        avatars.get(&db, first).unwrap().owner.as_deref(),
+        Some("ada_l"),
+        "on update Cascade"
+    );
+    assert_eq!(avatar.get(&db, ada).unwrap().map(|r| r.id()), Some(first));
+    db.check_integrity().unwrap();
+}

@@ -596,3 +596,82 @@ fn no_action_does_not_block_when_the_same_cascade_deletes_the_child() {
     );
     db.check_integrity().unwrap();
 }
+
+#[test]
+fn a_table_handle_can_be_found_again_by_type() {
+    let mut db = Db::new();
+    assert!(db.table::<User>().is_none());
+    let users = db.create_table::<User>().unwrap();
+    let found = db.table::<User>().expect("declared");
+    let ada = found
+        .insert(
+            &mut db,
+            User {
+                email: "ada".into(),
+            },
+        )
+        .unwrap();
+    assert!(users.contains(&db, ada), "both handles name the same table");
+    assert_eq!(format!("{found:?}"), "Table<User>");
+}
+
+#[test]
+fn foreign_keys_can_be_declared_without_macros() {
+    use relata::ForeignKey;
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let posts = db.create_table::<Post>().unwrap();
+    let comments = db.create_table::<Comment>().unwrap();
+    let author = ForeignKey::required("author", |p: &Post| &p.author, |p: &mut Post| &mut p.author);
+    assert!(!author.is_nullable());
+    let by_author = db.has_many(users, posts, author).unwrap();
+    let slug = db
+        .unique(posts, relata::Field::new("slug", |p: &Post| &p.slug))
+        .unwrap();
+    let post_slug = ForeignKey::optional(
+        "post_slug",
+        |c: &Comment| &c.post_slug,
+        |c: &mut Comment| &mut c.post_slug,
+    );
+    assert!(post_slug.is_nullable());
+    assert_eq!(post_slug.name(), "post_slug");
+    let post_comments = db
+        .has_many_by(slug, comments, post_slug, AssocOptions::new())
+        .unwrap();
+    let ada = users
+        .insert(
+            &mut db,
+            User {
+                email: "ada".into(),
+            },
+        )
+        .unwrap();
+    let p = by_author
+        .create(
+            &mut db,
+            ada,
+            Post {
+                author: ada,
+                slug: "s".into(),
+            },
+        )
+        .unwrap();
+    post_comments
+        .create(
+            &mut db,
+            p,
+            Comment {
+                post_slug: None,
+                text: "hi",
+            },
+        )
+        .unwrap();
+    assert_eq!(post_comments.count(&db, p).unwrap(), 1);
+    let report = users.delete(&mut db, ada).unwrap().report;
+    assert_eq!(
+        (report.total_deleted(), report.total_nulled()),
+        (2, 1),
+        "user and post; the comment's key"
+    );
+    assert_eq!(report.nulled("Comment", "post_slug"), 1);
+}
