@@ -131,15 +131,22 @@ impl<S: Model, T: Model, K: Key> AssocData<S, T, K> {
     /// is linked and keys are ids (a live key proves a live source); O(log n) otherwise.
     #[inline]
     pub(crate) fn is_linked(&self, db: &Db, source: Id<S>, row: &T) -> Result<bool> {
+        Ok(self.unlinked_key(db, source, row)?.is_none())
+    }
+
+    /// `None` if target row `row` is linked to `source`; otherwise the key that would link it
+    /// (`NotFound` for `source`). One lookup at most: none when linked and keys are ids.
+    #[inline]
+    pub(crate) fn unlinked_key(&self, db: &Db, source: Id<S>, row: &T) -> Result<Option<K>> {
         let held = self.fk.get(row);
         // Id keys compare by slot and creation number, without building the key. (Only for
         // id source keys: an attribute key may itself be an id of some other table.)
         let id_keys = matches!(self.source_key, SourceKey::Id { .. });
         if id_keys && held.and_then(Key::__slot) == Some((source.raw.slot, source.raw.seq.get())) {
-            return Ok(true);
+            return Ok(None);
         }
         let key = self.key_of(db, source)?;
-        Ok(held == Some(&key))
+        Ok((held != Some(&key)).then_some(key))
     }
 
     /// For a has-one association: `Unique` if linking `child` (or a new row, `None`) to `key`

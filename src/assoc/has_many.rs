@@ -228,11 +228,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let target = target.as_id();
         let (source, row) = self.resolve(db, source.as_id(), target)?;
-        let data = self.link.data(db)?;
-        if data.is_linked(db, source, row)? {
+        let Some(key) = self.link.data(db)?.unlinked_key(db, source, row)? else {
             return Ok(false);
-        }
-        let key = data.key_of(db, source)?;
+        };
         self.link.relink(db, target.raw, Some(key))?;
         Ok(true)
     }
