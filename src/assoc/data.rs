@@ -245,6 +245,9 @@ impl<S: Model, T: Model, K: Key> RowIndex for AssocData<S, T, K> {
                     "key {key:?}: rows say {ids:?}, index says {indexed:?}"
                 ));
             }
+            if self.meta.unique && ids.len() > 1 {
+                return Err(format!("has-one key {key:?} is held by {} rows", ids.len()));
+            }
             buckets += 1;
         }
         let indexed_buckets = self.index.non_empty();
