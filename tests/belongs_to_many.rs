@@ -370,3 +370,50 @@ fn junction_rows_are_a_has_many_from_either_side() {
         1
     );
 }
+
+#[test]
+fn moving_junction_rows_keeps_the_pair_index_and_is_atomic() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let bob = s
+        .students
+        .insert(&mut s.db, Student { name: "bob" })
+        .unwrap();
+    let [math, art] =
+        ["math", "art"].map(|title| s.courses.insert(&mut s.db, Course { title }).unwrap());
+    s.takes.add_many(&mut s.db, bob, [math, art]).unwrap();
+    s.takes.add(&mut s.db, ada, math).unwrap();
+    let bobs: Vec<_> = s
+        .takes
+        .get(&s.db, bob)
+        .unwrap()
+        .iter()
+        .map(|(_, j)| j.id())
+        .collect();
+    let (bob_math, bob_art) = (bobs[0], bobs[1]);
+    let rows = s.takes.junction_rows();
+
+    // Moving bob's art enrollment to ada is fine and keeps the pair index right...
+    assert!(rows.add(&mut s.db, ada, bob_art).unwrap());
+    assert!(s.takes.has(&s.db, ada, art).unwrap() && !s.takes.has(&s.db, bob, art).unwrap());
+    // ...moving bob's math enrollment too would duplicate (ada, math): refused.
+    assert!(matches!(
+        rows.add(&mut s.db, ada, bob_math),
+        Err(Error::Unique { .. })
+    ));
+
+    // In a batch, the first move is fine and the second is not: nothing moves. (Moving ada's
+    // math enrollment to bob would duplicate (bob, math).)
+    let ada_math = s.takes.get(&s.db, ada).unwrap()[0].1.id();
+    let err = rows.add_many(&mut s.db, bob, [bob_art, ada_math]);
+    assert!(matches!(err, Err(Error::Unique { .. })), "{err:?}");
+    assert!(
+        s.takes.has(&s.db, ada, art).unwrap(),
+        "the first move was rolled back"
+    );
+    assert_eq!(s.takes.count(&s.db, bob).unwrap(), 1);
+    s.db.check_integrity().unwrap();
+}

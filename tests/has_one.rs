@@ -296,3 +296,59 @@ fn a_has_one_can_use_a_unique_attribute_as_source_key() {
     assert_eq!(avatar.get(&db, ada).unwrap().map(|r| r.id()), Some(first));
     db.check_integrity().unwrap();
 }
+
+#[test]
+fn the_has_many_view_of_a_has_one_cannot_add_a_second_target() {
+    let mut w = world();
+    let ada = w.users.insert(&mut w.db, User).unwrap();
+    let first = w.profile.create(&mut w.db, ada, bio("first")).unwrap();
+    let loose = w.profiles.insert(&mut w.db, bio("loose")).unwrap();
+    let as_many = w.profile.inverse().inverse();
+    for result in [
+        as_many.add(&mut w.db, ada, loose).map(drop),
+        as_many.add_many(&mut w.db, ada, [loose]).map(drop),
+        as_many.set(&mut w.db, ada, [first, loose]).map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(Error::Unique { field: "user", .. })),
+            "{result:?}"
+        );
+    }
+    assert_eq!(
+        w.profile.get(&w.db, ada).unwrap().map(|p| p.id()),
+        Some(first),
+        "nothing changed"
+    );
+    assert_eq!(w.profiles.get(&w.db, loose).unwrap().user, None);
+    // Replacing through the same view is fine: the old target is unlinked first.
+    as_many.set(&mut w.db, ada, [loose]).unwrap();
+    assert_eq!(
+        w.profile.get(&w.db, ada).unwrap().map(|p| p.id()),
+        Some(loose)
+    );
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn relinking_respects_a_unique_attribute_on_the_foreign_key() {
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let passports = db.create_table::<Passport>().unwrap();
+    let owns = db.has_many(users, passports, fk!(Passport, owner)).unwrap();
+    db.unique(passports, relata::field!(Passport, owner))
+        .unwrap();
+    let (ada, bob) = (
+        users.insert(&mut db, User).unwrap(),
+        users.insert(&mut db, User).unwrap(),
+    );
+    let a = owns.create(&mut db, ada, Passport { owner: ada }).unwrap();
+    let b = owns.create(&mut db, bob, Passport { owner: bob }).unwrap();
+    assert!(matches!(
+        owns.add(&mut db, ada, b),
+        Err(Error::Unique { field: "owner", .. })
+    ));
+    assert_eq!(passports.get(&db, b).unwrap().owner, bob);
+    passports.delete(&mut db, a).unwrap();
+    assert!(owns.add(&mut db, ada, b).unwrap(), "free again");
+    db.check_integrity().unwrap();
+}

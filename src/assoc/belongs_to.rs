@@ -77,35 +77,36 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
     /// [`Error::NotFound`]: crate::Error::NotFound
     /// [`Error::Validation`]: crate::Error::Validation
     pub fn set(&self, db: &mut Db, target: impl AsId<T>, source: Option<Id<S>>) -> Result<()> {
-        let target = target.as_id();
-        let data = self.link.data(db)?;
-        let key = source.map(|s| data.key_of(db, s)).transpose()?;
-        if !db.rows::<T>(self.link.target)?.contains(target.raw) {
-            return Err(not_found(target));
-        }
-        if key.is_none() && !data.meta.nullable {
-            return Err(self.link.not_null(db, target, data.meta.inverse));
-        }
-        if let Some(key) = &key {
-            data.check_unique(key, Some(target.raw))?;
-        }
-        self.link.relink(db, target.raw, key)
+        self.link.atomically(db, move |db| {
+            let target = target.as_id();
+            let data = self.link.data(db)?;
+            let key = source.map(|s| data.key_of(db, s)).transpose()?;
+            if !db.rows::<T>(self.link.target)?.contains(target.raw) {
+                return Err(not_found(target));
+            }
+            if key.is_none() && !data.meta.nullable {
+                return Err(self.link.not_null(db, target, data.meta.inverse));
+            }
+            self.link.relink(db, target.raw, key)
+        })
     }
 
     /// Inserts `value` as a new source row and points `target` at it, atomically (Sequelize
     /// `createPost`, which can leave an orphan when its second step fails). Returns the new
     /// source row's id.
     pub fn create(&self, db: &mut Db, target: impl AsId<T>, value: S) -> Result<Id<S>> {
-        let target = target.as_id();
-        if !db.rows::<T>(self.link.target)?.contains(target.raw) {
-            return Err(not_found(target));
-        }
-        // The insert checks everything that can fail; relinking afterwards cannot (a new source
-        // has no target yet, so a has-one association cannot object either).
-        let source = self.link.source_table().insert(db, value)?;
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source)?;
-        self.link.relink(db, target.raw, Some(key))?;
-        Ok(source)
+        self.link.atomically(db, move |db| {
+            let target = target.as_id();
+            if !db.rows::<T>(self.link.target)?.contains(target.raw) {
+                return Err(not_found(target));
+            }
+            // The insert checks everything that can fail; relinking afterwards cannot (a new source
+            // has no target yet, so a has-one association cannot object either).
+            let source = self.link.source_table().insert(db, value)?;
+            let data = self.link.data(db)?;
+            let key = data.key_of(db, source)?;
+            self.link.relink(db, target.raw, Some(key))?;
+            Ok(source)
+        })
     }
 }

@@ -226,13 +226,15 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Links `target` to `source`, moving it away from any other source (Sequelize
     /// `addComment`). Returns whether it was not linked to `source` before. O(log n).
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let target = target.as_id();
-        let (source, row) = self.resolve(db, source.as_id(), target)?;
-        let Some(key) = self.link.data(db)?.unlinked_key(db, source, row)? else {
-            return Ok(false);
-        };
-        self.link.relink(db, target.raw, Some(key))?;
-        Ok(true)
+        self.link.atomically(db, move |db| {
+            let target = target.as_id();
+            let (source, row) = self.resolve(db, source.as_id(), target)?;
+            let Some(key) = self.link.data(db)?.unlinked_key(db, source, row)? else {
+                return Ok(false);
+            };
+            self.link.relink(db, target.raw, Some(key))?;
+            Ok(true)
+        })
     }
 
     /// Links every target to `source`, leaving rows already linked alone (Sequelize
@@ -244,37 +246,41 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         source: impl AsId<S>,
         targets: impl IntoIterator<Item = Id<T>>,
     ) -> Result<usize> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
-        let targets = self.link.targets(db, targets)?;
-        let new: Vec<RawId> = raw_set(
-            targets
-                .into_iter()
-                .filter(|(_, row)| data.fk.get(row) != Some(&key))
-                .map(|(id, _)| id),
-        );
-        self.link
-            .relink_many(db, new.iter().map(|&child| (child, Some(key.clone()))))?;
-        Ok(new.len())
+        self.link.atomically(db, move |db| {
+            let data = self.link.data(db)?;
+            let key = data.key_of(db, source.as_id())?;
+            let targets = self.link.targets(db, targets)?;
+            let new: Vec<RawId> = raw_set(
+                targets
+                    .into_iter()
+                    .filter(|(_, row)| data.fk.get(row) != Some(&key))
+                    .map(|(id, _)| id),
+            );
+            self.link
+                .relink_many(db, new.iter().map(|&child| (child, Some(key.clone()))))?;
+            Ok(new.len())
+        })
     }
 
     /// Unlinks `target` from `source` if it is linked to it, by the association's unlink policy
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
     /// [`Error::Validation`] unless the policy deletes.
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let target = target.as_id();
-        let (source, row) = self.resolve(db, source.as_id(), target)?;
-        let data = self.link.data(db)?;
-        if !data.is_linked(db, source, row)? {
-            return Ok(false);
-        }
-        if data.meta.unlink == Unlink::Nullify && data.meta.nullable {
-            // The common case, without planning: null the key.
-            self.link.relink(db, target.raw, None)?;
-            return Ok(true);
-        }
-        let unlinking = self.link.plan_unlink(db, vec![target.raw], None)?;
-        self.link.apply_unlink(db, unlinking).map(|n| n == 1)
+        self.link.atomically(db, move |db| {
+            let target = target.as_id();
+            let (source, row) = self.resolve(db, source.as_id(), target)?;
+            let data = self.link.data(db)?;
+            if !data.is_linked(db, source, row)? {
+                return Ok(false);
+            }
+            if data.meta.unlink == Unlink::Nullify && data.meta.nullable {
+                // The common case, without planning: null the key.
+                self.link.relink(db, target.raw, None)?;
+                return Ok(true);
+            }
+            let unlinking = self.link.plan_unlink(db, vec![target.raw], None)?;
+            self.link.apply_unlink(db, unlinking).map(|n| n == 1)
+        })
     }
 
     /// Unlinks every target that is linked to `source`; others are left alone (Sequelize
@@ -297,17 +303,19 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         targets: impl IntoIterator<Item = Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<usize> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
-        let targets = self.link.targets(db, targets)?;
-        let linked = raw_set(
-            targets
-                .into_iter()
-                .filter(|(_, row)| data.fk.get(row) == Some(&key))
-                .map(|(id, _)| id),
-        );
-        let unlinking = self.link.plan_unlink(db, linked, policy)?;
-        self.link.apply_unlink(db, unlinking)
+        self.link.atomically(db, move |db| {
+            let data = self.link.data(db)?;
+            let key = data.key_of(db, source.as_id())?;
+            let targets = self.link.targets(db, targets)?;
+            let linked = raw_set(
+                targets
+                    .into_iter()
+                    .filter(|(_, row)| data.fk.get(row) == Some(&key))
+                    .map(|(id, _)| id),
+            );
+            let unlinking = self.link.plan_unlink(db, linked, policy)?;
+            self.link.apply_unlink(db, unlinking)
+        })
     }
 
     /// Makes the rows linked to `source` exactly `targets` (duplicates ignored; Sequelize
@@ -349,51 +357,53 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         targets: impl IntoIterator<Item = Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<usize> {
-        let source = source.as_id();
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source)?;
-        let wanted = self.link.existing(db, targets)?;
-        // One merge of two sorted lists: the current children and the wanted ones.
-        let mut to_unlink = Vec::new();
-        let mut to_link = Vec::new();
-        let mut current = data
-            .index
-            .live_bucket(&key)
-            .into_iter()
-            .flat_map(|b| b.iter())
-            .peekable();
-        let mut wanted_iter = wanted.iter().copied().peekable();
-        loop {
-            match (current.peek().copied(), wanted_iter.peek().copied()) {
-                (Some(c), Some(w)) if c == w => {
-                    current.next();
-                    wanted_iter.next();
-                }
-                (Some(c), Some(w)) if c < w => to_unlink.extend(current.next()),
-                (Some(_), Some(_)) | (None, Some(_)) => to_link.extend(wanted_iter.next()),
-                (Some(_), None) => to_unlink.extend(current.next()),
-                (None, None) => break,
-            }
-        }
-        let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
-        if let super::Unlinking::Delete(plan) = &unlinking {
-            let needed = std::iter::once((self.link.source, source.raw))
-                .chain(to_link.iter().map(|&t| (self.link.target, t)));
-            for (table, id) in needed {
-                if plan.deletes(table, id) {
-                    return Err(Error::Conflict {
-                        row: format!("{}#{}", db.meta(table).name, id.seq),
-                        association: data.meta.name,
-                    });
+        self.link.atomically(db, move |db| {
+            let source = source.as_id();
+            let data = self.link.data(db)?;
+            let key = data.key_of(db, source)?;
+            let wanted = self.link.existing(db, targets)?;
+            // One merge of two sorted lists: the current children and the wanted ones.
+            let mut to_unlink = Vec::new();
+            let mut to_link = Vec::new();
+            let mut current = data
+                .index
+                .live_bucket(&key)
+                .into_iter()
+                .flat_map(|b| b.iter())
+                .peekable();
+            let mut wanted_iter = wanted.iter().copied().peekable();
+            loop {
+                match (current.peek().copied(), wanted_iter.peek().copied()) {
+                    (Some(c), Some(w)) if c == w => {
+                        current.next();
+                        wanted_iter.next();
+                    }
+                    (Some(c), Some(w)) if c < w => to_unlink.extend(current.next()),
+                    (Some(_), Some(_)) | (None, Some(_)) => to_link.extend(wanted_iter.next()),
+                    (Some(_), None) => to_unlink.extend(current.next()),
+                    (None, None) => break,
                 }
             }
-        }
-        let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
-        self.link.relink_many(
-            db,
-            to_link.into_iter().map(|child| (child, Some(key.clone()))),
-        )?;
-        Ok(changed)
+            let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
+            if let super::Unlinking::Delete(plan) = &unlinking {
+                let needed = std::iter::once((self.link.source, source.raw))
+                    .chain(to_link.iter().map(|&t| (self.link.target, t)));
+                for (table, id) in needed {
+                    if plan.deletes(table, id) {
+                        return Err(Error::Conflict {
+                            row: format!("{}#{}", db.meta(table).name, id.seq),
+                            association: data.meta.name,
+                        });
+                    }
+                }
+            }
+            let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
+            self.link.relink_many(
+                db,
+                to_link.into_iter().map(|child| (child, Some(key.clone()))),
+            )?;
+            Ok(changed)
+        })
     }
 
     /// Inserts `value` with its foreign key set to `source` (Sequelize `createComment`);

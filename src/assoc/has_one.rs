@@ -96,39 +96,41 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
         target: Option<Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<()> {
-        let source = source.as_id();
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source)?;
-        if let Some(t) = target
-            && !self.link.target_table().contains(db, t)
-        {
-            return Err(not_found(t));
-        }
-        let current = self.current(db, source)?;
-        let new = target.map(|t| t.raw);
-        if current == new {
-            return Ok(());
-        }
-        let unlinking = self
-            .link
-            .plan_unlink(db, current.into_iter().collect(), policy)?;
-        if let Unlinking::Delete(plan) = &unlinking {
-            let needed = std::iter::once((self.link.source, source.raw))
-                .chain(new.map(|t| (self.link.target, t)));
-            for (table, id) in needed {
-                if plan.deletes(table, id) {
-                    return Err(Error::Conflict {
-                        row: format!("{}#{}", db.meta(table).name, id.seq),
-                        association: data.meta.name,
-                    });
+        self.link.atomically(db, move |db| {
+            let source = source.as_id();
+            let data = self.link.data(db)?;
+            let key = data.key_of(db, source)?;
+            if let Some(t) = target
+                && !self.link.target_table().contains(db, t)
+            {
+                return Err(not_found(t));
+            }
+            let current = self.current(db, source)?;
+            let new = target.map(|t| t.raw);
+            if current == new {
+                return Ok(());
+            }
+            let unlinking = self
+                .link
+                .plan_unlink(db, current.into_iter().collect(), policy)?;
+            if let Unlinking::Delete(plan) = &unlinking {
+                let needed = std::iter::once((self.link.source, source.raw))
+                    .chain(new.map(|t| (self.link.target, t)));
+                for (table, id) in needed {
+                    if plan.deletes(table, id) {
+                        return Err(Error::Conflict {
+                            row: format!("{}#{}", db.meta(table).name, id.seq),
+                            association: data.meta.name,
+                        });
+                    }
                 }
             }
-        }
-        self.link.apply_unlink(db, unlinking)?;
-        if let Some(t) = new {
-            self.link.relink(db, t, Some(key))?;
-        }
-        Ok(())
+            self.link.apply_unlink(db, unlinking)?;
+            if let Some(t) = new {
+                self.link.relink(db, t, Some(key))?;
+            }
+            Ok(())
+        })
     }
 
     /// Inserts `value` as the target of `source`, replacing the current one as

@@ -95,6 +95,33 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         Ok(raw)
     }
 
+    /// Whether moving this association's key must take the table's full write path: the key is
+    /// unique (has-one), or the target table has unique indexes (attributes, a junction's pair
+    /// index) whose keys may include it. O(1).
+    pub(crate) fn checked(&self, db: &Db) -> bool {
+        db.assocs.get(self.assoc).is_some_and(|a| a.meta().unique)
+            || db
+                .catalog
+                .tables
+                .get(self.target)
+                .is_some_and(|t| !t.uniques.is_empty())
+    }
+
+    /// Runs an association method's `body` atomically: directly when every check precedes
+    /// every write (the fast path), inside a transaction when relinks take the checked path
+    /// and may fail half-way.
+    pub(crate) fn atomically<R>(
+        &self,
+        db: &mut Db,
+        body: impl FnOnce(&mut Db) -> Result<R>,
+    ) -> Result<R> {
+        if self.checked(db) {
+            db.transaction(body)
+        } else {
+            body(db)
+        }
+    }
+
     /// Points the foreign key of live target row `child` at `key` (or null), keeping the index
     /// in step. The caller has checked that `child` exists, that `key` references a live source
     /// row and that null is allowed. O(log n).
@@ -102,13 +129,32 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         self.relink_many(db, [(child, key)])
     }
 
-    /// [`relink`](Link::relink) for a batch: the database is split once into the target table
-    /// and the association, so each row costs a row update and its index moves, nothing more.
+    /// [`relink`](Link::relink) for a batch. The fast path splits the database once into the
+    /// target table and the association, so each row costs a row update and its index moves.
+    /// When other indexes may cover the key ([`checked`](Link::checked)), each row goes through
+    /// [`Table::update`] instead, which checks and reindexes everything and can fail: callers
+    /// run inside [`atomically`](Link::atomically).
     pub(crate) fn relink_many(
         &self,
         db: &mut Db,
         moves: impl IntoIterator<Item = (RawId, Option<K>)>,
     ) -> Result<()> {
+        if self.checked(db) {
+            // Other indexes may cover the key: take the table's full write path.
+            let (table, fk) = (self.target_table(), self.data(db)?.fk);
+            for (child, key) in moves {
+                let id = Id::<T>::from_raw(child);
+                let mut row = table.get(db, id)?.value().clone();
+                if fk.get(&row) == key.as_ref() {
+                    continue;
+                }
+                if fk.set(&mut row, key).is_err() {
+                    unreachable!("callers check nullability before relinking to null");
+                }
+                table.update(db, id, row)?;
+            }
+            return Ok(());
+        }
         let (rows, data) = db.table_and_assoc_mut::<S, T, K>(self.target, self.assoc)?;
         for (child, key) in moves {
             let row = rows
