@@ -1,6 +1,7 @@
 //! BelongsToMany: many-to-many through a typed junction model.
 
 use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use imbl::OrdMap;
@@ -343,22 +344,16 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         J: PartialEq,
     {
         let s = source.as_id();
-        let mut wanted: Vec<(Id<T>, J)> = Vec::new();
-        for (t, j) in pairs {
-            // The last payload given for a target wins.
-            match wanted.iter_mut().find(|(x, _)| *x == t) {
-                Some(slot) => slot.1 = j,
-                None => wanted.push((t, j)),
-            }
-        }
-        let ids: Vec<Id<T>> = wanted.iter().map(|(t, _)| *t).collect();
+        // The last payload given for a target wins; new pairs are inserted in target order.
+        let wanted: BTreeMap<Id<T>, J> = pairs.into_iter().collect();
+        let ids: Vec<Id<T>> = wanted.keys().copied().collect();
         self.resolve(db, s, &ids)?;
         db.transaction(|tx| {
             let obsolete: Vec<Id<T>> = self
                 .get(tx, s)?
                 .iter()
                 .map(|(t, _)| t.id())
-                .filter(|t| !ids.contains(t))
+                .filter(|t| !wanted.contains_key(t))
                 .collect();
             let mut changed = self.remove_many(tx, s, obsolete)?;
             for (t, j) in wanted {
@@ -406,6 +401,11 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let (s, t) = (source.as_id(), target.as_id());
         self.resolve(db, s, &[t])?;
+        self.add_resolved(db, s, t)
+    }
+
+    /// [`add`](BelongsToMany::add) for a source and target already checked to exist.
+    fn add_resolved(&self, db: &mut Db, s: Id<S>, t: Id<T>) -> Result<bool> {
         if self.pair(db, s, t)?.is_some() {
             return Ok(false);
         }
@@ -427,7 +427,7 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
         db.transaction(|tx| {
             let mut added = 0;
             for t in targets {
-                added += usize::from(self.add(tx, s, t)?);
+                added += usize::from(self.add_resolved(tx, s, t)?);
             }
             Ok(added)
         })
@@ -446,7 +446,8 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
         self.resolve(db, s, &targets)?;
         db.transaction(|tx| {
             let current: Vec<Id<T>> = self.get(tx, s)?.iter().map(|(t, _)| t.id()).collect();
-            let obsolete = current.iter().copied().filter(|t| !targets.contains(t));
+            let wanted: BTreeSet<Id<T>> = targets.iter().copied().collect();
+            let obsolete = current.iter().copied().filter(|t| !wanted.contains(t));
             let removed = self.remove_many(tx, s, obsolete)?;
             Ok(removed + self.add_many(tx, s, targets)?)
         })
