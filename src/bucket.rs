@@ -45,6 +45,35 @@ fn grown(ids: &[RawId], pos: usize, id: RawId) -> Arc<[RawId]> {
     out.into()
 }
 
+/// Where `id` is in the sorted `ids` (`Ok`) or would go (`Err`). Compares creation numbers
+/// only: they are unique within a table, so they order and identify its rows. A branch-free
+/// count for the small sizes buckets have (at most [`SMALL_MAX`]).
+#[inline]
+fn position(ids: &[RawId], id: RawId) -> Result<usize, usize> {
+    let pos = ids.iter().filter(|x| x.seq < id.seq).count();
+    match ids.get(pos) {
+        Some(x) if *x == id => Ok(pos),
+        _ => Err(pos),
+    }
+}
+
+/// Moves every entry one place right, dropping the last: the room for an insert at 0.
+/// A plain loop: buckets are short, and a `memmove` call costs more than the copy.
+#[inline]
+fn shift_right(ids: &mut [RawId]) {
+    for i in (1..ids.len()).rev() {
+        ids[i] = ids[i - 1];
+    }
+}
+
+/// Moves every entry one place left, dropping the first: closes the gap of a removal at 0.
+#[inline]
+fn shift_left(ids: &mut [RawId]) {
+    for i in 1..ids.len() {
+        ids[i - 1] = ids[i];
+    }
+}
+
 impl Bucket {
     fn small(ids: &[RawId]) -> Bucket {
         let capacity = ids.len().next_power_of_two().max(4);
@@ -99,7 +128,7 @@ impl Bucket {
             }
             Bucket::Small { len, ids } => {
                 let n = *len as usize;
-                let pos = match ids[..n].binary_search(&id) {
+                let pos = match position(&ids[..n], id) {
                     Ok(_) => return false,
                     Err(pos) => pos,
                 };
@@ -108,7 +137,7 @@ impl Bucket {
                     set.insert(id);
                     *self = Bucket::Large(set);
                 } else if let Some(buf) = Arc::get_mut(ids).filter(|buf| n < buf.len()) {
-                    buf.copy_within(pos..n, pos + 1);
+                    shift_right(&mut buf[pos..=n]);
                     buf[pos] = id;
                     *len += 1;
                 } else {
@@ -127,13 +156,13 @@ impl Bucket {
             Bucket::Empty => false,
             Bucket::Small { len, ids } => {
                 let n = *len as usize;
-                let Ok(pos) = ids[..n].binary_search(&id) else {
+                let Ok(pos) = position(&ids[..n], id) else {
                     return false;
                 };
                 if n == 1 {
                     *self = Bucket::Empty;
                 } else if let Some(buf) = Arc::get_mut(ids) {
-                    buf.copy_within(pos + 1..n, pos);
+                    shift_left(&mut buf[pos..n]);
                     *len -= 1;
                 } else {
                     let mut rest = Vec::with_capacity(n - 1);
