@@ -28,6 +28,10 @@ pub(crate) struct TableMeta {
     pub(crate) refs: Vec<usize>,
     /// Unique indexes on this table's attributes.
     pub(crate) uniques: Vec<usize>,
+    /// Whether moving a foreign key of this table must take the full write path
+    /// ([`Table::update`](crate::Table::update)): the table has unique indexes, or is the target
+    /// of a has-one association. Kept here so the check costs one load on every relink.
+    pub(crate) checked_relinks: bool,
 }
 
 /// Definitions, shared (copy-on-write) by a database and its forks.
@@ -207,6 +211,7 @@ impl Db {
             fks: Vec::new(),
             refs: Vec::new(),
             uniques: Vec::new(),
+            checked_relinks: false,
         });
         self.tables.push(Box::new(Rows::<T>::new()));
         Ok(Table::new(index))
@@ -388,6 +393,7 @@ impl Db {
         let index = self.assocs.len();
         let (source, target) = (assoc.meta().source, assoc.meta().target);
         let catalog = Arc::make_mut(&mut self.catalog);
+        catalog.tables[target].checked_relinks |= assoc.meta().unique;
         catalog.tables[target].fks.push(index);
         catalog.tables[source].refs.push(index);
         self.assocs.push(assoc);
@@ -396,9 +402,9 @@ impl Db {
 
     pub(crate) fn add_unique(&mut self, table: usize, unique: Box<dyn ErasedUnique>) -> usize {
         let index = self.uniques.len();
-        Arc::make_mut(&mut self.catalog).tables[table]
-            .uniques
-            .push(index);
+        let meta = &mut Arc::make_mut(&mut self.catalog).tables[table];
+        meta.uniques.push(index);
+        meta.checked_relinks = true;
         self.uniques.push(unique);
         index
     }

@@ -95,16 +95,15 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         Ok(raw)
     }
 
-    /// Whether moving this association's key must take the table's full write path: the key is
-    /// unique (has-one), or the target table has unique indexes (attributes, a junction's pair
-    /// index) whose keys may include it. O(1).
+    /// Whether moving this association's key must take the table's full write path: the target
+    /// table has unique indexes (attributes, a junction's pair index) whose keys may include it,
+    /// or is the target of a has-one association, whose key is unique. O(1).
+    #[inline]
     pub(crate) fn checked(&self, db: &Db) -> bool {
-        db.assocs.get(self.assoc).is_some_and(|a| a.meta().unique)
-            || db
-                .catalog
-                .tables
-                .get(self.target)
-                .is_some_and(|t| !t.uniques.is_empty())
+        db.catalog
+            .tables
+            .get(self.target)
+            .is_some_and(|t| t.checked_relinks)
     }
 
     /// Runs an association method's `body` atomically: directly when every check precedes
