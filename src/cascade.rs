@@ -133,16 +133,9 @@ pub(crate) fn apply(db: &mut Db, plan: Plan) -> (Vec<Box<dyn Any + Send>>, Repor
     }
     let mut roots = Vec::with_capacity(plan.roots);
     for (k, &(table, id)) in plan.deletes.iter().enumerate() {
-        db.unindex_row(table, id);
-        let gone = if k < plan.roots {
-            db.tables[table]
-                .take(id)
-                .map(|row| roots.push(row))
-                .is_some()
-        } else {
-            db.tables[table].discard(id)
-        };
-        debug_assert!(gone, "planned rows are alive and deleted once");
+        let removed = db.remove_planned_row(table, id, k < plan.roots);
+        debug_assert!(removed.is_some(), "planned rows are alive and deleted once");
+        roots.extend(removed.flatten());
         deleted[table] += 1;
     }
     let mut report = Report::default();

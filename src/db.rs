@@ -45,9 +45,14 @@ pub(crate) struct Catalog {
 pub(crate) trait ErasedTable: Any + Send + Sync {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
     fn row(&self, id: RawId) -> Option<&dyn Any>;
-    fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>>;
-    /// Removes row `id` and drops it; returns whether it was there.
-    fn discard(&mut self, id: RawId) -> bool;
+    /// Removes row `id`, shows it to `unindex`, and returns it if `keep`, else drops it.
+    /// `None` if there was no such row. One walk down the storage.
+    fn remove_with(
+        &mut self,
+        id: RawId,
+        keep: bool,
+        unindex: &mut dyn FnMut(&dyn Any),
+    ) -> Option<Option<Box<dyn Any + Send>>>;
     fn ids(&self) -> Vec<RawId>;
 }
 
@@ -58,11 +63,15 @@ impl<T: Model> ErasedTable for Rows<T> {
     fn row(&self, id: RawId) -> Option<&dyn Any> {
         self.get(id).map(|r| r as &dyn Any)
     }
-    fn take(&mut self, id: RawId) -> Option<Box<dyn Any + Send>> {
-        self.remove(id).map(|r| Box::new(r) as Box<dyn Any + Send>)
-    }
-    fn discard(&mut self, id: RawId) -> bool {
-        self.remove(id).is_some()
+    fn remove_with(
+        &mut self,
+        id: RawId,
+        keep: bool,
+        unindex: &mut dyn FnMut(&dyn Any),
+    ) -> Option<Option<Box<dyn Any + Send>>> {
+        let row = self.remove(id)?;
+        unindex(&row);
+        Some(keep.then(|| Box::new(row) as Box<dyn Any + Send>))
     }
     fn ids(&self) -> Vec<RawId> {
         self.iter().map(|(id, _)| id).collect()
@@ -104,6 +113,10 @@ pub(crate) trait ErasedAssoc: Any + RowIndex {
         new: &dyn Any,
     ) -> Result<Option<Box<dyn Any>>>;
     fn cascade_key_change(&mut self, tables: &mut [Box<dyn ErasedTable>], change: Box<dyn Any>);
+    /// Source row `source` (value `row`) is being deleted by a cascade plan, which deletes or has
+    /// already nulled every child still linked to it: drops its bucket whole, so that those
+    /// children's deletes find nothing to unindex.
+    fn forget_source(&mut self, source: RawId, row: &dyn Any);
 }
 
 pub(crate) trait ErasedUnique: Any + RowIndex {
@@ -333,26 +346,43 @@ impl Db {
         Ok(())
     }
 
-    /// Adds the new row `id` of `table` to every index on that table.
-    pub(crate) fn index_row(&mut self, table: usize, id: RawId) {
+    /// Stores `row` (checked by [`check_row`](Db::check_row)) in `table` and adds it to every
+    /// index on that table. One walk down the storage.
+    pub(crate) fn insert_row<T: Model>(&mut self, table: usize, row: T) -> Result<RawId> {
         let Db {
             catalog,
             tables,
             assocs,
             uniques,
         } = self;
+        let rows: &mut Rows<T> = match tables.get_mut(table) {
+            Some(t) => (&mut **t as &mut dyn Any)
+                .downcast_mut()
+                .ok_or_else(unknown::<T>("table"))?,
+            None => return Err(unknown::<T>("table")()),
+        };
+        let (id, row) = rows.insert(row);
         let meta = &catalog.tables[table];
-        let row = tables[table].row(id).expect("row was just stored");
         for &a in &meta.fks {
             assocs[a].insert(id, row);
         }
         for &u in &meta.uniques {
             uniques[u].insert(id, row);
         }
+        Ok(id)
     }
 
-    /// Takes row `id` of `table` out of every index on that table (before it is removed).
-    pub(crate) fn unindex_row(&mut self, table: usize, id: RawId) {
+    /// Removes row `id` of `table` and takes it out of every index on that table, including the
+    /// buckets of its children; returns it if `keep`. `None` if there was no such row.
+    ///
+    /// Only for rows of a cascade plan being applied: every row still linked to this one must
+    /// be deleted later in the same plan (see [`ErasedAssoc::forget_source`]).
+    pub(crate) fn remove_planned_row(
+        &mut self,
+        table: usize,
+        id: RawId,
+        keep: bool,
+    ) -> Option<Option<Box<dyn Any + Send>>> {
         let Db {
             catalog,
             tables,
@@ -360,15 +390,17 @@ impl Db {
             uniques,
         } = self;
         let meta = &catalog.tables[table];
-        let Some(row) = tables[table].row(id) else {
-            return;
-        };
-        for &a in &meta.fks {
-            assocs[a].remove(id, row);
-        }
-        for &u in &meta.uniques {
-            uniques[u].remove(id, row);
-        }
+        tables[table].remove_with(id, keep, &mut |row| {
+            for &a in &meta.fks {
+                assocs[a].remove(id, row);
+            }
+            for &u in &meta.uniques {
+                uniques[u].remove(id, row);
+            }
+            for &a in &meta.refs {
+                assocs[a].forget_source(id, row);
+            }
+        })
     }
 
     /// Moves row `id` of `table` in every index, from `old` to its current value.

@@ -102,6 +102,24 @@ impl<K: Key> FkIndex<K> {
         }
     }
 
+    /// Unlinks every child of `key` at once (its source is being deleted). O(log n).
+    pub(crate) fn clear(&mut self, key: &K) {
+        match self {
+            FkIndex::Slots(v) => {
+                let (slot, seq) = slot_of(key);
+                if v.get(slot)
+                    .is_some_and(|e| e.stamp == seq && !e.bucket.is_empty())
+                    && let Some(entry) = v.get_mut(slot)
+                {
+                    entry.bucket = Bucket::Empty;
+                }
+            }
+            FkIndex::Keys(m) => {
+                m.remove(key);
+            }
+        }
+    }
+
     /// Moves every child of `old` to `new` (a source key changed). O(log n).
     pub(crate) fn rekey(&mut self, old: &K, new: &K) {
         if let FkIndex::Keys(m) = self

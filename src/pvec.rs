@@ -135,8 +135,8 @@ impl<T: Clone> PVec<T> {
         }
     }
 
-    /// Appends `value`. O(log₃₂ n).
-    pub(crate) fn push(&mut self, value: T) {
+    /// Appends `value` and returns it in place. O(log₃₂ n).
+    pub(crate) fn push(&mut self, value: T) -> &mut T {
         if self.len == self.capacity() {
             let old = std::mem::replace(&mut self.root, Node::Leaf(Arc::new(empty())));
             let mut children = empty();
@@ -145,6 +145,7 @@ impl<T: Clone> PVec<T> {
             self.height += 1;
         }
         let index = self.len;
+        self.len += 1;
         let mut node = &mut self.root;
         let mut shift = BITS * self.height;
         loop {
@@ -160,19 +161,9 @@ impl<T: Clone> PVec<T> {
                         }
                     });
                 }
-                Node::Leaf(items) => {
-                    Arc::make_mut(items)[index & MASK] = Some(value);
-                    break;
-                }
+                Node::Leaf(items) => return Arc::make_mut(items)[index & MASK].insert(value),
             }
         }
-        self.len += 1;
-    }
-
-    /// Replaces the entry at `index` and returns the old one. O(log₃₂ n).
-    pub(crate) fn set(&mut self, index: usize, value: T) -> Option<T> {
-        self.get_mut(index)
-            .map(|slot| std::mem::replace(slot, value))
     }
 
     /// Entries in index order.
@@ -200,7 +191,7 @@ mod tests {
         }
         assert!(v.iter().eq(model.iter()));
         assert_eq!(v.get(40_000), None);
-        assert_eq!(v.set(7, 99), Some(21));
+        assert_eq!(v.get_mut(7).map(|x| std::mem::replace(x, 99)), Some(21));
         assert_eq!(v.get(7), Some(&99));
         for i in (0..40_000).step_by(997) {
             let leaf = v.leaf(i).unwrap();

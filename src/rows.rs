@@ -56,25 +56,31 @@ impl<T: Clone> Rows<T> {
         self.free_head != NO_FREE || self.slots.len() < NO_FREE as usize
     }
 
-    /// Stores `row` and returns its id. O(log n). The caller checks [`has_room`](Self::has_room).
-    pub(crate) fn insert(&mut self, row: T) -> RawId {
+    /// Stores `row` and returns its id and the stored row, for indexing without a second walk.
+    /// O(log n). The caller checks [`has_room`](Self::has_room).
+    pub(crate) fn insert(&mut self, row: T) -> (RawId, &T) {
         let seq = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seq = NonZeroU64::new(seq).expect("a u64 counter starting at 1 does not wrap");
-        let slot = if self.free_head == NO_FREE {
+        self.len += 1;
+        let (slot, stored) = if self.free_head == NO_FREE {
             let slot = u32::try_from(self.slots.len()).expect("caller checked has_room");
-            self.slots.push(Slot::Occupied { seq, row });
-            slot
+            (slot, self.slots.push(Slot::Occupied { seq, row }))
         } else {
             let slot = self.free_head;
-            let old = self.slots.set(slot as usize, Slot::Occupied { seq, row });
-            match old {
-                Some(Slot::Vacant { next_free }) => self.free_head = next_free,
-                _ => unreachable!("the free list points at vacant slots"),
+            let stored = self
+                .slots
+                .get_mut(slot as usize)
+                .expect("the free list points at existing slots");
+            match std::mem::replace(stored, Slot::Occupied { seq, row }) {
+                Slot::Vacant { next_free } => self.free_head = next_free,
+                Slot::Occupied { .. } => unreachable!("the free list points at vacant slots"),
             }
-            slot
+            (slot, stored)
         };
-        self.len += 1;
-        RawId { seq, slot }
+        match stored {
+            Slot::Occupied { row, .. } => (RawId { seq, slot }, row),
+            Slot::Vacant { .. } => unreachable!("just stored"),
+        }
     }
 
     /// The row `id` names, if it is alive. O(log n).
@@ -118,19 +124,21 @@ impl<T: Clone> Rows<T> {
         self.get(id).is_some()
     }
 
-    /// Removes and returns the row `id` names, if it is alive. O(log n).
+    /// Removes and returns the row `id` names, if it is alive. O(log n), one walk down the trie
+    /// (which copies the path if a clone shares it, even when `id` turns out stale).
     pub(crate) fn remove(&mut self, id: RawId) -> Option<T> {
-        self.get(id)?;
-        let vacant = Slot::Vacant {
-            next_free: self.free_head,
-        };
-        match self.slots.set(id.slot as usize, vacant) {
-            Some(Slot::Occupied { row, .. }) => {
+        let next_free = self.free_head;
+        let slot = self.slots.get_mut(id.slot as usize)?;
+        if !matches!(slot, Slot::Occupied { seq, .. } if *seq == id.seq) {
+            return None;
+        }
+        match std::mem::replace(slot, Slot::Vacant { next_free }) {
+            Slot::Occupied { row, .. } => {
                 self.free_head = id.slot;
                 self.len -= 1;
                 Some(row)
             }
-            _ => unreachable!("checked occupied above"),
+            Slot::Vacant { .. } => unreachable!("checked occupied above"),
         }
     }
 
@@ -159,9 +167,9 @@ mod tests {
     #[test]
     fn stale_ids_never_resolve_after_slot_reuse() {
         let mut rows = Rows::new();
-        let a = rows.insert("a");
+        let a = rows.insert("a").0;
         assert_eq!(rows.remove(a), Some("a"));
-        let b = rows.insert("b");
+        let b = rows.insert("b").0;
         assert_eq!(a.slot, b.slot, "the freed slot is reused");
         assert_eq!(rows.get(a), None);
         assert_eq!(rows.get(b), Some(&"b"));
@@ -175,10 +183,10 @@ mod tests {
         rows.insert(1);
         let before = rows.clone();
         let mut txn = rows.clone();
-        let lost = txn.insert(2);
+        let lost = txn.insert(2).0;
         drop(txn); // rollback: keep `before`
         let mut rows = before;
-        let fresh = rows.insert(3);
+        let fresh = rows.insert(3).0;
         assert_eq!(lost.slot, fresh.slot, "same slot in both histories");
         assert_eq!(rows.get(lost), None, "the rolled-back id stays dead");
         assert_eq!(rows.get(fresh), Some(&3));
@@ -187,7 +195,7 @@ mod tests {
     #[test]
     fn clones_are_independent() {
         let mut a = Rows::new();
-        let x = a.insert(String::from("x"));
+        let x = a.insert(String::from("x")).0;
         let b = a.clone();
         *a.get_mut(x).unwrap() = "changed".into();
         a.insert("y".into());
@@ -199,7 +207,7 @@ mod tests {
     #[test]
     fn iter_skips_vacant_slots() {
         let mut rows = Rows::new();
-        let ids: Vec<_> = (0..5).map(|i| rows.insert(i)).collect();
+        let ids: Vec<_> = (0..5).map(|i| rows.insert(i).0).collect();
         rows.remove(ids[1]);
         rows.remove(ids[3]);
         let live: Vec<_> = rows.iter().map(|(id, v)| (id, *v)).collect();

@@ -153,8 +153,7 @@ impl<T: Model> Table<T> {
             });
         }
         db.check_row(self.index, None, &row)?;
-        let raw = db.rows_mut::<T>(self.index)?.insert(row);
-        db.index_row(self.index, raw);
+        let raw = db.insert_row(self.index, row)?;
         Ok(Id::from_raw(raw))
     }
 

@@ -343,4 +343,14 @@ impl<S: Model, T: Model, K: Key> ErasedAssoc for AssocData<S, T, K> {
         }
         self.index.rekey(&old, &new);
     }
+
+    fn forget_source(&mut self, source: RawId, row: &dyn Any) {
+        let key = match self.source_key {
+            SourceKey::Id { to_key, .. } => to_key(Id::from_raw(source)),
+            SourceKey::Attr { field, .. } => {
+                (field.get)(row.downcast_ref::<S>().expect("source row")).clone()
+            }
+        };
+        self.index.clear(&key);
+    }
 }
