@@ -168,7 +168,15 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Whether `target` is linked to `source` (Sequelize `hasComment`). O(log n): reads the
     /// target's foreign key.
     pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        self.has_where(db, source, target, |_| true)
+        let (source, target) = (source.as_id(), target.as_id());
+        let data = self.link.data(db)?;
+        match db.rows::<T>(self.link.target)?.get(target.raw) {
+            Some(row) => data.is_linked(db, source, row),
+            None => {
+                data.key_of(db, source)?;
+                Err(crate::table::not_found(target))
+            }
+        }
     }
 
     /// Whether `target` is linked to `source` and matches `filter`.
@@ -179,8 +187,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         target: impl AsId<T>,
         filter: impl Fn(&T) -> bool,
     ) -> Result<bool> {
+        let data = self.link.data(db)?;
         let (source, row) = self.resolve(db, source.as_id(), target.as_id())?;
-        Ok(self.link.data(db)?.is_linked(db, source, row)? && filter(row))
+        Ok(data.is_linked(db, source, row)? && filter(row))
     }
 
     /// Whether every target is linked to `source` (Sequelize `hasComments`). Set semantics:
