@@ -34,15 +34,20 @@ const FILLER: RawId = RawId {
     slot: 0,
 };
 
+/// The `len` ids of `ids` followed by filler up to a power of two (at least 4), in one
+/// allocation: the iterators below have a trusted length, so `collect` builds the `Arc` in
+/// place, where `Vec::into` would allocate, copy and free.
+fn with_room(len: usize, ids: impl Iterator<Item = RawId>) -> Arc<[RawId]> {
+    let capacity = len.next_power_of_two().max(4);
+    ids.chain(std::iter::repeat_n(FILLER, capacity - len))
+        .collect()
+}
+
 /// `ids` (sorted) with `id` inserted at `pos`, in a new allocation with room to grow.
 fn grown(ids: &[RawId], pos: usize, id: RawId) -> Arc<[RawId]> {
-    let capacity = (ids.len() + 1).next_power_of_two().max(4);
-    let mut out = Vec::with_capacity(capacity);
-    out.extend_from_slice(&ids[..pos]);
-    out.push(id);
-    out.extend_from_slice(&ids[pos..]);
-    out.resize(capacity, FILLER);
-    out.into()
+    let (before, after) = ids.split_at(pos);
+    let ids = before.iter().chain(std::iter::once(&id)).chain(after);
+    with_room(before.len() + 1 + after.len(), ids.copied())
 }
 
 /// Where `id` is in the sorted `ids` (`Ok`) or would go (`Err`). Compares creation numbers
@@ -76,13 +81,9 @@ fn shift_left(ids: &mut [RawId]) {
 
 impl Bucket {
     fn small(ids: &[RawId]) -> Bucket {
-        let capacity = ids.len().next_power_of_two().max(4);
-        let mut out = Vec::with_capacity(capacity);
-        out.extend_from_slice(ids);
-        out.resize(capacity, FILLER);
         Bucket::Small {
             len: ids.len() as u32,
-            ids: out.into(),
+            ids: with_room(ids.len(), ids.iter().copied()),
         }
     }
 

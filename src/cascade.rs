@@ -12,7 +12,7 @@
 //! references) terminate.
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -76,25 +76,27 @@ pub(crate) fn plan(db: &Db, roots: &[(usize, RawId)]) -> Result<Plan> {
         nulls: Vec::new(),
         deleted: RowSet::with_capacity_and_hasher(16, Default::default()),
     };
-    let mut queue = VecDeque::new();
+    // Breadth first: `deletes` is its own queue, rows before `next` have been expanded.
     for &root in roots {
         if plan.deleted.insert(root) {
-            queue.push_back(root);
+            plan.deletes.push(root);
             plan.roots += 1;
         }
     }
     let mut restricted = Vec::new();
-    while let Some((table, id)) = queue.pop_front() {
-        plan.deletes.push((table, id));
+    let mut next = 0;
+    while let Some(&(table, id)) = plan.deletes.get(next) {
+        next += 1;
         for &a in &db.meta(table).refs {
             let assoc = &db.assocs[a];
             let meta = assoc.meta();
             let children = assoc.children(db, id);
             match meta.on_delete {
                 OnDelete::Cascade => {
+                    plan.deletes.reserve(children.len());
                     for child in children {
                         if plan.deleted.insert((meta.target, child)) {
-                            queue.push_back((meta.target, child));
+                            plan.deletes.push((meta.target, child));
                         }
                     }
                 }
