@@ -556,3 +556,62 @@ fn handles_from_another_database_are_errors_not_panics() {
     let fork = b.db.fork();
     assert_eq!(b.post_comments.count(&fork, p).unwrap(), 0);
 }
+
+/// `add` and `remove` of one row take a one-walk path when the source has children and the key
+/// is nullable; every other case takes the general one. Both must give the same answers and
+/// errors (source first), and neither may touch a snapshot.
+#[test]
+fn single_add_and_remove_agree_on_every_path() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, Post { title: "p" }).unwrap();
+    let q = b.posts.insert(&mut b.db, Post { title: "q" }).unwrap();
+    let dead = b.posts.insert(&mut b.db, Post { title: "dead" }).unwrap();
+    b.posts.delete(&mut b.db, dead).unwrap();
+    let x = b.post_comments.create(&mut b.db, p, c(1)).unwrap();
+    let y = b.post_comments.create(&mut b.db, p, c(2)).unwrap();
+    let gone = b.comments.insert(&mut b.db, c(0)).unwrap();
+    b.comments.delete(&mut b.db, gone).unwrap();
+    let not_found = |model, id: String| Error::NotFound { model, id };
+
+    let snapshot = b.db.fork();
+    for source in [p, q] {
+        let err = b.post_comments.add(&mut b.db, source, gone).unwrap_err();
+        assert_eq!(err, not_found("Comment", gone.to_string()));
+        let err = b.post_comments.remove(&mut b.db, source, gone).unwrap_err();
+        assert_eq!(err, not_found("Comment", gone.to_string()));
+    }
+    for target in [x, gone] {
+        let err = b.post_comments.add(&mut b.db, dead, target).unwrap_err();
+        assert_eq!(err, not_found("Post", dead.to_string()));
+        let err = b.post_comments.remove(&mut b.db, dead, target).unwrap_err();
+        assert_eq!(err, not_found("Post", dead.to_string()));
+    }
+    assert!(
+        !b.post_comments.add(&mut b.db, p, x).unwrap(),
+        "already linked"
+    );
+    assert!(
+        !b.post_comments.remove(&mut b.db, q, x).unwrap(),
+        "linked elsewhere"
+    );
+    assert_eq!(b.comments.get(&b.db, x).unwrap().post, Some(p));
+
+    assert!(
+        b.post_comments.add(&mut b.db, q, x).unwrap(),
+        "q had no children"
+    );
+    assert!(b.post_comments.add(&mut b.db, p, x).unwrap(), "p has y");
+    assert!(b.post_comments.remove(&mut b.db, p, y).unwrap());
+    assert!(b.post_comments.add(&mut b.db, q, y).unwrap());
+    let ids = |db: &Db, post| -> Vec<_> {
+        b.post_comments
+            .get(db, post)
+            .unwrap()
+            .map(|r| r.id())
+            .collect()
+    };
+    assert_eq!((ids(&b.db, p), ids(&b.db, q)), (vec![x], vec![y]));
+    assert_eq!((ids(&snapshot, p), ids(&snapshot, q)), (vec![x, y], vec![]));
+    b.db.check_integrity().unwrap();
+    snapshot.check_integrity().unwrap();
+}

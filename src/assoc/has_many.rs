@@ -235,6 +235,10 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Links `target` to `source`, moving it away from any other source (Sequelize
     /// `addComment`). Returns whether it was not linked to `source` before. O(log n).
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
+        let (source, target) = (source.as_id(), target.as_id());
+        if let Some(added) = self.link.link_one_fast(db, source, target.raw) {
+            return Ok(added);
+        }
         self.link.atomically(db, move |db| {
             let target = target.as_id();
             let (source, row) = self.resolve(db, source.as_id(), target)?;
@@ -275,6 +279,10 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
     /// [`Error::Validation`] unless the policy deletes.
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
+        let (source, target) = (source.as_id(), target.as_id());
+        if let Some(removed) = self.link.unlink_one_fast(db, source, target.raw) {
+            return Ok(removed);
+        }
         self.link.atomically(db, move |db| {
             let target = target.as_id();
             let (source, row) = self.resolve(db, source.as_id(), target)?;

@@ -176,6 +176,63 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         Ok(())
     }
 
+    /// `add` of one target in the common case, in one walk down the target's storage: keys are
+    /// ids, the table needs no checked relinks, and `source` is proven alive by its non-empty
+    /// bucket. `None` (nothing changed) when the case does not apply or an argument is wrong:
+    /// the general path then decides, with its error precedence. O(log n).
+    #[inline]
+    pub(crate) fn link_one_fast(&self, db: &mut Db, source: Id<S>, target: RawId) -> Option<bool> {
+        if self.checked(db) {
+            return None;
+        }
+        let (rows, data) = db
+            .table_and_assoc_mut::<S, T, K>(self.target, self.assoc)
+            .ok()?;
+        let key = data.key_unchecked(source)?;
+        data.index.live_bucket(&key)?;
+        let row = rows.get_mut(target)?;
+        let old = data.fk.get(row).cloned();
+        if old.as_ref() == Some(&key) {
+            return Some(false);
+        }
+        data.fk.point(row, key.clone());
+        if let Some(old) = old {
+            data.index.remove(&old, target);
+        }
+        data.index.insert(&key, target);
+        Some(true)
+    }
+
+    /// `remove` of one target in the common case, in one walk down the target's storage: keys
+    /// are ids, the table needs no checked relinks, the key is nullable and unlinking nulls it,
+    /// and `target` holds `source`'s key (which proves `source` alive). `None` (nothing
+    /// changed) otherwise. O(log n).
+    #[inline]
+    pub(crate) fn unlink_one_fast(
+        &self,
+        db: &mut Db,
+        source: Id<S>,
+        target: RawId,
+    ) -> Option<bool> {
+        if self.checked(db) {
+            return None;
+        }
+        let (rows, data) = db
+            .table_and_assoc_mut::<S, T, K>(self.target, self.assoc)
+            .ok()?;
+        if data.meta.unlink != Unlink::Nullify || !data.meta.nullable {
+            return None;
+        }
+        let key = data.key_unchecked(source)?;
+        let row = rows.get_mut(target)?;
+        if data.fk.get(row) != Some(&key) {
+            return None;
+        }
+        data.fk.set(row, None).ok()?;
+        data.index.remove(&key, target);
+        Some(true)
+    }
+
     /// How `rows` (linked targets about to stop being linked) will be unlinked under `policy`
     /// (`None`: the association's), decided before anything changes.
     pub(crate) fn plan_unlink(
