@@ -2,12 +2,12 @@
 //!
 //! Children are kept sorted by [`RawId`], which orders by creation, so reading a bucket yields
 //! the default order of the spec without sorting. Small buckets (the common case: a post with a
-//! handful of comments) are one `Arc<[RawId]>` with spare capacity: a single allocation reached
+//! handful of comments) are one `CowArc<[RawId]>` with spare capacity: a single allocation reached
 //! through a single pointer, edited in place while unshared, copied (with doubled capacity) when
 //! full or shared with a snapshot. Past [`SMALL_MAX`] children a bucket becomes a persistent
 //! B-tree set so inserts and removals stay O(log k).
 
-use std::sync::Arc;
+use crate::cow_arc::CowArc;
 
 use imbl::OrdSet;
 
@@ -23,7 +23,7 @@ pub(crate) enum Bucket {
     /// The first `len` entries of `ids` are the children; the rest is spare capacity.
     Small {
         len: u32,
-        ids: Arc<[RawId]>,
+        ids: CowArc<[RawId]>,
     },
     Large(OrdSet<RawId>),
 }
@@ -37,14 +37,14 @@ const FILLER: RawId = RawId {
 /// The `len` ids of `ids` followed by filler up to a power of two (at least 4), in one
 /// allocation: the iterators below have a trusted length, so `collect` builds the `Arc` in
 /// place, where `Vec::into` would allocate, copy and free.
-fn with_room(len: usize, ids: impl Iterator<Item = RawId>) -> Arc<[RawId]> {
+fn with_room(len: usize, ids: impl Iterator<Item = RawId>) -> CowArc<[RawId]> {
     let capacity = len.next_power_of_two().max(4);
     ids.chain(std::iter::repeat_n(FILLER, capacity - len))
         .collect()
 }
 
 /// `ids` (sorted) with `id` inserted at `pos`, in a new allocation with room to grow.
-fn grown(ids: &[RawId], pos: usize, id: RawId) -> Arc<[RawId]> {
+fn grown(ids: &[RawId], pos: usize, id: RawId) -> CowArc<[RawId]> {
     let (before, after) = ids.split_at(pos);
     let ids = before.iter().chain(std::iter::once(&id)).chain(after);
     with_room(before.len() + 1 + after.len(), ids.copied())
@@ -137,7 +137,7 @@ impl Bucket {
                     let mut set: OrdSet<RawId> = ids[..n].iter().copied().collect();
                     set.insert(id);
                     *self = Bucket::Large(set);
-                } else if let Some(buf) = Arc::get_mut(ids).filter(|buf| n < buf.len()) {
+                } else if let Some(buf) = ids.get_mut().filter(|buf| n < buf.len()) {
                     shift_right(&mut buf[pos..=n]);
                     buf[pos] = id;
                     *len += 1;
@@ -162,7 +162,7 @@ impl Bucket {
                 };
                 if n == 1 {
                     *self = Bucket::Empty;
-                } else if let Some(buf) = Arc::get_mut(ids) {
+                } else if let Some(buf) = ids.get_mut() {
                     shift_left(&mut buf[pos..n]);
                     *len -= 1;
                 } else {

@@ -3,6 +3,8 @@
 mod assoc;
 mod bucket;
 mod cascade;
+#[allow(unsafe_code)]
+mod cow_arc;
 mod db;
 mod error;
 mod id;

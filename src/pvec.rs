@@ -1,19 +1,19 @@
-//! A persistent vector: a fixed-shape radix trie of `Arc` nodes, 32 entries per node.
+//! A persistent vector: a fixed-shape radix trie of [`CowArc`] nodes, 32 entries per node.
 //!
 //! relata's slot arrays (rows, slot-addressed indexes) only grow at the end and are read and
 //! written by index, so they need neither `imbl::Vector`'s concatenation and splitting nor its
 //! size tables and focus buffers. This trie does just `get`, `get_mut`, `push` and iteration:
 //!
-//! - `clone` is O(1) (one `Arc` increment): clones share every node;
+//! - `clone` is O(1) (one reference-count increment): clones share every node;
 //! - `get` walks ⌈log₃₂ n⌉ levels by shifting and masking the index: 4 levels for a million
 //!   entries, the top ones always in cache;
 //! - `get_mut` and `push` copy the nodes on their path that are shared with a clone
-//!   (`Arc::make_mut`) and write in place otherwise.
+//!   ([`CowArc::make_mut`]) and write in place otherwise.
 //!
 //! `imbl::Vector` measured 7–30 ns per `get` and 19–60 ns per `get_mut` from 1,000 to 1,000,000
 //! entries on the development machine; see `BENCHMARKS.md` for what this structure gives.
 
-use std::sync::Arc;
+use crate::cow_arc::CowArc;
 
 const BITS: u32 = 5;
 const WIDTH: usize = 1 << BITS;
@@ -36,8 +36,8 @@ pub(crate) fn leaf_offset(index: usize) -> usize {
 
 #[derive(Clone)]
 enum Node<T> {
-    Leaf(Arc<Leaf<T>>),
-    Branch(Arc<[Option<Node<T>>; WIDTH]>),
+    Leaf(CowArc<Leaf<T>>),
+    Branch(CowArc<[Option<Node<T>>; WIDTH]>),
 }
 
 fn empty<X>() -> [Option<X>; WIDTH] {
@@ -56,7 +56,7 @@ pub(crate) struct PVec<T> {
 impl<T: Clone> Default for PVec<T> {
     fn default() -> Self {
         PVec {
-            root: Node::Leaf(Arc::new(empty())),
+            root: Node::Leaf(CowArc::new(empty())),
             height: 0,
             len: 0,
         }
@@ -127,10 +127,10 @@ impl<T: Clone> PVec<T> {
         loop {
             match node {
                 Node::Branch(children) => {
-                    node = Arc::make_mut(children)[(index >> shift) & MASK].as_mut()?;
+                    node = children.make_mut()[(index >> shift) & MASK].as_mut()?;
                     shift -= BITS;
                 }
-                Node::Leaf(items) => return Arc::make_mut(items)[index & MASK].as_mut(),
+                Node::Leaf(items) => return items.make_mut()[index & MASK].as_mut(),
             }
         }
     }
@@ -138,10 +138,10 @@ impl<T: Clone> PVec<T> {
     /// Appends `value` and returns it in place. O(log₃₂ n).
     pub(crate) fn push(&mut self, value: T) -> &mut T {
         if self.len == self.capacity() {
-            let old = std::mem::replace(&mut self.root, Node::Leaf(Arc::new(empty())));
+            let old = std::mem::replace(&mut self.root, Node::Leaf(CowArc::new(empty())));
             let mut children = empty();
             children[0] = Some(old);
-            self.root = Node::Branch(Arc::new(children));
+            self.root = Node::Branch(CowArc::new(children));
             self.height += 1;
         }
         let index = self.len;
@@ -151,17 +151,17 @@ impl<T: Clone> PVec<T> {
         loop {
             match node {
                 Node::Branch(children) => {
-                    let slot = &mut Arc::make_mut(children)[(index >> shift) & MASK];
+                    let slot = &mut children.make_mut()[(index >> shift) & MASK];
                     shift -= BITS;
                     node = slot.get_or_insert_with(|| {
                         if shift == 0 {
-                            Node::Leaf(Arc::new(empty()))
+                            Node::Leaf(CowArc::new(empty()))
                         } else {
-                            Node::Branch(Arc::new(empty()))
+                            Node::Branch(CowArc::new(empty()))
                         }
                     });
                 }
-                Node::Leaf(items) => return Arc::make_mut(items)[index & MASK].insert(value),
+                Node::Leaf(items) => return items.make_mut()[index & MASK].insert(value),
             }
         }
     }
@@ -176,44 +176,48 @@ impl<T: Clone> PVec<T> {
 mod tests {
     use super::*;
 
+    /// Past two trie heights (32, 1,024) natively; smaller under Miri, which is ~1000× slower.
+    const BIG: usize = if cfg!(miri) { 1_100 } else { 40_000 };
+    const MID: usize = if cfg!(miri) { 300 } else { 5_000 };
+
     #[test]
     fn behaves_like_a_vec_across_heights() {
         let mut v = PVec::new();
         let mut model = Vec::new();
-        for i in 0..40_000u32 {
+        for i in 0..BIG as u32 {
             v.push(i);
             model.push(i);
         }
         assert_eq!(v.len(), model.len());
-        for i in (0..40_000).step_by(7) {
+        for i in (0..BIG).step_by(7) {
             *v.get_mut(i).unwrap() *= 3;
             model[i] *= 3;
         }
         assert!(v.iter().eq(model.iter()));
-        assert_eq!(v.get(40_000), None);
+        assert_eq!(v.get(BIG), None);
         assert_eq!(v.get_mut(7).map(|x| std::mem::replace(x, 99)), Some(21));
         assert_eq!(v.get(7), Some(&99));
-        for i in (0..40_000).step_by(997) {
+        for i in (0..BIG).step_by(997) {
             let leaf = v.leaf(i).unwrap();
             assert_eq!(leaf[leaf_offset(i)].as_ref(), v.get(i));
         }
-        assert!(v.leaf(40_000).is_none());
+        assert!(v.leaf(BIG).is_none());
     }
 
     #[test]
     fn clones_are_independent_snapshots() {
         let mut a = PVec::new();
-        for i in 0..5_000 {
+        for i in 0..MID as i32 {
             a.push(i);
         }
         let b = a.clone();
-        for i in 0..5_000 {
+        for i in 0..MID {
             *a.get_mut(i).unwrap() += 1;
         }
         a.push(-1);
-        assert!(b.iter().copied().eq(0..5_000));
-        assert!(a.iter().take(5_000).copied().eq(1..5_001));
-        assert_eq!((a.len(), b.len()), (5_001, 5_000));
+        assert!(b.iter().copied().eq(0..MID as i32));
+        assert!(a.iter().take(MID).copied().eq(1..MID as i32 + 1));
+        assert_eq!((a.len(), b.len()), (MID + 1, MID));
     }
 
     #[test]
