@@ -240,8 +240,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             return Ok(added);
         }
         self.link.atomically(db, move |db| {
-            let target = target.as_id();
-            let (source, row) = self.resolve(db, source.as_id(), target)?;
+            let (source, row) = self.resolve(db, source, target)?;
             let Some(key) = self.link.data(db)?.unlinked_key(db, source, row)? else {
                 return Ok(false);
             };
@@ -284,8 +283,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             return Ok(removed);
         }
         self.link.atomically(db, move |db| {
-            let target = target.as_id();
-            let (source, row) = self.resolve(db, source.as_id(), target)?;
+            let (source, row) = self.resolve(db, source, target)?;
             let data = self.link.data(db)?;
             if !data.is_linked(db, source, row)? {
                 return Ok(false);
