@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crate::assoc::{AssocData, AssocMeta};
 use crate::error::{Error, Result};
-use crate::id::{RawId, model_name};
+use crate::id::{Id, RawId, model_name};
 use crate::key::Key;
 use crate::rows::Rows;
-use crate::table::Table;
+use crate::table::{Table, not_found};
 
 /// A type that can be stored as a row: any `Clone + Send + Sync + 'static` type.
 ///
@@ -44,7 +44,8 @@ pub(crate) struct Catalog {
 /// The type-erased storage of one table.
 pub(crate) trait ErasedTable: Any + Send + Sync {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
-    fn row(&self, id: RawId) -> Option<&dyn Any>;
+    /// Number of live rows.
+    fn len(&self) -> usize;
     /// Removes row `id`, shows it to `unindex`, and returns it if `keep`, else drops it.
     /// `None` if there was no such row. One walk down the storage.
     fn remove_with(
@@ -53,15 +54,14 @@ pub(crate) trait ErasedTable: Any + Send + Sync {
         keep: bool,
         unindex: &mut dyn FnMut(&dyn Any),
     ) -> Option<Option<Box<dyn Any + Send>>>;
-    fn ids(&self) -> Vec<RawId>;
 }
 
 impl<T: Model> ErasedTable for Rows<T> {
     fn clone_box(&self) -> Box<dyn ErasedTable> {
         Box::new(self.clone())
     }
-    fn row(&self, id: RawId) -> Option<&dyn Any> {
-        self.get(id).map(|r| r as &dyn Any)
+    fn len(&self) -> usize {
+        Rows::len(self)
     }
     fn remove_with(
         &mut self,
@@ -72,9 +72,6 @@ impl<T: Model> ErasedTable for Rows<T> {
         let row = self.remove(id)?;
         unindex(&row);
         Some(keep.then(|| Box::new(row) as Box<dyn Any + Send>))
-    }
-    fn ids(&self) -> Vec<RawId> {
-        self.iter().map(|(id, _)| id).collect()
     }
 }
 
@@ -184,7 +181,7 @@ impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_map();
         for (meta, table) in self.catalog.tables.iter().zip(&self.tables) {
-            s.entry(&meta.name, &table.ids().len());
+            s.entry(&meta.name, &table.len());
         }
         s.finish()
     }
@@ -280,22 +277,10 @@ impl Db {
 
     #[inline]
     pub(crate) fn rows<T: Model>(&self, table: usize) -> Result<&Rows<T>> {
-        match self.tables.get(table) {
-            Some(t) => (&**t as &dyn Any)
-                .downcast_ref()
-                .ok_or_else(unknown::<T>("table")),
-            None => Err(unknown::<T>("table")()),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn rows_mut<T: Model>(&mut self, table: usize) -> Result<&mut Rows<T>> {
-        match self.tables.get_mut(table) {
-            Some(t) => (&mut **t as &mut dyn Any)
-                .downcast_mut()
-                .ok_or_else(unknown::<T>("table")),
-            None => Err(unknown::<T>("table")()),
-        }
+        self.tables
+            .get(table)
+            .and_then(|t| (&**t as &dyn Any).downcast_ref())
+            .ok_or_else(unknown::<T>("table"))
     }
 
     #[inline]
@@ -303,12 +288,10 @@ impl Db {
         &self,
         index: usize,
     ) -> Result<&AssocData<S, T, K>> {
-        match self.assocs.get(index) {
-            Some(a) => (&**a as &dyn Any)
-                .downcast_ref()
-                .ok_or_else(unknown::<T>("association")),
-            None => Err(unknown::<T>("association")()),
-        }
+        self.assocs
+            .get(index)
+            .and_then(|a| (&**a as &dyn Any).downcast_ref())
+            .ok_or_else(unknown::<T>("association"))
     }
 
     /// The rows of `table` and association `index` at once (they live in different vectors),
@@ -319,12 +302,7 @@ impl Db {
         table: usize,
         index: usize,
     ) -> Result<TableAndAssoc<'_, S, T, K>> {
-        let rows = match self.tables.get_mut(table) {
-            Some(t) => (&mut **t as &mut dyn Any)
-                .downcast_mut()
-                .ok_or_else(unknown::<T>("table"))?,
-            None => return Err(unknown::<T>("table")()),
-        };
+        let rows = rows_mut(&mut self.tables, table)?;
         let assoc = match self.assocs.get_mut(index) {
             Some(a) => (&mut **a as &mut dyn Any)
                 .downcast_mut()
@@ -355,13 +333,7 @@ impl Db {
             assocs,
             uniques,
         } = self;
-        let rows: &mut Rows<T> = match tables.get_mut(table) {
-            Some(t) => (&mut **t as &mut dyn Any)
-                .downcast_mut()
-                .ok_or_else(unknown::<T>("table"))?,
-            None => return Err(unknown::<T>("table")()),
-        };
-        let (id, row) = rows.insert(row);
+        let (id, row) = rows_mut::<T>(tables, table)?.insert(row);
         let meta = &catalog.tables[table];
         for &a in &meta.fks {
             assocs[a].insert(id, row);
@@ -403,22 +375,28 @@ impl Db {
         })
     }
 
-    /// Moves row `id` of `table` in every index, from `old` to its current value.
-    pub(crate) fn reindex_row(&mut self, table: usize, id: RawId, old: &dyn Any) {
+    /// Replaces row `id` of `table` (the new value checked by [`check_row`](Db::check_row)) and
+    /// moves it in every index on that table; returns the old value, or `NotFound`. One walk
+    /// down the storage.
+    pub(crate) fn replace_row<T: Model>(&mut self, table: usize, id: Id<T>, row: T) -> Result<T> {
         let Db {
             catalog,
             tables,
             assocs,
             uniques,
         } = self;
+        let slot = rows_mut::<T>(tables, table)?
+            .get_mut(id.raw)
+            .ok_or_else(|| not_found(id))?;
+        let old = std::mem::replace(slot, row);
         let meta = &catalog.tables[table];
-        let new = tables[table].row(id).expect("row was just stored");
         for &a in &meta.fks {
-            assocs[a].update(id, old, new);
+            assocs[a].update(id.raw, &old, slot);
         }
         for &u in &meta.uniques {
-            uniques[u].update(id, old, new);
+            uniques[u].update(id.raw, &old, slot);
         }
+        Ok(old)
     }
 
     pub(crate) fn add_assoc(&mut self, assoc: Box<dyn ErasedAssoc>) -> usize {
@@ -444,6 +422,18 @@ impl Db {
 
 /// A table's rows and one of its associations, borrowed together.
 pub(crate) type TableAndAssoc<'a, S, T, K> = (&'a mut Rows<T>, &'a mut AssocData<S, T, K>);
+
+/// The rows of `table`, or `UnknownHandle`. A free function so that callers can borrow other
+/// fields of the database beside it. Always inlined: as a call it cost add+remove 7 ns (of 85).
+#[inline(always)]
+fn rows_mut<T: Model>(tables: &mut [Box<dyn ErasedTable>], table: usize) -> Result<&mut Rows<T>> {
+    match tables.get_mut(table) {
+        Some(t) => (&mut **t as &mut dyn Any)
+            .downcast_mut()
+            .ok_or_else(unknown::<T>("table")),
+        None => Err(unknown::<T>("table")()),
+    }
+}
 
 /// The error for a handle this database did not declare (built only when needed).
 fn unknown<T>(kind: &'static str) -> impl FnOnce() -> Error {

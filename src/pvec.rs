@@ -77,7 +77,8 @@ impl<T: Clone> PVec<T> {
         WIDTH << (BITS * self.height)
     }
 
-    /// The entry at `index`, if `index < len`. O(log₃₂ n).
+    /// The entry at `index`, if `index < len`. O(log₃₂ n). Written out rather than through
+    /// [`leaf`](Self::leaf): it is the hottest read, and the walk measured faster this way.
     #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&T> {
         if index >= self.len {

@@ -233,12 +233,7 @@ impl<T: Model> Table<T> {
                 key_changes.push((a, change));
             }
         }
-        let slot = db
-            .rows_mut::<T>(self.index)?
-            .get_mut(id.raw)
-            .ok_or_else(|| not_found(id))?;
-        let old = std::mem::replace(slot, row);
-        db.reindex_row(self.index, id.raw, &old);
+        let old = db.replace_row(self.index, id, row)?;
         for (a, change) in key_changes {
             db.assocs[a].cascade_key_change(&mut db.tables, change);
         }

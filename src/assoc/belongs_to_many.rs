@@ -254,7 +254,9 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
 
     /// Whether `target` is linked to `source`. O(log n).
     pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        self.has_all(db, source, [target.as_id()])
+        let (s, t) = (source.as_id(), target.as_id());
+        self.resolve(db, s, &[t])?;
+        Ok(self.pair(db, s, t)?.is_some())
     }
 
     /// Whether every target is linked to `source`; duplicates are fine and an empty list is
@@ -317,6 +319,17 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     ) -> Result<usize> {
         let (s, targets): (Id<S>, Vec<Id<T>>) = (source.as_id(), targets.into_iter().collect());
         self.resolve(db, s, &targets)?;
+        self.remove_resolved(db, s, targets)
+    }
+
+    /// [`remove_many`](BelongsToMany::remove_many) for a source and targets already checked to
+    /// exist. Atomic: the delete is planned, then applied.
+    fn remove_resolved(
+        &self,
+        db: &mut Db,
+        s: Id<S>,
+        targets: impl IntoIterator<Item = Id<T>>,
+    ) -> Result<usize> {
         let mut rows = Vec::new();
         for t in targets {
             if let Some(j) = self.pair(db, s, t)? {
@@ -355,7 +368,7 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
                 .map(|(t, _)| t.id())
                 .filter(|t| !wanted.contains_key(t))
                 .collect();
-            let mut changed = self.remove_many(tx, s, obsolete)?;
+            let mut changed = self.remove_resolved(tx, s, obsolete)?;
             for (t, j) in wanted {
                 let row = self.junction_row(tx, s, t, j)?;
                 match self.pair(tx, s, t)? {
@@ -448,8 +461,11 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
             let current: Vec<Id<T>> = self.get(tx, s)?.iter().map(|(t, _)| t.id()).collect();
             let wanted: BTreeSet<Id<T>> = targets.iter().copied().collect();
             let obsolete = current.iter().copied().filter(|t| !wanted.contains(t));
-            let removed = self.remove_many(tx, s, obsolete)?;
-            Ok(removed + self.add_many(tx, s, targets)?)
+            let mut changed = self.remove_resolved(tx, s, obsolete)?;
+            for t in targets {
+                changed += usize::from(self.add_resolved(tx, s, t)?);
+            }
+            Ok(changed)
         })
     }
 

@@ -13,7 +13,7 @@ use crate::index::FkIndex;
 use crate::key::{Field, ForeignKey, Key};
 use crate::rows::Rows;
 use crate::table::not_found;
-use crate::unique::UniqueData;
+use crate::unique::{Unique, UniqueData};
 
 /// What every association knows about itself, whatever its types.
 #[derive(Clone, Debug)]
@@ -40,6 +40,26 @@ pub(crate) enum SourceKey<S, K> {
     },
     /// The foreign key holds a unique attribute of the source.
     Attr { unique: usize, field: Field<S, K> },
+}
+
+impl<S> SourceKey<S, Id<S>> {
+    /// The foreign key holds the source's id.
+    pub(crate) fn id() -> Self {
+        SourceKey::Id {
+            to_key: |id| id,
+            to_id: |id| *id,
+        }
+    }
+}
+
+impl<S, K> SourceKey<S, K> {
+    /// The foreign key holds the unique attribute `source_key` of the source.
+    pub(crate) fn attr(source_key: Unique<S, K>) -> Self {
+        SourceKey::Attr {
+            unique: source_key.index,
+            field: source_key.field,
+        }
+    }
 }
 
 impl<S, K> Clone for SourceKey<S, K> {

@@ -128,10 +128,7 @@ impl Db {
         fk: ForeignKey<T, Id<S>>,
         options: AssocOptions,
     ) -> Result<HasMany<S, T>> {
-        let key = SourceKey::Id {
-            to_key: |id| id,
-            to_id: |id| *id,
-        };
+        let key = SourceKey::id();
         self.declare(source.index, target, fk, key, options, false)
             .map(HasMany::new)
     }
@@ -163,10 +160,7 @@ impl Db {
         options: AssocOptions,
     ) -> Result<HasMany<S, T, K>> {
         source_key.data(self)?;
-        let key = SourceKey::Attr {
-            unique: source_key.index,
-            field: source_key.field,
-        };
+        let key = SourceKey::attr(source_key);
         self.declare(source_key.table, target, fk, key, options, false)
             .map(HasMany::new)
     }

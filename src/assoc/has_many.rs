@@ -5,7 +5,7 @@ use std::fmt;
 use super::{BelongsTo, Link, Unlink};
 use crate::bucket::BucketIter;
 use crate::db::{Db, Model};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::{AsId, Id, RawId, model_name};
 use crate::key::Key;
 use crate::query::Query;
@@ -168,15 +168,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Whether `target` is linked to `source` (Sequelize `hasComment`). O(log n): reads the
     /// target's foreign key.
     pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let (source, target) = (source.as_id(), target.as_id());
-        let data = self.link.data(db)?;
-        match db.rows::<T>(self.link.target)?.get(target.raw) {
-            Some(row) => data.is_linked(db, source, row),
-            None => {
-                data.key_of(db, source)?;
-                Err(crate::table::not_found(target))
-            }
-        }
+        self.has_where(db, source, target, |_| true)
     }
 
     /// Whether `target` is linked to `source` and matches `filter`.
@@ -400,18 +392,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
                 }
             }
             let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
-            if let super::Unlinking::Delete(plan) = &unlinking {
-                let needed = std::iter::once((self.link.source, source.raw))
-                    .chain(to_link.iter().map(|&t| (self.link.target, t)));
-                for (table, id) in needed {
-                    if plan.deletes(table, id) {
-                        return Err(Error::Conflict {
-                            row: format!("{}#{}", db.meta(table).name, id.seq),
-                            association: data.meta.name,
-                        });
-                    }
-                }
-            }
+            self.link
+                .refuse_conflicts(db, &unlinking, source, to_link.iter().copied())?;
             let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
             self.link.relink_many(
                 db,

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use super::{AssocOptions, BelongsTo, Link, SourceKey, Unlink, Unlinking};
+use super::{AssocOptions, BelongsTo, Link, SourceKey, Unlink};
 use crate::db::{Db, Model};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::{AsId, Id, RawId, model_name};
 use crate::key::{ForeignKey, Key};
 use crate::table::{Row, Table, not_found};
@@ -113,18 +113,7 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
             let unlinking = self
                 .link
                 .plan_unlink(db, current.into_iter().collect(), policy)?;
-            if let Unlinking::Delete(plan) = &unlinking {
-                let needed = std::iter::once((self.link.source, source.raw))
-                    .chain(new.map(|t| (self.link.target, t)));
-                for (table, id) in needed {
-                    if plan.deletes(table, id) {
-                        return Err(Error::Conflict {
-                            row: format!("{}#{}", db.meta(table).name, id.seq),
-                            association: data.meta.name,
-                        });
-                    }
-                }
-            }
+            self.link.refuse_conflicts(db, &unlinking, source, new)?;
             self.link.apply_unlink(db, unlinking)?;
             if let Some(t) = new {
                 self.link.relink(db, t, Some(key))?;
@@ -168,10 +157,7 @@ impl Db {
         fk: ForeignKey<T, Id<S>>,
         options: AssocOptions,
     ) -> Result<HasOne<S, T>> {
-        let key = SourceKey::Id {
-            to_key: |id| id,
-            to_id: |id| *id,
-        };
+        let key = SourceKey::id();
         let link = self.declare(source.index, target, fk, key, options, true)?;
         Ok(HasOne { link })
     }
@@ -186,10 +172,7 @@ impl Db {
         options: AssocOptions,
     ) -> Result<HasOne<S, T, K>> {
         source_key.data(self)?;
-        let key = SourceKey::Attr {
-            unique: source_key.index,
-            field: source_key.field,
-        };
+        let key = SourceKey::attr(source_key);
         let link = self.declare(source_key.table, target, fk, key, options, true)?;
         Ok(HasOne { link })
     }

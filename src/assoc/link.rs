@@ -257,6 +257,31 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         }
     }
 
+    /// `Conflict` if `unlinking` deletes (through a delete policy's cascade) `source` or one of
+    /// the target rows the same call is about to link.
+    pub(crate) fn refuse_conflicts(
+        &self,
+        db: &Db,
+        unlinking: &Unlinking,
+        source: Id<S>,
+        linking: impl IntoIterator<Item = RawId>,
+    ) -> Result<()> {
+        let Unlinking::Delete(plan) = unlinking else {
+            return Ok(());
+        };
+        let needed = std::iter::once((self.source, source.raw))
+            .chain(linking.into_iter().map(|t| (self.target, t)));
+        for (table, id) in needed {
+            if plan.deletes(table, id) {
+                return Err(Error::Conflict {
+                    row: format!("{}#{}", db.meta(table).name, id.seq),
+                    association: self.data(db)?.meta.name,
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn apply_unlink(&self, db: &mut Db, unlinking: Unlinking) -> Result<usize> {
         match unlinking {
             Unlinking::Nullify(rows) => {

@@ -23,5 +23,5 @@ pub use belongs_to_many::BelongsToMany;
 pub(crate) use data::{AssocData, AssocMeta, SourceKey};
 pub use has_many::HasMany;
 pub use has_one::HasOne;
-pub(crate) use link::{Link, Unlinking};
+pub(crate) use link::Link;
 pub use options::{AssocOptions, OnDelete, OnUpdate, Unlink};
