@@ -16,8 +16,9 @@ use crate::table::Row;
 /// [`Db::has_many`]. `K` is the key the foreign key holds: the source's id by default, or a
 /// unique attribute ([`Db::has_many_by`]).
 ///
-/// Every method takes the database explicitly and fails with [`Error::NotFound`] if an id
-/// argument names no live row, before changing anything. Writes are atomic.
+/// Every method takes the database explicitly and fails with
+/// [`Error::NotFound`](crate::Error::NotFound) if an id argument names no live row, before
+/// changing anything. Writes are atomic.
 ///
 /// | Sequelize | relata | cost |
 /// |---|---|---|
@@ -268,7 +269,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
 
     /// Unlinks `target` from `source` if it is linked to it, by the association's unlink policy
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
-    /// [`Error::Validation`] unless the policy deletes.
+    /// [`Error::Validation`](crate::Error::Validation) unless the policy deletes.
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let (source, target) = (source.as_id(), target.as_id());
         if let Some(removed) = self.link.unlink_one_fast(db, source, target.raw) {

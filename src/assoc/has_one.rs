@@ -13,9 +13,10 @@ use crate::unique::Unique;
 /// A handle to a has-one association (`User` has one `Profile`), returned by [`Db::has_one`].
 ///
 /// The foreign key on the target is unique: a second target row for the same source is an
-/// [`Error::Unique`] on every write path (insert, update, [`BelongsTo::set`]), unlike Sequelize,
-/// which leaves it non-unique by default. [`set`](HasOne::set) replaces the current target, which
-/// is unlinked by the association's unlink policy.
+/// [`Error::Unique`](crate::Error::Unique) on every write path (insert, update,
+/// [`BelongsTo::set`]), unlike Sequelize, which leaves it non-unique by default.
+/// [`set`](HasOne::set) replaces the current target, which is unlinked by the association's
+/// unlink policy.
 ///
 /// | Sequelize | relata | cost |
 /// |---|---|---|
