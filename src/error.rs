@@ -1,24 +1,57 @@
-//! The one error type of relata.
+//! The one error type of relata, and the report of a failed integrity check.
 
 use std::fmt;
+
+use crate::id::RowRef;
 
 /// A specialised `Result` whose error is relata's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Which argument of a call named a row that does not exist. Roles are those of the association
+/// whose method was called, as in Sequelize: for `Post.hasMany(Comment)` the post is the source;
+/// for `Comment.belongsTo(Post)` the comment is.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Argument {
+    /// The row argument of a table method (`get`, `update`, `delete`…).
+    Row,
+    /// The source row of an association method: the post of `post_comments.add(post, c)`, the
+    /// comment of `comment_post.set(comment, Some(p))`.
+    Source,
+    /// A target row of an association method: the comment of `post_comments.add(p, comment)`,
+    /// the post of `comment_post.set(c, Some(post))`.
+    Target,
+}
+
+/// Which change a referential action blocked.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Deleting the row.
+    Delete,
+    /// Changing its source key (an attribute other rows reference).
+    Update,
+}
+
 /// Everything that can go wrong in relata.
 ///
-/// After any error the database is exactly as it was before the call that returned it. Every
-/// variant names the model and, where there is one, the field, the row (as `Model#seq`) and the
-/// association, and its message says what to do about it.
+/// After any error the database is exactly as it was before the call that returned it. Each
+/// variant names what it is about (the model, the field, the row as `Model#seq`, the
+/// association), and its message says what to do about it.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// An id argument names no live row: it was never issued here, or its row has been deleted.
+    /// An id argument names no live row: it was never issued by this database (or one it was
+    /// forked from), or its row has been deleted.
     NotFound {
         /// The model the id belongs to.
         model: &'static str,
-        /// The id, as `Model#seq`.
-        id: String,
+        /// The id.
+        id: RowRef,
+        /// Which argument it was.
+        argument: Argument,
+        /// The association whose method was called, if one was.
+        association: Option<&'static str>,
     },
     /// The operation would store null in a foreign key whose type is not an `Option`.
     Validation {
@@ -27,7 +60,7 @@ pub enum Error {
         /// The foreign-key field.
         field: &'static str,
         /// The row that would have been changed.
-        row: String,
+        row: RowRef,
         /// The association whose method was called.
         association: &'static str,
     },
@@ -38,7 +71,7 @@ pub enum Error {
         /// The foreign-key field.
         field: &'static str,
         /// The row being written, or `None` for a row being inserted.
-        row: Option<String>,
+        row: Option<RowRef>,
         /// The model the key should reference.
         references: &'static str,
         /// The dangling key value.
@@ -48,31 +81,33 @@ pub enum Error {
     Unique {
         /// The model of the unique attribute or foreign key.
         model: &'static str,
-        /// The unique field.
+        /// The unique field (or the name of the unique index).
         field: &'static str,
         /// The duplicated value.
         key: String,
         /// The row that already holds it.
-        existing: String,
+        existing: RowRef,
     },
-    /// A delete or key change was blocked by a `Restrict` referential action.
+    /// A delete or key change was blocked by a `Restrict` (or `NoAction`) referential action.
     Restricted {
         /// The row whose delete or update was blocked.
-        row: String,
+        row: RowRef,
         /// The association whose action blocked it.
         association: &'static str,
-        /// The child row still referencing it.
-        blocking_row: String,
+        /// The row still referencing it.
+        blocking_row: RowRef,
+        /// What was blocked.
+        change: Change,
     },
     /// A call contradicts itself: the cascade it triggers would delete a row the same call needs
-    /// (for example `set` with the delete policy, on a cyclic self-reference).
+    /// (for example `set` with the delete policy, when a kept row cascades from a deleted one).
     Conflict {
         /// The row that would be deleted.
-        row: String,
+        row: RowRef,
         /// The association whose method was called.
         association: &'static str,
     },
-    /// A handle (table, association, unique key) was used with a database that did not declare it.
+    /// A handle (table, association, index) was used with a database that did not declare it.
     UnknownHandle {
         /// What kind of handle, and of which model.
         handle: String,
@@ -82,20 +117,41 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
-    /// A table ran out of row slots (more than `u32::MAX` rows alive at once).
+    /// A table ran out of row slots (more than `u32::MAX` rows alive at once), or the process ran
+    /// out of table declarations (`u32::MAX`).
     Capacity {
         /// The model whose table is full.
         model: &'static str,
+    },
+    /// A [`SharedDb`](crate::SharedDb) method was called from inside `read` or `write` on the same
+    /// database and thread, where it would wait forever for itself.
+    Reentrant {
+        /// The method called (`"write"`).
+        method: &'static str,
     },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::NotFound { model, id } => write!(
-                f,
-                "{id} not found: the id names no live row of {model} (deleted, or never issued by this database)"
-            ),
+            Error::NotFound {
+                model,
+                id,
+                argument,
+                association,
+            } => {
+                write!(f, "{id} not found: ")?;
+                match (argument, association) {
+                    (Argument::Source, Some(a)) => write!(f, "the source of `{a}` ")?,
+                    (Argument::Target, Some(a)) => write!(f, "the target of `{a}` ")?,
+                    _ => {}
+                }
+                write!(
+                    f,
+                    "names no live row of {model} (deleted, or never issued by this database); \
+                     pass the id of an existing row"
+                )
+            }
             Error::Validation {
                 model,
                 field,
@@ -113,7 +169,7 @@ impl fmt::Display for Error {
                 references,
                 key,
             } => {
-                let row = row.as_deref().unwrap_or("the new row");
+                let row = row.map_or_else(|| "the new row".to_string(), |r| r.to_string());
                 write!(
                     f,
                     "foreign-key error: {model}.{field} of {row} references {references} {key}, which does not exist; \
@@ -134,11 +190,18 @@ impl fmt::Display for Error {
                 row,
                 association,
                 blocking_row,
-            } => write!(
-                f,
-                "{row} is still referenced by {blocking_row} through association `{association}`, whose action is Restrict; \
-                 unlink or delete {blocking_row} first"
-            ),
+                change,
+            } => {
+                let change = match change {
+                    Change::Delete => "deleted",
+                    Change::Update => "given a new key",
+                };
+                write!(
+                    f,
+                    "{row} cannot be {change}: {blocking_row} still references it through association \
+                     `{association}`, whose action restricts it; unlink or delete {blocking_row} first"
+                )
+            }
             Error::Conflict { row, association } => write!(
                 f,
                 "conflict on association `{association}`: the call needs {row}, but the cascade it triggers would delete it; \
@@ -146,31 +209,73 @@ impl fmt::Display for Error {
             ),
             Error::UnknownHandle { handle } => write!(
                 f,
-                "{handle} was not declared on this database (or on a database it was forked from)"
+                "{handle} was not declared on this database (or on a database it was forked from); \
+                 use the handle with the database that returned it"
             ),
             Error::Definition { message } => write!(f, "invalid definition: {message}"),
-            Error::Capacity { model } => {
-                write!(
-                    f,
-                    "table {model} is full: it cannot hold more than u32::MAX rows at once"
-                )
-            }
+            Error::Capacity { model } => write!(
+                f,
+                "table {model} is full: it cannot hold more than u32::MAX rows at once"
+            ),
+            Error::Reentrant { method } => write!(
+                f,
+                "SharedDb::{method} called inside a read or write of the same SharedDb on the same thread, \
+                 where it would wait for itself forever; finish the outer call first, or use the `&mut Db` \
+                 it gives you"
+            ),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
+/// What [`Db::check_integrity`](crate::Db::check_integrity) found wrong: an index that differs
+/// from its rows, or a foreign key that dangles. relata keeps this from happening; seeing one
+/// is a bug in relata, and the message is the place to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityError {
+    pub(crate) message: String,
+}
+
+impl IntegrityError {
+    /// What is wrong, naming the table, index or association and the rows concerned.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for IntegrityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "integrity check failed: {}", self.message)
+    }
+}
+
+impl std::error::Error for IntegrityError {}
+
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroU32;
+
     use super::*;
+    use crate::id::{Member, Seq};
+
+    fn row(model: &'static str, seq: u64) -> RowRef {
+        RowRef::new(
+            model,
+            Member {
+                seq: Seq::new(seq),
+                slot: 0,
+            }
+            .in_table(NonZeroU32::MIN),
+        )
+    }
 
     #[test]
     fn messages_name_model_field_row_and_association() {
         let e = Error::Validation {
             model: "Comment",
             field: "post",
-            row: "Comment#3".into(),
+            row: row("Comment", 3),
             association: "comments",
         };
         let msg = e.to_string();
@@ -185,11 +290,22 @@ mod tests {
             key: "Post#9".into(),
         };
         assert!(e.to_string().contains("references Post Post#9"));
+        let e = Error::NotFound {
+            model: "Post",
+            id: row("Post", 4),
+            argument: Argument::Source,
+            association: Some("comments"),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("Post#4 not found: the source of `comments`")
+        );
     }
 
     #[test]
-    fn error_is_send_sync_and_std_error() {
+    fn errors_are_send_sync_and_std_errors() {
         fn check<E: std::error::Error + Send + Sync + 'static>() {}
         check::<Error>();
+        check::<IntegrityError>();
     }
 }

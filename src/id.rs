@@ -1,30 +1,143 @@
-//! Typed, generational row ids.
+//! Typed, generational row ids, and the names rows go by in messages.
 
 use std::any::type_name;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::{Mutex, OnceLock};
 
-/// The untyped form of an id: a storage slot and the creation number of the row that holds it.
+/// A row's creation number within its table: 1 for the first row ever inserted, counting up,
+/// never reused, never rolled back. Stored as two halves so that ids and index entries pack at
+/// 4-byte alignment (a bucket entry is 12 bytes, an `Option<Id<T>>` 16); the low half comes
+/// first, so the two read as one little-endian `u64`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Seq {
+    lo: u32,
+    hi: u32,
+}
+
+impl Seq {
+    pub(crate) const MAX: Seq = Seq {
+        lo: u32::MAX,
+        hi: u32::MAX,
+    };
+
+    #[inline]
+    pub(crate) fn new(n: u64) -> Seq {
+        Seq {
+            lo: n as u32,
+            hi: (n >> 32) as u32,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(self) -> u64 {
+        (u64::from(self.hi) << 32) | u64::from(self.lo)
+    }
+}
+
+impl PartialOrd for Seq {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Seq {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.get().cmp(&other.get())
+    }
+}
+
+/// A row within one table: its creation number and its storage slot. This is what indexes hold
+/// (the table is implied). Orders by creation.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub(crate) struct Member {
+    pub(crate) seq: Seq,
+    pub(crate) slot: u32,
+}
+
+/// The untyped form of an id: the row's creation number, and where it lives (its slot, and
+/// the identity of its table).
 ///
-/// `seq` is unique within a table lineage (a database and all its forks), never reused and never
-/// rolled back, so it is at once the generation check, the creation order and the reason an id
-/// from an aborted transaction can never resolve again. Ordering compares `seq` first, which is
-/// creation order.
+/// `table` is the declaration number of the table *instance* that issued the id: drawn from a
+/// process-wide counter when the table is created, so two databases, two forks that each create
+/// a table after forking, and a table re-created after a rolled-back transaction all have
+/// different ones. An id therefore resolves only in the lineage of the table that issued it.
+/// Ordering compares the creation number first, which is creation order.
+///
+/// Two words, so that ids travel in registers: the creation number, and `slot | table << 32`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub(crate) struct RawId {
-    pub(crate) seq: NonZeroU64,
-    pub(crate) slot: u32,
+    seq: NonZeroU64,
+    place: u64,
+}
+
+impl RawId {
+    /// The id that names nothing: no table has declaration number `u32::MAX`.
+    pub(crate) const DANGLING: RawId = RawId {
+        seq: NonZeroU64::MAX,
+        place: u64::MAX,
+    };
+
+    #[inline]
+    pub(crate) fn new(seq: NonZeroU64, slot: u32, table: NonZeroU32) -> RawId {
+        RawId {
+            seq,
+            place: u64::from(slot) | (u64::from(table.get()) << 32),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn seq(self) -> u64 {
+        self.seq.get()
+    }
+
+    #[inline]
+    pub(crate) fn slot(self) -> u32 {
+        self.place as u32
+    }
+
+    /// Whether the id was issued by table instance `table`.
+    #[inline]
+    pub(crate) fn is_of(self, table: NonZeroU32) -> bool {
+        (self.place >> 32) as u32 == table.get()
+    }
+
+    /// The row within its table.
+    #[inline]
+    pub(crate) fn member(self) -> Member {
+        Member {
+            seq: Seq::new(self.seq.get()),
+            slot: self.slot(),
+        }
+    }
+}
+
+impl Member {
+    #[inline]
+    pub(crate) fn in_table(self, table: NonZeroU32) -> RawId {
+        let seq = NonZeroU64::new(self.seq.get()).unwrap_or(NonZeroU64::MAX);
+        RawId::new(seq, self.slot, table)
+    }
 }
 
 /// The id of a row of model `T`.
 ///
 /// Ids are handed out by [`Table::insert`](crate::Table::insert) and its relatives; there is no
-/// public constructor. An id is generational: once its row is deleted it never names a row again,
-/// in this database or in any fork of it, even after the slot is reused or a transaction that
-/// created it is rolled back. Ids order by creation (earliest first).
+/// public constructor. An id names one row of one database lineage (a database and its forks):
+///
+/// - once its row is deleted it never names a row again, even after the slot is reused or a
+///   transaction that created it is rolled back;
+/// - it never resolves in another database, in a table another fork created on its own, or in a
+///   table re-created after the transaction that first created it was rolled back.
+///
+/// Ids order by creation (earliest first). An `Id<T>` is 16 bytes, and so is an
+/// `Option<Id<T>>`.
 ///
 /// Ids of different models are different types:
 ///
@@ -43,6 +156,7 @@ pub struct Id<T> {
 }
 
 impl<T> Id<T> {
+    #[inline]
     pub(crate) fn from_raw(raw: RawId) -> Self {
         Id {
             raw,
@@ -54,15 +168,25 @@ impl<T> Id<T> {
     /// up, never reused. Stable across forks and transactions, so it is handy in test output.
     ///
     /// Computes in O(1) time.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)] struct Post;
+    /// let mut db = Db::new();
+    /// let posts = db.create_table::<Post>()?;
+    /// let first = posts.insert(&mut db, Post)?;
+    /// assert_eq!(first.seq(), 1);
+    /// assert_eq!(first.to_string(), "Post#1");
+    /// # Ok::<(), relata::Error>(())
+    /// ```
     pub fn seq(self) -> u64 {
-        self.raw.seq.get()
+        self.raw.seq()
     }
 }
 
-/// The *dangling* id: it names no row in any table, ever (no table issues its creation number).
-/// Useful as a placeholder in a default row, typically a junction row for
-/// [`BelongsToMany`](crate::BelongsToMany), whose keys relata overwrites; written into a row as
-/// is, it is a foreign-key error.
+/// The *dangling* id: it names no row in any table, ever. Useful as a placeholder in a default
+/// row, typically a junction row for [`BelongsToMany`](crate::BelongsToMany), whose keys relata
+/// overwrites; written into a row as is, it is a foreign-key error.
 ///
 /// ```
 /// use relata::Id;
@@ -70,13 +194,11 @@ impl<T> Id<T> {
 /// struct Enrollment { student: Id<()>, grade: Option<u8> }
 /// let template = Enrollment::default();
 /// assert_eq!(template.student, Id::default());
+/// assert_eq!(template.student.to_string(), "()#dangling");
 /// ```
 impl<T> Default for Id<T> {
     fn default() -> Self {
-        Id::from_raw(RawId {
-            seq: NonZeroU64::MAX,
-            slot: u32::MAX,
-        })
+        Id::from_raw(RawId::DANGLING)
     }
 }
 
@@ -114,17 +236,158 @@ impl<T> fmt::Debug for Id<T> {
 }
 impl<T> fmt::Display for Id<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", model_name::<T>(), self.raw.seq)
+        fmt::Display::fmt(&RowRef::of(*self), f)
     }
 }
 
-/// The name relata uses for model `T` in messages: its type name without the module path.
-pub(crate) fn model_name<T>() -> &'static str {
-    let full = type_name::<T>();
-    let head_end = full.find('<').unwrap_or(full.len());
-    let start = full[..head_end].rfind("::").map_or(0, |i| i + 2);
-    &full[start..]
+/// The name of a row in an error or a report: its model and creation number (`Comment#3`), and
+/// which table instance it belongs to. Compares equal to the [`Id`] it was made from, and to its
+/// printed form.
+///
+/// ```
+/// # use relata::{Db, Error};
+/// #[derive(Clone, Debug)] struct Post;
+/// let mut db = Db::new();
+/// let posts = db.create_table::<Post>()?;
+/// let p = posts.insert(&mut db, Post)?;
+/// posts.delete(&mut db, p)?;
+/// match posts.get(&db, p) {
+///     Err(Error::NotFound { id, .. }) => {
+///         assert_eq!(id, p);
+///         assert_eq!(id, "Post#1");
+///         assert_eq!((id.model(), id.seq()), ("Post", 1));
+///     }
+///     other => panic!("expected NotFound, got {other:?}"),
+/// }
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RowRef {
+    model: &'static str,
+    raw: RawId,
 }
+
+impl RowRef {
+    pub(crate) fn new(model: &'static str, raw: RawId) -> Self {
+        RowRef { model, raw }
+    }
+
+    pub(crate) fn of<T>(id: Id<T>) -> Self {
+        RowRef::new(model_name::<T>(), id.raw)
+    }
+
+    /// The model's name, without module paths (`Comment`, `Pair<Id<Post>>`).
+    pub fn model(&self) -> &'static str {
+        self.model
+    }
+
+    /// The row's creation number (see [`Id::seq`]).
+    pub fn seq(&self) -> u64 {
+        self.raw.seq()
+    }
+
+    /// Whether this names the row `id` names.
+    pub fn is<T>(&self, id: Id<T>) -> bool {
+        self.raw == id.raw
+    }
+}
+
+impl fmt::Display for RowRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.raw == RawId::DANGLING {
+            write!(f, "{}#dangling", self.model)
+        } else {
+            write!(f, "{}#{}", self.model, self.raw.seq())
+        }
+    }
+}
+
+impl fmt::Debug for RowRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T> PartialEq<Id<T>> for RowRef {
+    fn eq(&self, id: &Id<T>) -> bool {
+        self.is(*id)
+    }
+}
+impl<T> PartialEq<RowRef> for Id<T> {
+    fn eq(&self, row: &RowRef) -> bool {
+        row.is(*self)
+    }
+}
+impl PartialEq<str> for RowRef {
+    /// Whether `name` is this row's printed form, `Model#seq`.
+    fn eq(&self, name: &str) -> bool {
+        match name
+            .strip_prefix(self.model)
+            .and_then(|n| n.strip_prefix('#'))
+        {
+            Some("dangling") => self.raw == RawId::DANGLING,
+            Some(seq) => self.raw != RawId::DANGLING && seq.parse() == Ok(self.raw.seq()),
+            None => false,
+        }
+    }
+}
+impl PartialEq<&str> for RowRef {
+    fn eq(&self, name: &&str) -> bool {
+        *self == **name
+    }
+}
+impl PartialEq<String> for RowRef {
+    fn eq(&self, name: &String) -> bool {
+        *self == **name
+    }
+}
+impl<T> From<Id<T>> for RowRef {
+    fn from(id: Id<T>) -> Self {
+        RowRef::of(id)
+    }
+}
+
+/// The name relata uses for model `T` in messages: its type name with every module path
+/// removed, generic arguments included (`Pair<Option<Id<Post>>>`, not
+/// `Pair<core::option::Option<relata::id::Id<app::Post>>>`).
+///
+/// Plain names are sliced out of [`type_name`] for free; a generic name is shortened once per
+/// type and kept for the life of the process.
+pub(crate) fn model_name<T: ?Sized>() -> &'static str {
+    let full = type_name::<T>();
+    if !full.contains('<') {
+        return full.rsplit("::").next().unwrap_or(full);
+    }
+    static SHORT: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let names = SHORT.get_or_init(Default::default);
+    let mut names = names
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names
+        .entry(full)
+        .or_insert_with(|| Box::leak(shorten(full).into_boxed_str()))
+}
+
+/// `full` without the `path::` prefix of each of its segments.
+fn shorten(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            let keep = out
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            out.truncate(keep);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Ties a type to type parameters it does not own: `Send`, `Sync` and `Copy` whatever they are.
+pub(crate) type Marker<P> = PhantomData<fn() -> P>;
 
 /// Anything that names a row of `T`: an [`Id`], or a [`Row`](crate::Row) read from the database.
 ///
@@ -158,23 +421,47 @@ mod tests {
     }
 
     #[test]
-    fn model_names_drop_the_module_path() {
+    fn model_names_drop_every_module_path() {
         assert_eq!(model_name::<Post>(), "Post");
+        assert_eq!(model_name::<inner::Wrapper<Post>>(), "Wrapper<Post>");
         assert_eq!(
-            model_name::<inner::Wrapper<Post>>(),
-            "Wrapper<relata::id::tests::Post>"
+            model_name::<inner::Wrapper<Option<Id<Post>>>>(),
+            "Wrapper<Option<Id<Post>>>"
+        );
+        assert_eq!(
+            model_name::<(inner::Wrapper<u8>, Post)>(),
+            "(Wrapper<u8>, Post)"
         );
         assert_eq!(model_name::<u32>(), "u32");
     }
 
     #[test]
-    fn ids_display_model_and_creation_number() {
-        let id = Id::<Post>::from_raw(RawId {
-            seq: NonZeroU64::new(7).unwrap(),
+    fn ids_display_model_and_creation_number_and_pack() {
+        let raw = Member {
+            seq: Seq::new(7),
             slot: 2,
-        });
+        }
+        .in_table(NonZeroU32::MIN);
+        let id = Id::<Post>::from_raw(raw);
         assert_eq!(id.to_string(), "Post#7");
         assert_eq!(format!("{id:?}"), "Post#7");
         assert_eq!(id.seq(), 7);
+        assert_eq!(Seq::new(u64::MAX - 3).get(), u64::MAX - 3);
+        assert_eq!(std::mem::size_of::<Id<Post>>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Id<Post>>>(), 16);
+        assert_eq!(std::mem::size_of::<Member>(), 12);
+    }
+
+    #[test]
+    fn ids_order_by_creation_first() {
+        let at = |seq, slot| {
+            Member {
+                seq: Seq::new(seq),
+                slot,
+            }
+            .in_table(NonZeroU32::MIN)
+        };
+        assert!(at(1, 9) < at(2, 0));
+        assert!(at((1 << 32) + 1, 0) > at(u64::from(u32::MAX), 0));
     }
 }

@@ -1,34 +1,56 @@
-//! Keys, foreign-key fields and unique attributes: how relata reads and writes the fields of
-//! plain structs without a derive.
+//! Keys, foreign-key fields and plain fields: how relata reads and writes the fields of plain
+//! structs without a derive.
 
 use std::fmt::Debug;
 
-use crate::id::Id;
+use crate::id::{Id, RawId};
 
-/// A value a foreign key can hold: an [`Id`] (the default source key) or the value of a unique
-/// attribute of the source (a `String` slug, a `u64` code…).
+/// A value a foreign key or an index can hold: an [`Id`] (the default source key) or the value
+/// of an attribute (a `String` slug, a `u64` code, a tuple of them…).
 ///
-/// Implemented for `Id<T>`, `String`, `&'static str`, `char`, `bool` and the integer types. Implement it for your
-/// own key types with an empty `impl`:
+/// Implemented for `Id<T>`, `String`, `&'static str`, `char`, `bool`, the integer types, `()`,
+/// and tuples of keys up to four. Implement it for your own key types with an empty
+/// `impl`:
 ///
 /// ```
 /// #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 /// struct Isbn(String);
 /// impl relata::Key for Isbn {}
 /// ```
+///
+/// A key's `Clone`, `Ord` and `Eq` are part of the schema and must not panic (as for the keys of
+/// a `BTreeMap`): relata calls them while it applies and rolls back a change.
 pub trait Key: Clone + Ord + Debug + Send + Sync + 'static {
     #[doc(hidden)]
-    /// The storage slot and creation number of an id key, which indexes address directly.
-    /// `None` for attributes.
-    fn __slot(&self) -> Option<(u32, u64)> {
+    #[expect(
+        private_interfaces,
+        reason = "only relata's own `Id` overrides this: the type in its signature is private, \
+                  so other implementations keep the default"
+    )]
+    /// The row an id key names, which indexes address by slot. `None` for attributes.
+    fn __raw(&self) -> Option<RawId> {
+        None
+    }
+
+    #[doc(hidden)]
+    #[expect(private_interfaces, reason = "as for `__raw`")]
+    /// The id key naming `raw`; `None` for attributes.
+    fn __from_raw(_raw: RawId) -> Option<Self> {
         None
     }
 }
 
 impl<T: 'static> Key for Id<T> {
     #[inline]
-    fn __slot(&self) -> Option<(u32, u64)> {
-        Some((self.raw.slot, self.raw.seq.get()))
+    #[expect(private_interfaces, reason = "as for `Key::__raw`")]
+    fn __raw(&self) -> Option<RawId> {
+        Some(self.raw)
+    }
+
+    #[inline]
+    #[expect(private_interfaces, reason = "as for `Key::__raw`")]
+    fn __from_raw(raw: RawId) -> Option<Self> {
+        Some(Id::from_raw(raw))
     }
 }
 
@@ -40,6 +62,7 @@ attribute_keys!(
     &'static str,
     char,
     bool,
+    (),
     u8,
     u16,
     u32,
@@ -53,6 +76,34 @@ attribute_keys!(
     i128,
     isize
 );
+
+impl<A: Key, B: Key> Key for (A, B) {}
+impl<A: Key, B: Key, C: Key> Key for (A, B, C) {}
+impl<A: Key, B: Key, C: Key, D: Key> Key for (A, B, C, D) {}
+
+/// Where a field lives in its struct, when a macro could tell: its byte offset and size. Two
+/// fields whose spans do not overlap are independent, so writing one cannot change an index of
+/// the other. Hand-built accessors have no span and are assumed to touch anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    offset: usize,
+    size: usize,
+}
+
+impl Span {
+    /// Whether two fields may share bytes. `None` (unknown) overlaps everything.
+    pub(crate) fn overlap(a: Option<Span>, b: Option<Span>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                a.size > 0
+                    && b.size > 0
+                    && a.offset < b.offset + b.size
+                    && b.offset < a.offset + a.size
+            }
+            _ => true,
+        }
+    }
+}
 
 /// How a foreign-key field is read and written. Built by [`fk!`](crate::fk); nullability comes
 /// from the field's type.
@@ -72,10 +123,14 @@ impl<T, K> Copy for Access<T, K> {}
 /// `Option<K>`, non-null when it is a bare `K`.
 ///
 /// Make one with the [`fk!`](crate::fk) macro (`fk!(Comment, post)`) or, without macros, with
-/// [`ForeignKey::required`] / [`ForeignKey::optional`].
+/// [`ForeignKey::required`] / [`ForeignKey::optional`]. The macro also records where the field
+/// lives, which lets relata move the key without re-checking indexes on other fields; a
+/// hand-built key is assumed to share a field with every index of its table, which is always
+/// correct and a little slower.
 pub struct ForeignKey<T, K> {
     pub(crate) name: &'static str,
     pub(crate) access: Access<T, K>,
+    pub(crate) span: Option<Span>,
 }
 
 impl<T, K> Clone for ForeignKey<T, K> {
@@ -99,10 +154,19 @@ impl<T, K> ForeignKey<T, K> {
         ForeignKey {
             name,
             access: Access::Required(get, get_mut),
+            span: None,
         }
     }
 
     /// A nullable foreign key stored in a field of type `Option<K>`.
+    ///
+    /// ```
+    /// # use relata::{ForeignKey, Id};
+    /// struct Post;
+    /// struct Comment { post: Option<Id<Post>> }
+    /// let fk = ForeignKey::optional("post", |c: &Comment| &c.post, |c: &mut Comment| &mut c.post);
+    /// assert!(fk.is_nullable());
+    /// ```
     pub fn optional(
         name: &'static str,
         get: fn(&T) -> &Option<K>,
@@ -111,6 +175,7 @@ impl<T, K> ForeignKey<T, K> {
         ForeignKey {
             name,
             access: Access::Optional(get, get_mut),
+            span: None,
         }
     }
 
@@ -125,6 +190,7 @@ impl<T, K> ForeignKey<T, K> {
     }
 
     /// The key `row` holds, or `None` if it is null.
+    #[inline]
     pub(crate) fn get<'a>(&self, row: &'a T) -> Option<&'a K> {
         match self.access {
             Access::Required(get, _) => Some(get(row)),
@@ -132,7 +198,8 @@ impl<T, K> ForeignKey<T, K> {
         }
     }
 
-    /// Points `row` at `key`. Cannot fail: only null can be refused.
+    /// Points `row` at `key`.
+    #[inline]
     pub(crate) fn point(&self, row: &mut T, key: K) {
         match self.access {
             Access::Required(_, get_mut) => *get_mut(row) = key,
@@ -140,15 +207,16 @@ impl<T, K> ForeignKey<T, K> {
         }
     }
 
-    /// Writes `key` (or null) into `row`. Fails, leaving the row untouched, when `key` is `None`
-    /// and the field is not nullable.
-    pub(crate) fn set(&self, row: &mut T, key: Option<K>) -> Result<(), ()> {
+    /// Writes `key` (or null) into `row`. Returns false, leaving the row untouched, when `key` is
+    /// `None` and the field is not nullable.
+    #[inline]
+    pub(crate) fn set(&self, row: &mut T, key: Option<K>) -> bool {
         match (self.access, key) {
             (Access::Required(_, get_mut), Some(k)) => *get_mut(row) = k,
-            (Access::Required(..), None) => return Err(()),
+            (Access::Required(..), None) => return false,
             (Access::Optional(_, get_mut), k) => *get_mut(row) = k,
         }
-        Ok(())
+        true
     }
 }
 
@@ -161,6 +229,23 @@ pub trait FkField<K>: Sized {
         get: fn(&T) -> &Self,
         get_mut: fn(&mut T) -> &mut Self,
     ) -> ForeignKey<T, K>;
+
+    #[doc(hidden)]
+    /// [`foreign_key`](FkField::foreign_key) for a field at `offset` (what [`fk!`](crate::fk)
+    /// expands to).
+    fn __at_offset<T>(
+        name: &'static str,
+        offset: usize,
+        get: fn(&T) -> &Self,
+        get_mut: fn(&mut T) -> &mut Self,
+    ) -> ForeignKey<T, K> {
+        let mut fk = Self::foreign_key(name, get, get_mut);
+        fk.span = Some(Span {
+            offset,
+            size: std::mem::size_of::<Self>(),
+        });
+        fk
+    }
 }
 
 impl<K: Key> FkField<K> for K {
@@ -198,19 +283,21 @@ impl<K: Key> FkField<K> for Option<K> {
 #[macro_export]
 macro_rules! fk {
     ($model:ty, $field:ident) => {
-        $crate::FkField::foreign_key(
+        $crate::FkField::__at_offset(
             stringify!($field),
+            ::core::mem::offset_of!($model, $field),
             |row: &$model| &row.$field,
             |row: &mut $model| &mut row.$field,
         )
     };
 }
 
-/// A plain field of model `T` with values of type `K`, used as a unique attribute (and so as a
-/// source key). Make one with [`field!`](crate::field) or [`Field::new`].
+/// A plain field of model `T` with values of type `K`, for unique and secondary indexes (and
+/// so as a source key). Make one with [`field!`](crate::field) or [`Field::new`].
 pub struct Field<T, K> {
     pub(crate) name: &'static str,
     pub(crate) get: fn(&T) -> &K,
+    pub(crate) span: Option<Span>,
 }
 
 impl<T, K> Clone for Field<T, K> {
@@ -222,8 +309,32 @@ impl<T, K> Copy for Field<T, K> {}
 
 impl<T, K> Field<T, K> {
     /// A field read by `get`, called `name` in messages.
+    ///
+    /// ```
+    /// use relata::Field;
+    /// struct Post { slug: String }
+    /// let slug = Field::new("slug", |p: &Post| &p.slug);
+    /// assert_eq!(slug.name(), "slug");
+    /// ```
     pub fn new(name: &'static str, get: fn(&T) -> &K) -> Self {
-        Field { name, get }
+        Field {
+            name,
+            get,
+            span: None,
+        }
+    }
+
+    #[doc(hidden)]
+    /// [`Field::new`] for a field at `offset` (what [`field!`](crate::field) expands to).
+    pub fn __at_offset(name: &'static str, offset: usize, get: fn(&T) -> &K) -> Self {
+        Field {
+            name,
+            get,
+            span: Some(Span {
+                offset,
+                size: std::mem::size_of::<K>(),
+            }),
+        }
     }
 
     /// The field's name.
@@ -243,6 +354,40 @@ impl<T, K> Field<T, K> {
 #[macro_export]
 macro_rules! field {
     ($model:ty, $field:ident) => {
-        $crate::Field::new(stringify!($field), |row: &$model| &row.$field)
+        $crate::Field::__at_offset(
+            stringify!($field),
+            ::core::mem::offset_of!($model, $field),
+            |row: &$model| &row.$field,
+        )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(dead_code)]
+    struct Row {
+        a: u64,
+        b: Option<Id<Row>>,
+        c: (),
+    }
+
+    #[test]
+    fn macro_built_fields_know_their_spans() {
+        let a = field!(Row, a);
+        let b = crate::fk!(Row, b);
+        let c = field!(Row, c);
+        assert!(!Span::overlap(a.span, b.span));
+        assert!(Span::overlap(a.span, a.span));
+        assert!(
+            !Span::overlap(c.span, c.span),
+            "a zero-sized field never changes"
+        );
+        let hand = Field::new("a", |r: &Row| &r.a);
+        assert!(
+            Span::overlap(hand.span, b.span),
+            "unknown spans overlap everything"
+        );
+    }
 }

@@ -4,8 +4,12 @@ use std::cmp::Ordering;
 
 use crate::table::Row;
 
-/// Options of a multi-row read ([`HasMany::get_with`](crate::HasMany::get_with)): a filter, an
-/// order, a limit and an offset, applied in that order.
+type Filter<'q, T> = Box<dyn Fn(&Row<'_, T>) -> bool + 'q>;
+type Order<'q, T> = Box<dyn Fn(&Row<'_, T>, &Row<'_, T>) -> Ordering + 'q>;
+
+/// Options of a multi-row read ([`HasMany::query`](crate::HasMany::query) and its relatives): a
+/// filter, an order, a limit and an offset, applied in that order. Filters and orderings see
+/// the whole [`Row`]: its value (through `Deref`) and its id.
 ///
 /// Without an order, rows come in creation order; an order is a stable sort, so rows it
 /// considers equal keep their creation order.
@@ -17,15 +21,12 @@ use crate::table::Row;
 ///     .filter(|c| c.likes > 0)
 ///     .order_by(|a, b| b.likes.cmp(&a.likes))
 ///     .limit(10);
-/// # let _ = popular_first;
+/// let newest_first = Query::<Comment>::new().order_by(|a, b| b.id().cmp(&a.id()));
+/// # let _ = (popular_first, newest_first);
 /// ```
-#[expect(
-    clippy::type_complexity,
-    reason = "boxed closures are the options themselves"
-)]
 pub struct Query<'q, T> {
-    filter: Option<Box<dyn Fn(&T) -> bool + 'q>>,
-    order: Option<Box<dyn Fn(&T, &T) -> Ordering + 'q>>,
+    filter: Option<Filter<'q, T>>,
+    order: Option<Order<'q, T>>,
     limit: Option<usize>,
     offset: usize,
 }
@@ -48,13 +49,13 @@ impl<'q, T> Query<'q, T> {
     }
 
     /// Keep only rows for which `predicate` holds.
-    pub fn filter(mut self, predicate: impl Fn(&T) -> bool + 'q) -> Self {
+    pub fn filter(mut self, predicate: impl Fn(&Row<'_, T>) -> bool + 'q) -> Self {
         self.filter = Some(Box::new(predicate));
         self
     }
 
     /// Sort by `compare` (stable: ties keep creation order).
-    pub fn order_by(mut self, compare: impl Fn(&T, &T) -> Ordering + 'q) -> Self {
+    pub fn order_by(mut self, compare: impl Fn(&Row<'_, T>, &Row<'_, T>) -> Ordering + 'q) -> Self {
         self.order = Some(Box::new(compare));
         self
     }
@@ -72,17 +73,22 @@ impl<'q, T> Query<'q, T> {
     }
 
     /// Whether `row` passes the filter.
-    pub(crate) fn matches(&self, row: &T) -> bool {
+    pub(crate) fn matches(&self, row: &Row<'_, T>) -> bool {
         self.filter.as_ref().is_none_or(|f| f(row))
     }
 
     /// Applies every option to rows given in creation order.
     pub(crate) fn apply<'a>(&self, rows: impl Iterator<Item = Row<'a, T>>) -> Vec<Row<'a, T>> {
-        let mut rows: Vec<Row<'a, T>> = rows.filter(|r| self.matches(r)).collect();
-        if let Some(order) = &self.order {
-            rows.sort_by(|a, b| order(a, b));
-        }
         let limit = self.limit.unwrap_or(usize::MAX);
-        rows.into_iter().skip(self.offset).take(limit).collect()
+        let matching = rows.filter(|r| self.matches(r));
+        match &self.order {
+            // Without an order, stop as soon as the page is full.
+            None => matching.skip(self.offset).take(limit).collect(),
+            Some(order) => {
+                let mut rows: Vec<Row<'a, T>> = matching.collect();
+                rows.sort_by(|a, b| order(a, b));
+                rows.into_iter().skip(self.offset).take(limit).collect()
+            }
+        }
     }
 }

@@ -1,10 +1,42 @@
 //! A database shared between threads.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::db::Db;
+use crate::error::Error;
+
+thread_local! {
+    /// The `SharedDb`s this thread is inside `read` or `write` of (by address).
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a `SharedDb` as held by this thread until dropped (also on unwinding).
+struct Held(usize);
+
+impl Held {
+    fn enter(at: usize) -> Held {
+        HELD.with(|held| held.borrow_mut().push(at));
+        Held(at)
+    }
+
+    fn holds(at: usize) -> bool {
+        HELD.with(|held| held.borrow().contains(&at))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(i) = held.iter().rposition(|&a| a == self.0) {
+                held.remove(i);
+            }
+        });
+    }
+}
 
 /// A `Send + Sync`, cheaply cloneable handle to one database shared by many threads.
 ///
@@ -14,6 +46,10 @@ use crate::db::Db;
 /// transaction on a private fork, with no lock held against readers, then publishes the result in
 /// O(1). A reader therefore sees the state before a write or after it, never part of one, and is
 /// never blocked for longer than that publication.
+///
+/// Calling `write` from inside `read` or `write` of the same `SharedDb` on the same thread would
+/// wait for itself forever; it returns [`Error::Reentrant`] instead. (`read` and `snapshot` may be
+/// nested freely; inside `write`, use the `&mut Db` it passes.)
 ///
 /// ```
 /// use relata::{Db, SharedDb};
@@ -34,7 +70,7 @@ use crate::db::Db;
 /// let snapshot = shared.snapshot(); // consistent, whatever the writer is doing
 /// let _ = ticks.len(&snapshot);
 /// writer.join().unwrap();
-/// assert_eq!(shared.read(|db| ticks.len(db)), 100);
+/// assert_eq!(shared.read(|db| ticks.len(db))?, 100);
 /// # Ok::<(), relata::Error>(())
 /// ```
 #[derive(Clone)]
@@ -58,24 +94,48 @@ impl SharedDb {
         }
     }
 
+    fn address(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     /// Runs `body` on the current state under a read lock (other readers run concurrently).
     pub fn read<R>(&self, body: impl FnOnce(&Db) -> R) -> R {
-        body(&self.inner.current.read())
+        let _held = Held::enter(self.address());
+        body(&self.inner.current.read_recursive())
     }
 
     /// An independent copy of the current state. O(1); holds the read lock only for the copy.
     pub fn snapshot(&self) -> Db {
-        self.inner.current.read().fork()
+        self.inner.current.read_recursive().fork()
     }
 
     /// Runs `body` as a transaction and publishes its result if it returns `Ok`. Writers run
-    /// one at a time; readers are not blocked while `body` runs. If `body` returns `Err` or
-    /// panics, nothing is published.
-    pub fn write<R, E>(&self, body: impl FnOnce(&mut Db) -> Result<R, E>) -> Result<R, E> {
+    /// one at a time; readers are not blocked while `body` runs, and the write lock is held only
+    /// to swap in the new state (the old one is dropped after it is released). If `body` returns
+    /// `Err` or panics, nothing is published.
+    ///
+    /// Called from inside `read` or `write` of the same `SharedDb` on the same thread, returns
+    /// [`Error::Reentrant`] (converted into `E`) without running `body`.
+    ///
+    /// ```
+    /// # use relata::{Db, Error, SharedDb};
+    /// let shared = SharedDb::new(Db::new());
+    /// let nested = shared.read(|_| shared.write(|_| Ok::<(), Error>(())));
+    /// assert!(matches!(nested, Err(Error::Reentrant { method: "write" })));
+    /// ```
+    pub fn write<R, E: From<Error>>(
+        &self,
+        body: impl FnOnce(&mut Db) -> Result<R, E>,
+    ) -> Result<R, E> {
+        if Held::holds(self.address()) {
+            return Err(Error::Reentrant { method: "write" }.into());
+        }
+        let _held = Held::enter(self.address());
         let _serialized = self.inner.writer.lock();
         let mut work = self.snapshot();
         let value = body(&mut work)?;
-        *self.inner.current.write() = work;
+        let old = std::mem::replace(&mut *self.inner.current.write(), work);
+        drop(old);
         Ok(value)
     }
 }
@@ -83,7 +143,7 @@ impl SharedDb {
 impl std::fmt::Debug for SharedDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("SharedDb")
-            .field(&*self.inner.current.read())
+            .field(&*self.inner.current.read_recursive())
             .finish()
     }
 }

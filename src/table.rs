@@ -1,21 +1,22 @@
-//! Typed tables: the [`Table`] handle and its CRUD methods.
+//! Typed tables: the [`Table`] handle and its methods.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use crate::cascade::{self, Report};
+use crate::core::{Arena, Core, TableAt, TableData, unknown};
 use crate::db::{Db, Model};
-use crate::error::{Error, Result};
-use crate::id::{AsId, Id, model_name};
+use crate::error::{Argument, Error, Result};
+use crate::id::{AsId, Id, RawId, model_name};
+use crate::report::Report;
 
 /// A handle to the table of `T` rows in a [`Db`], returned by [`Db::create_table`].
 ///
 /// Handles are `Copy` and hold no borrow: keep them in a struct next to the database and pass
-/// the database to each method. A handle stays valid in every fork of the database it came from;
-/// used with any other database it yields [`Error::UnknownHandle`].
+/// the database to each method. A handle works in the database that declared it and in every
+/// fork of it; used with any other database, every method returns [`Error::UnknownHandle`].
 pub struct Table<T> {
-    pub(crate) index: usize,
+    pub(crate) at: TableAt,
     marker: PhantomData<fn() -> T>,
 }
 
@@ -25,6 +26,12 @@ impl<T> Clone for Table<T> {
     }
 }
 impl<T> Copy for Table<T> {}
+impl<T> PartialEq for Table<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl<T> Eq for Table<T> {}
 impl<T> fmt::Debug for Table<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Table<{}>", model_name::<T>())
@@ -40,6 +47,10 @@ pub struct Row<'a, T> {
 impl<'a, T> Row<'a, T> {
     pub(crate) fn new(id: Id<T>, value: &'a T) -> Self {
         Row { id, value }
+    }
+
+    pub(crate) fn raw(raw: RawId, value: &'a T) -> Self {
+        Row::new(Id::from_raw(raw), value)
     }
 
     /// The row's id.
@@ -81,7 +92,8 @@ impl<T> AsId<T> for &Row<'_, T> {
     }
 }
 
-/// Rows in creation order. Returned by [`Table::iter`] and the association getters.
+/// Rows collected into a list, in creation order: returned by [`Table::iter`] and
+/// [`Table::filter`].
 pub struct RowIter<'a, T>(std::vec::IntoIter<Row<'a, T>>);
 
 impl<'a, T> Iterator for RowIter<'a, T> {
@@ -106,6 +118,27 @@ impl<'a, T> RowIter<'a, T> {
     }
 }
 
+/// Every row of a table in storage order, without collecting or sorting: returned by
+/// [`Table::scan`].
+pub struct Scan<'a, T> {
+    rows: crate::core::ArenaIter<'a, T>,
+    left: usize,
+}
+
+impl<'a, T: Model> Iterator for Scan<'a, T> {
+    type Item = Row<'a, T>;
+    #[inline]
+    fn next(&mut self) -> Option<Row<'a, T>> {
+        let (id, row) = self.rows.next()?;
+        self.left -= 1;
+        Some(Row::raw(id, row))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+impl<T: Model> ExactSizeIterator for Scan<'_, T> {}
+
 /// What [`Table::delete`] removed: the row itself and the report of its referential actions.
 #[derive(Debug, Clone)]
 pub struct Deleted<T> {
@@ -115,24 +148,51 @@ pub struct Deleted<T> {
     pub report: Report,
 }
 
-#[cold]
-pub(crate) fn not_found<T>(id: Id<T>) -> Error {
-    Error::NotFound {
-        model: model_name::<T>(),
-        id: id.to_string(),
+impl Db {
+    /// Declares a table of `T` rows. A database holds at most one table per row type, so that
+    /// an `Id<T>` always means a row of that table. O(1).
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Post;
+    /// let mut db = Db::new();
+    /// let posts = db.create_table::<Post>()?;
+    /// assert!(db.create_table::<Post>().is_err());
+    /// assert_eq!(db.table::<Post>(), Some(posts));
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn create_table<T: Model>(&mut self) -> Result<Table<T>> {
+        self.core.create_table::<T>().map(Table::new)
+    }
+
+    /// The table of `T` rows, if one was declared. O(1).
+    pub fn table<T: Model>(&self) -> Option<Table<T>> {
+        self.core.table_of::<T>().map(Table::new)
     }
 }
 
 impl<T: Model> Table<T> {
-    pub(crate) fn new(index: usize) -> Self {
+    pub(crate) fn new(at: TableAt) -> Self {
         Table {
-            index,
+            at,
             marker: PhantomData,
         }
     }
 
+    /// The table's data, or `UnknownHandle`.
+    #[inline]
+    pub(crate) fn data<'a>(&self, core: &'a Core) -> Result<&'a TableData<T>> {
+        core.table(self.at).ok_or_else(|| unknown::<T>("table"))
+    }
+
+    #[inline]
+    pub(crate) fn rows<'a>(&self, db: &'a Db) -> Result<&'a Arena<T>> {
+        self.data(&db.core).map(TableData::rows)
+    }
+
     /// Inserts `row` and returns its id. Every foreign key the row holds must reference an
-    /// existing row ([`Error::ForeignKey`]) and every unique attribute must be free
+    /// existing row ([`Error::ForeignKey`]) and every unique key must be free
     /// ([`Error::Unique`]). O(log n) per index on the table.
     ///
     /// ```
@@ -146,49 +206,70 @@ impl<T: Model> Table<T> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn insert(&self, db: &mut Db, row: T) -> Result<Id<T>> {
-        let rows = db.rows::<T>(self.index)?;
-        if !rows.has_room() {
-            return Err(Error::Capacity {
-                model: model_name::<T>(),
-            });
-        }
-        db.check_row(self.index, None, &row)?;
-        let raw = db.insert_row(self.index, row)?;
-        Ok(Id::from_raw(raw))
+        self.data(&db.core)?;
+        let mut w = db.core.write();
+        let id = w.insert(self.at.index, row)?;
+        w.commit()?;
+        Ok(Id::from_raw(id))
     }
 
     /// The row `id` names, or [`Error::NotFound`]. O(log n).
     pub fn get<'a>(&self, db: &'a Db, id: impl AsId<T>) -> Result<Row<'a, T>> {
         let id = id.as_id();
-        let value = db
-            .rows::<T>(self.index)?
-            .get(id.raw)
-            .ok_or_else(|| not_found(id))?;
-        Ok(Row::new(id, value))
+        match self.rows(db)?.get(id.raw) {
+            Some(value) => Ok(Row::new(id, value)),
+            None => Err(not_found(id)),
+        }
     }
 
     /// Whether `id` names a live row. O(log n).
-    pub fn contains(&self, db: &Db, id: impl AsId<T>) -> bool {
-        db.rows::<T>(self.index)
-            .is_ok_and(|rows| rows.contains(id.as_id().raw))
+    pub fn contains(&self, db: &Db, id: impl AsId<T>) -> Result<bool> {
+        Ok(self.rows(db)?.contains(id.as_id().raw))
     }
 
     /// Number of rows. O(1).
-    pub fn len(&self, db: &Db) -> usize {
-        db.rows::<T>(self.index).map_or(0, |rows| rows.len())
+    pub fn len(&self, db: &Db) -> Result<usize> {
+        Ok(self.rows(db)?.len())
     }
 
     /// Whether the table has no rows. O(1).
-    pub fn is_empty(&self, db: &Db) -> bool {
-        self.len(db) == 0
+    pub fn is_empty(&self, db: &Db) -> Result<bool> {
+        Ok(self.len(db)? == 0)
     }
 
-    /// Every row, in creation order. O(n log n) (the storage order is sorted by creation).
-    pub fn iter<'a>(&self, db: &'a Db) -> RowIter<'a, T> {
-        self.find(db, |_| true)
+    /// Every row, in creation order. O(n) when no slot has been reused since the rows were
+    /// created, O(n log n) otherwise (reused slots are sorted into place). For speed without an
+    /// order, use [`scan`](Table::scan).
+    pub fn iter<'a>(&self, db: &'a Db) -> Result<RowIter<'a, T>> {
+        self.filter(db, |_| true)
     }
 
-    /// The rows matching `predicate`, in creation order. O(n + m log m) for m matches.
+    /// Every row in storage order: no allocation, no sort, O(1) per row. The order is
+    /// deterministic (the same history gives the same order) but is not creation order once
+    /// slots of deleted rows are reused.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Unit { hp: u32 }
+    /// let mut db = Db::new();
+    /// let units = db.create_table::<Unit>()?;
+    /// for hp in [3, 5, 7] {
+    ///     units.insert(&mut db, Unit { hp })?;
+    /// }
+    /// let total: u32 = units.scan(&db)?.map(|u| u.hp).sum();
+    /// assert_eq!(total, 15);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn scan<'a>(&self, db: &'a Db) -> Result<Scan<'a, T>> {
+        let rows = self.rows(db)?;
+        Ok(Scan {
+            rows: rows.iter(),
+            left: rows.len(),
+        })
+    }
+
+    /// The rows matching `predicate`, in creation order. O(n) plus the sort of reused slots.
     ///
     /// ```
     /// # use relata::Db;
@@ -199,45 +280,51 @@ impl<T: Model> Table<T> {
     /// for score in [5, 50, 500] {
     ///     players.insert(&mut db, Player { score })?;
     /// }
-    /// let high: Vec<u32> = players.find(&db, |p| p.score > 10).map(|p| p.score).collect();
+    /// let high: Vec<u32> = players.filter(&db, |p| p.score > 10)?.map(|p| p.score).collect();
     /// assert_eq!(high, [50, 500]);
     /// # Ok::<(), relata::Error>(())
     /// ```
-    pub fn find<'a>(&self, db: &'a Db, predicate: impl Fn(&T) -> bool) -> RowIter<'a, T> {
-        let mut found: Vec<Row<'a, T>> = match db.rows::<T>(self.index) {
-            Ok(rows) => rows
-                .iter()
-                .filter(|(_, row)| predicate(row))
-                .map(|(raw, row)| Row::new(Id::from_raw(raw), row))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        found.sort_unstable_by_key(|row| row.id);
-        RowIter::new(found)
+    pub fn filter<'a>(
+        &self,
+        db: &'a Db,
+        mut predicate: impl FnMut(&Row<'a, T>) -> bool,
+    ) -> Result<RowIter<'a, T>> {
+        let mut found: Vec<Row<'a, T>> = Vec::new();
+        let mut sorted = true;
+        for (raw, value) in self.rows(db)?.iter() {
+            let row = Row::raw(raw, value);
+            if predicate(&row) {
+                sorted &= found.last().is_none_or(|last| last.id < row.id);
+                found.push(row);
+            }
+        }
+        if !sorted {
+            found.sort_unstable_by_key(|row| row.id);
+        }
+        Ok(RowIter::new(found))
+    }
+
+    /// The rows matching `predicate`, in creation order: [`filter`](Table::filter), under its
+    /// former name.
+    #[deprecated(note = "renamed to `filter` (`find` reads like `Unique::find`, a key lookup)")]
+    pub fn find<'a>(&self, db: &'a Db, predicate: impl Fn(&T) -> bool) -> Result<RowIter<'a, T>> {
+        self.filter(db, |row| predicate(row))
     }
 
     /// Replaces row `id` with `row` and returns the old value. Foreign keys are checked as on
     /// insert, and moving a foreign key moves the row between its parents' child sets. If a
-    /// unique attribute used as a source key changes, the association's on-update action applies
-    /// (children follow the new value, or [`Error::Restricted`]). O(log n) per index.
+    /// key that other rows reference (a source key) changes, the association's on-update action
+    /// applies: children follow the new value (transitively), are nulled, or the update is
+    /// [`Error::Restricted`]. O(log n) per index, plus the children that follow.
     pub fn update(&self, db: &mut Db, id: impl AsId<T>, row: T) -> Result<T> {
         let id = id.as_id();
-        let old = db
-            .rows::<T>(self.index)?
-            .get(id.raw)
-            .ok_or_else(|| not_found(id))?;
-        db.check_row(self.index, Some(id.raw), &row)?;
-        let mut key_changes = Vec::new();
-        for &a in &db.meta(self.index).refs {
-            if let Some(change) = db.assocs[a].check_key_change(db, id.raw, old, &row)? {
-                key_changes.push((a, change));
-            }
-        }
-        let old = db.replace_row(self.index, id, row)?;
-        for (a, change) in key_changes {
-            db.assocs[a].cascade_key_change(&mut db.tables, change);
-        }
-        Ok(old)
+        self.data(&db.core)?;
+        let mut w = db.core.write();
+        w.replace(self.at.index, id.raw, row)?;
+        w.check_deferred()?;
+        let old = w.take_original::<T>(self.at.index, id.raw);
+        w.commit()?;
+        old.ok_or_else(|| not_found(id))
     }
 
     /// Applies `change` to a copy of row `id` and stores it with [`update`](Table::update). If
@@ -258,7 +345,9 @@ impl<T: Model> Table<T> {
         let id = id.as_id();
         let mut row = self.get(db, id)?.value().clone();
         change(&mut row);
-        self.update(db, id, row).map(drop)
+        let mut w = db.core.write();
+        w.replace(self.at.index, id.raw, row)?;
+        w.commit()
     }
 
     /// Deletes row `id`, applying the on-delete action of every association that references its
@@ -266,15 +355,26 @@ impl<T: Model> Table<T> {
     /// blocks, nothing is deleted. Returns the row and the report.
     pub fn delete(&self, db: &mut Db, id: impl AsId<T>) -> Result<Deleted<T>> {
         let id = id.as_id();
-        if !db.rows::<T>(self.index)?.contains(id.raw) {
+        if !self.contains(db, id)? {
             return Err(not_found(id));
         }
-        let plan = cascade::plan(db, &[(self.index, id.raw)])?;
-        let (mut taken, report) = cascade::apply(db, plan);
-        let row = taken
-            .swap_remove(0)
-            .downcast::<T>()
-            .expect("the first deleted row is the root");
-        Ok(Deleted { row: *row, report })
+        let mut w = db.core.write();
+        let deletion = w.delete(&[(self.at.index, id.raw)])?;
+        w.check_deferred()?;
+        let row = w.take_original::<T>(self.at.index, id.raw);
+        w.commit()?;
+        match row {
+            Some(row) => Ok(Deleted {
+                row,
+                report: Report::new(deletion),
+            }),
+            None => Err(not_found(id)),
+        }
     }
+}
+
+/// `NotFound` for a row argument of a table method.
+#[cold]
+pub(crate) fn not_found<T>(id: Id<T>) -> Error {
+    crate::core::not_found::<T>(id.raw, Argument::Row, None)
 }

@@ -1,119 +1,35 @@
 //! BelongsToMany: many-to-many through a typed junction model.
 
-use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-
-use imbl::OrdMap;
+use std::sync::Arc;
 
 use super::{AssocOptions, HasMany, Link, OnDelete};
-use crate::cascade;
-use crate::db::{Db, ErasedUnique, Model, RowIndex};
-use crate::error::{Error, Result};
-use crate::id::{AsId, Id, RawId, model_name};
+use crate::core::{Bucket, Core, IndexAt, KeyFn, Plan, Write, not_found, unknown};
+use crate::db::{Db, Model};
+use crate::error::{Argument, Error, Result};
+use crate::id::{AsId, Id, RawId, RowRef, model_name};
 use crate::key::ForeignKey;
-use crate::table::{Row, Table, not_found};
-
-/// The unique index of a junction table on its pair of foreign keys: `(a, b)` → junction row.
-/// It enforces that a pair appears at most once, on every write path, and answers `has`.
-#[derive(Clone)]
-pub(crate) struct PairIndex<A, B, J> {
-    junction: usize,
-    a: ForeignKey<J, Id<A>>,
-    b: ForeignKey<J, Id<B>>,
-    pub(crate) map: OrdMap<(RawId, RawId), RawId>,
-}
-
-impl<A: Model, B: Model, J: Model> PairIndex<A, B, J> {
-    fn pair(&self, row: &dyn Any) -> Option<(RawId, RawId)> {
-        let row = row.downcast_ref::<J>().expect("row of the junction table");
-        Some((self.a.get(row)?.raw, self.b.get(row)?.raw))
-    }
-}
-
-impl<A: Model, B: Model, J: Model> RowIndex for PairIndex<A, B, J> {
-    fn check(&self, _db: &Db, id: Option<RawId>, row: &dyn Any) -> Result<()> {
-        let Some(pair) = self.pair(row) else {
-            return Ok(());
-        };
-        match self.map.get(&pair) {
-            Some(&holder) if Some(holder) != id => Err(Error::Unique {
-                model: model_name::<J>(),
-                field: self.b.name,
-                key: format!(
-                    "({}: {}, {}: {})",
-                    self.a.name,
-                    Id::<A>::from_raw(pair.0),
-                    self.b.name,
-                    Id::<B>::from_raw(pair.1)
-                ),
-                existing: Id::<J>::from_raw(holder).to_string(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    fn insert(&mut self, id: RawId, row: &dyn Any) {
-        if let Some(pair) = self.pair(row) {
-            self.map.insert(pair, id);
-        }
-    }
-
-    fn remove(&mut self, _id: RawId, row: &dyn Any) {
-        if let Some(pair) = self.pair(row) {
-            self.map.remove(&pair);
-        }
-    }
-
-    fn verify(&self, db: &Db) -> std::result::Result<(), String> {
-        let rows = db.rows::<J>(self.junction).map_err(|e| e.to_string())?;
-        let mut expected = OrdMap::new();
-        for (id, row) in rows.iter() {
-            if let Some(pair) = self.pair(row)
-                && let Some(other) = expected.insert(pair, id)
-            {
-                return Err(format!(
-                    "{} holds the pair {pair:?} twice: rows {other:?} and {id:?}",
-                    model_name::<J>()
-                ));
-            }
-        }
-        if expected != self.map {
-            return Err(format!(
-                "the pair index of {} differs from its rows",
-                model_name::<J>()
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl<A: Model, B: Model, J: Model> ErasedUnique for PairIndex<A, B, J> {
-    fn clone_box(&self) -> Box<dyn ErasedUnique> {
-        Box::new(self.clone())
-    }
-    fn pair_lookup(&self, pair: (RawId, RawId)) -> Option<RawId> {
-        self.map.get(&pair).copied()
-    }
-}
+use crate::table::{Row, Table};
 
 /// A handle to a many-to-many association (`Student` belongs to many `Course` through
 /// `Enrollment`), returned by [`Db::belongs_to_many`].
 ///
 /// The junction model `J` is an ordinary table holding two non-null foreign keys and any payload
-/// (`Enrollment { student, course, grade }`). Each pair appears at most once. Deleting either
-/// endpoint deletes its junction rows. [`inverse`](BelongsToMany::inverse) is the same
-/// association seen from `T`, sharing `J`. Every method is atomic.
+/// (`Enrollment { student, course, grade }`). Each pair appears at most once (a unique index on
+/// the two keys). Deleting either endpoint deletes its junction rows.
+/// [`inverse`](BelongsToMany::inverse) is the same association seen from `T`, sharing `J`. Every
+/// method is atomic.
 ///
 /// | Sequelize | relata | cost |
 /// |---|---|---|
 /// | `getCourses` (with `through`) | [`get`](BelongsToMany::get) | O(k log n) |
 /// | `countCourses` | [`count`](BelongsToMany::count) | O(log n) |
 /// | `hasCourse(s)` | [`has`](BelongsToMany::has), [`has_all`](BelongsToMany::has_all) | O(log n) per target |
-/// | `addCourse(s)` | [`add`](BelongsToMany::add), [`add_with`](BelongsToMany::add_with), [`add_many`](BelongsToMany::add_many) | O(log n) per target |
+/// | `addCourse(s)` | [`add`](BelongsToMany::add), [`add_through`](BelongsToMany::add_through), [`add_many`](BelongsToMany::add_many) | O(log n) per target |
 /// | `removeCourse(s)` | [`remove`](BelongsToMany::remove), [`remove_many`](BelongsToMany::remove_many) | O(log n) per target |
-/// | `setCourses` | [`set`](BelongsToMany::set), [`set_with`](BelongsToMany::set_with) | O((old + new) log n) |
-/// | `createCourse` | [`create`](BelongsToMany::create), [`create_with`](BelongsToMany::create_with) | O(log n) per index |
+/// | `setCourses` | [`set`](BelongsToMany::set), [`set_through`](BelongsToMany::set_through) | O((old + new) log n) |
+/// | `createCourse` | [`create`](BelongsToMany::create), [`create_through`](BelongsToMany::create_through) | O(log n) per index |
 ///
 /// ```
 /// use relata::{Db, Id, fk};
@@ -130,8 +46,8 @@ impl<A: Model, B: Model, J: Model> ErasedUnique for PairIndex<A, B, J> {
 /// let ada = students.insert(&mut db, Student)?;
 /// let math = courses.insert(&mut db, Course { title: "Math" })?;
 /// let template = |grade| Enrollment { student: ada, course: math, grade };
-/// takes.add_with(&mut db, ada, math, template(None))?;
-/// takes.add_with(&mut db, ada, math, template(Some(5)))?; // same pair: payload updated
+/// takes.add_through(&mut db, ada, math, template(None))?;
+/// takes.add_through(&mut db, ada, math, template(Some(5)))?; // same pair: payload updated
 /// assert_eq!(takes.count(&db, ada)?, 1);
 /// let (course, enrollment) = takes.get(&db, ada)?.remove(0);
 /// assert_eq!((course.title, enrollment.grade), ("Math", Some(5)));
@@ -141,7 +57,7 @@ impl<A: Model, B: Model, J: Model> ErasedUnique for PairIndex<A, B, J> {
 pub struct BelongsToMany<S, T, J> {
     source_side: Link<S, J, Id<S>>,
     target_side: Link<T, J, Id<T>>,
-    pairs: usize,
+    pairs: IndexAt,
     /// Whether this handle sees the pair index's `(a, b)` as `(target, source)`.
     flipped: bool,
 }
@@ -183,66 +99,91 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         HasMany::new(self.source_side)
     }
 
-    fn junction(&self) -> Table<J> {
-        self.source_side.target_table()
-    }
-
-    fn targets(&self) -> Table<T> {
-        self.target_side.source_table()
-    }
-
     /// The junction row of the pair `(s, t)`, if they are linked. O(log n).
-    fn pair(&self, db: &Db, s: Id<S>, t: Id<T>) -> Result<Option<RawId>> {
-        let index = db
-            .uniques
-            .get(self.pairs)
-            .ok_or_else(|| Error::UnknownHandle {
-                handle: format!("{self:?}"),
-            })?;
-        let key = if self.flipped {
-            (t.raw, s.raw)
+    fn pair(&self, core: &Core, s: Id<S>, t: Id<T>) -> Result<Option<RawId>> {
+        let unknown = || unknown::<J>("pair index");
+        let found = if self.flipped {
+            let (data, index) = core
+                .key_index::<J, (Id<T>, Id<S>)>(self.pairs)
+                .ok_or_else(unknown)?;
+            index
+                .find_one(&(t, s))
+                .map(|m| m.in_table(data.rows().table()))
         } else {
-            (s.raw, t.raw)
+            let (data, index) = core
+                .key_index::<J, (Id<S>, Id<T>)>(self.pairs)
+                .ok_or_else(unknown)?;
+            index
+                .find_one(&(s, t))
+                .map(|m| m.in_table(data.rows().table()))
         };
-        Ok(index.pair_lookup(key))
+        Ok(found)
+    }
+
+    /// The association's name, for messages.
+    fn name(&self, core: &Core) -> Result<&'static str> {
+        Ok(self.source_side.fk(core)?.def.name())
     }
 
     /// Checks that `s` and every target exist (`NotFound` otherwise, the source first).
-    fn resolve(&self, db: &Db, s: Id<S>, targets: &[Id<T>]) -> Result<()> {
-        self.source_side.data(db)?.key_of(db, s)?;
-        let table = self.targets();
-        match targets.iter().find(|&&t| !table.contains(db, t)) {
-            Some(&missing) => Err(not_found(missing)),
+    fn resolve(&self, core: &Core, s: Id<S>, targets: &[Id<T>]) -> Result<()> {
+        let fk = self.source_side.fk(core)?;
+        self.source_side.key_of(core, &fk, s)?;
+        let table = self.target_side.sources(core)?;
+        let rows = table.data(core)?.rows();
+        match targets.iter().find(|t| !rows.contains(t.raw)) {
+            Some(&missing) => Err(not_found::<T>(
+                missing.raw,
+                Argument::Target,
+                Some(fk.def.name()),
+            )),
             None => Ok(()),
         }
     }
 
     /// `junction` with its two foreign keys forced to `s` and `t`.
-    fn junction_row(&self, db: &Db, s: Id<S>, t: Id<T>, mut junction: J) -> Result<J> {
-        let to_source = self.source_side.data(db)?.fk;
-        let to_target = self.target_side.data(db)?.fk;
-        to_source.point(&mut junction, s);
-        to_target.point(&mut junction, t);
+    fn junction_row(&self, core: &Core, s: Id<S>, t: Id<T>, mut junction: J) -> Result<J> {
+        self.source_side
+            .fk(core)?
+            .index
+            .foreign_key()
+            .point(&mut junction, s);
+        self.target_side
+            .fk(core)?
+            .index
+            .foreign_key()
+            .point(&mut junction, t);
         Ok(junction)
+    }
+
+    fn junction_table(&self, core: &Core) -> Result<usize> {
+        Ok(self.source_side.fk(core)?.def.target())
     }
 
     /// The targets linked to `source`, each with its junction row, in the targets' creation
     /// order (Sequelize `getCourses` with its `through` attributes). O(k log n).
     pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Vec<Through<'a, T, J>>> {
-        let bucket = self.source_side.data(db)?.bucket_of(db, source.as_id())?;
-        let junctions = db.rows::<J>(self.source_side.target)?;
-        let targets = db.rows::<T>(self.target_side.source)?;
-        let to_target = self.target_side.data(db)?.fk;
-        let mut out: Vec<Through<'a, T, J>> = bucket
-            .into_iter()
-            .flat_map(|b| b.iter())
-            .map(|j| {
-                let junction = junctions.get(j).expect("indexed junction rows exist");
-                let t = *to_target.get(junction).expect("junction keys are not null");
-                let target = targets.get(t.raw).expect("junction keys never dangle");
-                (Row::new(t, target), Row::new(Id::from_raw(j), junction))
-            })
-            .collect();
+        let source = source.as_id();
+        let core = &db.core;
+        let fk = self.source_side.fk(core)?;
+        let key = self.source_side.key_of(core, &fk, source)?;
+        let junctions = fk.targets.rows();
+        let to_target = self.target_side.fk(core)?.index.foreign_key();
+        let targets = self.target_side.sources(core)?.rows(db)?;
+        let mut out: Vec<Through<'a, T, J>> = Vec::new();
+        for member in fk.index.bucket(&key).into_iter().flat_map(Bucket::iter) {
+            let j = member.in_table(junctions.table());
+            let Some(junction) = junctions.get(j) else {
+                continue;
+            };
+            let Some(&t) = to_target.get(junction) else {
+                continue;
+            };
+            let Some(target) = targets.get(t.raw) else {
+                continue;
+            };
+            out.push((Row::new(t, target), Row::raw(j, junction)));
+        }
         out.sort_unstable_by_key(|(t, _)| t.id());
         Ok(out)
     }
@@ -255,8 +196,8 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     /// Whether `target` is linked to `source`. O(log n).
     pub fn has(&self, db: &Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let (s, t) = (source.as_id(), target.as_id());
-        self.resolve(db, s, &[t])?;
-        Ok(self.pair(db, s, t)?.is_some())
+        self.resolve(&db.core, s, &[t])?;
+        Ok(self.pair(&db.core, s, t)?.is_some())
     }
 
     /// Whether every target is linked to `source`; duplicates are fine and an empty list is
@@ -269,19 +210,19 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     ) -> Result<bool> {
         let (source, targets): (Id<S>, Vec<Id<T>>) =
             (source.as_id(), targets.into_iter().collect());
-        self.resolve(db, source, &targets)?;
+        self.resolve(&db.core, source, &targets)?;
         for t in targets {
-            if self.pair(db, source, t)?.is_none() {
+            if self.pair(&db.core, source, t)?.is_none() {
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
-    /// Links `target` to `source` with `junction` as the pair's row (its keys are overwritten).
-    /// If the pair exists, its payload is replaced by `junction`'s. Returns whether the pair is
-    /// new. O(log n).
-    pub fn add_with(
+    /// Links `target` to `source` with `junction` as the pair's row (its keys are overwritten;
+    /// Sequelize `addCourse(c, { through })`). If the pair exists, its payload is replaced by
+    /// `junction`'s. Returns whether the pair is new. O(log n).
+    pub fn add_through(
         &self,
         db: &mut Db,
         source: impl AsId<S>,
@@ -289,15 +230,37 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         junction: J,
     ) -> Result<bool> {
         let (s, t) = (source.as_id(), target.as_id());
-        self.resolve(db, s, &[t])?;
-        let row = self.junction_row(db, s, t, junction)?;
-        match self.pair(db, s, t)? {
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &[t])?;
+        let added = self.put(&mut w, s, t, junction)?;
+        w.commit()?;
+        Ok(added)
+    }
+
+    /// [`add_through`](BelongsToMany::add_through), under its former name.
+    #[deprecated(note = "renamed to `add_through` (`_with` names options elsewhere)")]
+    pub fn add_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        target: impl AsId<T>,
+        junction: J,
+    ) -> Result<bool> {
+        self.add_through(db, source, target, junction)
+    }
+
+    /// Inserts the pair `(s, t)` with `junction`, or replaces the payload of the existing one.
+    /// Returns whether the pair is new.
+    fn put(&self, w: &mut Write<'_>, s: Id<S>, t: Id<T>, junction: J) -> Result<bool> {
+        let row = self.junction_row(w.core(), s, t, junction)?;
+        let table = self.junction_table(w.core())?;
+        match self.pair(w.core(), s, t)? {
             Some(existing) => {
-                self.junction().update(db, Id::from_raw(existing), row)?;
+                w.replace(table, existing, row)?;
                 Ok(false)
             }
             None => {
-                self.junction().insert(db, row)?;
+                w.insert(table, row)?;
                 Ok(true)
             }
         }
@@ -318,36 +281,64 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         targets: impl IntoIterator<Item = Id<T>>,
     ) -> Result<usize> {
         let (s, targets): (Id<S>, Vec<Id<T>>) = (source.as_id(), targets.into_iter().collect());
-        self.resolve(db, s, &targets)?;
-        self.remove_resolved(db, s, targets)
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &targets)?;
+        let obsolete = self.junctions_of(w.core(), s, &targets)?;
+        let plan = self.plan_removal(&w, s, &obsolete, targets.iter().map(|t| t.raw), [])?;
+        let removed = plan.roots();
+        w.apply_delete(plan)?;
+        w.commit()?;
+        Ok(removed)
     }
 
-    /// [`remove_many`](BelongsToMany::remove_many) for a source and targets already checked to
-    /// exist. Atomic: the delete is planned, then applied.
-    fn remove_resolved(
-        &self,
-        db: &mut Db,
-        s: Id<S>,
-        targets: impl IntoIterator<Item = Id<T>>,
-    ) -> Result<usize> {
+    /// The junction rows of the pairs `(s, t)` for `t` in `targets` that exist.
+    fn junctions_of(&self, core: &Core, s: Id<S>, targets: &[Id<T>]) -> Result<Vec<RawId>> {
         let mut rows = Vec::new();
-        for t in targets {
-            if let Some(j) = self.pair(db, s, t)? {
-                rows.push((self.source_side.target, j));
-            }
+        for &t in targets {
+            rows.extend(self.pair(core, s, t)?);
         }
         rows.sort_unstable();
         rows.dedup();
-        let plan = cascade::plan(db, &rows)?;
-        cascade::apply(db, plan);
-        Ok(rows.len())
+        Ok(rows)
+    }
+
+    /// Plans the delete of junction rows `obsolete`; `Conflict` if its cascade would delete
+    /// `s`, one of `targets`, or one of the junction rows `kept`.
+    fn plan_removal(
+        &self,
+        w: &Write<'_>,
+        s: Id<S>,
+        obsolete: &[RawId],
+        targets: impl IntoIterator<Item = RawId>,
+        kept: impl IntoIterator<Item = RawId>,
+    ) -> Result<Plan> {
+        let core = w.core();
+        let junction = self.junction_table(core)?;
+        let (sources, target_table) = (
+            self.source_side.fk(core)?.def.source(),
+            self.target_side.fk(core)?.def.source(),
+        );
+        let roots: Vec<_> = obsolete.iter().map(|&j| (junction, j)).collect();
+        let plan = w.plan_delete(&roots)?;
+        let needed = std::iter::once((sources, s.raw))
+            .chain(targets.into_iter().map(|t| (target_table, t)))
+            .chain(kept.into_iter().map(|j| (junction, j)));
+        for (table, id) in needed {
+            if plan.deletes_row(table, id) {
+                return Err(Error::Conflict {
+                    row: RowRef::new(core.table_name(table), id),
+                    association: self.name(core)?,
+                });
+            }
+        }
+        Ok(plan)
     }
 
     /// Makes the targets linked to `source` exactly those of `pairs`, each with its junction
     /// row: obsolete pairs are deleted, missing ones inserted, and existing ones whose payload
     /// differs are updated (Sequelize `setCourses` with `through`). Atomic. Returns how many
     /// pairs changed. O((old + new) log n).
-    pub fn set_with(
+    pub fn set_through(
         &self,
         db: &mut Db,
         source: impl AsId<S>,
@@ -360,38 +351,77 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         // The last payload given for a target wins; new pairs are inserted in target order.
         let wanted: BTreeMap<Id<T>, J> = pairs.into_iter().collect();
         let ids: Vec<Id<T>> = wanted.keys().copied().collect();
-        self.resolve(db, s, &ids)?;
-        db.transaction(|tx| {
-            let obsolete: Vec<Id<T>> = self
-                .get(tx, s)?
-                .iter()
-                .map(|(t, _)| t.id())
-                .filter(|t| !wanted.contains_key(t))
-                .collect();
-            let mut changed = self.remove_resolved(tx, s, obsolete)?;
-            for (t, j) in wanted {
-                let row = self.junction_row(tx, s, t, j)?;
-                match self.pair(tx, s, t)? {
-                    Some(existing) => {
-                        let existing = Id::<J>::from_raw(existing);
-                        if *self.junction().get(tx, existing)? != row {
-                            self.junction().update(tx, existing, row)?;
-                            changed += 1;
-                        }
-                    }
-                    None => {
-                        self.junction().insert(tx, row)?;
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &ids)?;
+        let (obsolete, kept) = self.split(w.core(), s, |t| wanted.contains_key(&t))?;
+        let plan = self.plan_removal(&w, s, &obsolete, ids.iter().map(|t| t.raw), kept)?;
+        let mut changed = plan.roots();
+        w.apply_delete(plan)?;
+        let table = self.junction_table(w.core())?;
+        for (t, j) in wanted {
+            let row = self.junction_row(w.core(), s, t, j)?;
+            match self.pair(w.core(), s, t)? {
+                Some(existing) => {
+                    let current = w
+                        .core()
+                        .data::<J>(table)
+                        .and_then(|d| d.rows().get(existing));
+                    if current != Some(&row) {
+                        w.replace(table, existing, row)?;
                         changed += 1;
                     }
                 }
+                None => {
+                    w.insert(table, row)?;
+                    changed += 1;
+                }
             }
-            Ok(changed)
-        })
+        }
+        w.commit()?;
+        Ok(changed)
+    }
+
+    /// [`set_through`](BelongsToMany::set_through), under its former name.
+    #[deprecated(note = "renamed to `set_through` (`set_with` takes an unlink policy elsewhere)")]
+    pub fn set_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        pairs: impl IntoIterator<Item = (Id<T>, J)>,
+    ) -> Result<usize>
+    where
+        J: PartialEq,
+    {
+        self.set_through(db, source, pairs)
+    }
+
+    /// The junction rows of `s`, split into those whose target `keep` rejects (obsolete) and
+    /// those it keeps.
+    fn split(
+        &self,
+        core: &Core,
+        s: Id<S>,
+        keep: impl Fn(Id<T>) -> bool,
+    ) -> Result<(Vec<RawId>, Vec<RawId>)> {
+        let fk = self.source_side.fk(core)?;
+        let key = self.source_side.key_of(core, &fk, s)?;
+        let to_target = self.target_side.fk(core)?.index.foreign_key();
+        let junctions = fk.targets.rows();
+        let (mut obsolete, mut kept) = (Vec::new(), Vec::new());
+        for member in fk.index.bucket(&key).into_iter().flat_map(Bucket::iter) {
+            let j = member.in_table(junctions.table());
+            let target = junctions.get(j).and_then(|row| to_target.get(row));
+            match target {
+                Some(&t) if keep(t) => kept.push(j),
+                _ => obsolete.push(j),
+            }
+        }
+        Ok((obsolete, kept))
     }
 
     /// Inserts `value` as a new target and links it to `source` with `junction` as the pair's
     /// row, atomically. Returns the new target's id.
-    pub fn create_with(
+    pub fn create_through(
         &self,
         db: &mut Db,
         source: impl AsId<S>,
@@ -399,12 +429,25 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         junction: J,
     ) -> Result<Id<T>> {
         let s = source.as_id();
-        self.resolve(db, s, &[])?;
-        db.transaction(|tx| {
-            let t = self.targets().insert(tx, value)?;
-            self.add_with(tx, s, t, junction)?;
-            Ok(t)
-        })
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &[])?;
+        let targets = self.target_side.fk(w.core())?.def.source();
+        let t = Id::from_raw(w.insert(targets, value)?);
+        self.put(&mut w, s, t, junction)?;
+        w.commit()?;
+        Ok(t)
+    }
+
+    /// [`create_through`](BelongsToMany::create_through), under its former name.
+    #[deprecated(note = "renamed to `create_through`")]
+    pub fn create_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        value: T,
+        junction: J,
+    ) -> Result<Id<T>> {
+        self.create_through(db, source, value, junction)
     }
 }
 
@@ -412,18 +455,17 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
     /// Links `target` to `source` with a default junction row; an existing pair is left as it
     /// is. Returns whether the pair is new (Sequelize `addCourse`). O(log n).
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let (s, t) = (source.as_id(), target.as_id());
-        self.resolve(db, s, &[t])?;
-        self.add_resolved(db, s, t)
+        self.add_many(db, source, [target.as_id()]).map(|n| n == 1)
     }
 
-    /// [`add`](BelongsToMany::add) for a source and target already checked to exist.
-    fn add_resolved(&self, db: &mut Db, s: Id<S>, t: Id<T>) -> Result<bool> {
-        if self.pair(db, s, t)?.is_some() {
+    /// Inserts a default junction row for `(s, t)` unless the pair exists.
+    fn add_default(&self, w: &mut Write<'_>, s: Id<S>, t: Id<T>) -> Result<bool> {
+        if self.pair(w.core(), s, t)?.is_some() {
             return Ok(false);
         }
-        let row = self.junction_row(db, s, t, J::default())?;
-        self.junction().insert(db, row)?;
+        let row = self.junction_row(w.core(), s, t, J::default())?;
+        let table = self.junction_table(w.core())?;
+        w.insert(table, row)?;
         Ok(true)
     }
 
@@ -436,14 +478,14 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
         targets: impl IntoIterator<Item = Id<T>>,
     ) -> Result<usize> {
         let (s, targets): (Id<S>, Vec<Id<T>>) = (source.as_id(), targets.into_iter().collect());
-        self.resolve(db, s, &targets)?;
-        db.transaction(|tx| {
-            let mut added = 0;
-            for t in targets {
-                added += usize::from(self.add_resolved(tx, s, t)?);
-            }
-            Ok(added)
-        })
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &targets)?;
+        let mut added = 0;
+        for t in targets {
+            added += usize::from(self.add_default(&mut w, s, t)?);
+        }
+        w.commit()?;
+        Ok(added)
     }
 
     /// Makes the targets linked to `source` exactly `targets`, keeping the junction rows of
@@ -456,22 +498,23 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
         targets: impl IntoIterator<Item = Id<T>>,
     ) -> Result<usize> {
         let (s, targets): (Id<S>, Vec<Id<T>>) = (source.as_id(), targets.into_iter().collect());
-        self.resolve(db, s, &targets)?;
-        db.transaction(|tx| {
-            let current: Vec<Id<T>> = self.get(tx, s)?.iter().map(|(t, _)| t.id()).collect();
-            let wanted: BTreeSet<Id<T>> = targets.iter().copied().collect();
-            let obsolete = current.iter().copied().filter(|t| !wanted.contains(t));
-            let mut changed = self.remove_resolved(tx, s, obsolete)?;
-            for t in targets {
-                changed += usize::from(self.add_resolved(tx, s, t)?);
-            }
-            Ok(changed)
-        })
+        let wanted: BTreeSet<Id<T>> = targets.iter().copied().collect();
+        let mut w = db.core.write();
+        self.resolve(w.core(), s, &targets)?;
+        let (obsolete, kept) = self.split(w.core(), s, |t| wanted.contains(&t))?;
+        let plan = self.plan_removal(&w, s, &obsolete, wanted.iter().map(|t| t.raw), kept)?;
+        let mut changed = plan.roots();
+        w.apply_delete(plan)?;
+        for t in wanted {
+            changed += usize::from(self.add_default(&mut w, s, t)?);
+        }
+        w.commit()?;
+        Ok(changed)
     }
 
     /// Inserts `value` as a new target linked to `source` by a default junction row.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
-        self.create_with(db, source, value, J::default())
+        self.create_through(db, source, value, J::default())
     }
 }
 
@@ -502,19 +545,14 @@ impl Db {
             let cascade = AssocOptions::new().on_delete(OnDelete::Cascade);
             let source_side = db.has_many_with(source, junction, to_source, cascade)?.link;
             let target_side = db.has_many_with(target, junction, to_target, cascade)?.link;
-            let mut index = PairIndex {
-                junction: junction.index,
-                a: to_source,
-                b: to_target,
-                map: OrdMap::new(),
-            };
-            let mut existing: Vec<_> = db.rows::<J>(junction.index)?.iter().collect();
-            existing.sort_unstable_by_key(|(id, _)| *id);
-            for (id, row) in existing {
-                index.check(db, Some(id), row)?;
-                index.insert(id, row);
-            }
-            let pairs = db.add_unique(junction.index, Box::new(index));
+            let pair = move |j: &J| Some((*to_source.get(j)?, *to_target.get(j)?));
+            let pairs = db.core.add_key_index(
+                junction.at,
+                to_target.name(),
+                KeyFn::Computed(Arc::new(pair)),
+                None,
+                true,
+            )?;
             Ok(BelongsToMany {
                 source_side,
                 target_side,

@@ -1,99 +1,41 @@
 //! Declaring associations on a database.
 
-use super::{
-    AssocData, AssocMeta, AssocOptions, BelongsTo, HasMany, Link, OnDelete, SourceKey, Unlink,
-};
-use crate::db::{Db, Model, RowIndex};
-use crate::error::{Error, Result};
-use crate::id::{Id, model_name};
-use crate::index::FkIndex;
+use super::{AssocOptions, BelongsTo, HasMany, Link};
+use crate::core::{AssocSpec, IndexAt, TableAt};
+use crate::db::{Db, Model};
+use crate::error::Result;
+use crate::id::Id;
 use crate::key::{ForeignKey, Key};
 use crate::table::Table;
 use crate::unique::Unique;
 
 impl Db {
+    /// Declares an association and returns its link: the one place every association kind is
+    /// declared.
     pub(crate) fn declare<S: Model, T: Model, K: Key>(
         &mut self,
-        source: usize,
+        source: TableAt,
         target: Table<T>,
         fk: ForeignKey<T, K>,
-        source_key: SourceKey<S, K>,
+        source_key: Option<IndexAt>,
         options: AssocOptions,
         unique: bool,
     ) -> Result<Link<S, T, K>> {
-        let definition = |message: String| Error::Definition { message };
-        let target_model = model_name::<T>();
-        self.rows::<S>(source)?;
-        let rows = self.rows::<T>(target.index)?;
-        let taken = self
-            .meta(target.index)
-            .fks
-            .iter()
-            .any(|&a| self.assocs[a].meta().field == fk.name);
-        if taken {
-            return Err(definition(format!(
-                "{target_model}.{} already carries an association; use its `inverse()` instead of declaring it twice",
-                fk.name
-            )));
-        }
-        let nullable = fk.is_nullable();
-        let on_delete = options.on_delete.unwrap_or(if nullable {
-            OnDelete::SetNull
-        } else {
-            OnDelete::Cascade
-        });
-        if on_delete == OnDelete::SetNull && !nullable {
-            return Err(definition(format!(
-                "on delete SetNull needs a nullable foreign key, but {target_model}.{} is not an Option",
-                fk.name
-            )));
-        }
-        let unlink = options.unlink.unwrap_or(if nullable {
-            Unlink::Nullify
-        } else {
-            Unlink::Reject
-        });
-        if unlink == Unlink::Nullify && !nullable {
-            return Err(definition(format!(
-                "the Nullify unlink policy needs a nullable foreign key, but {target_model}.{} is not an Option",
-                fk.name
-            )));
-        }
-        let index = match source_key {
-            SourceKey::Id { .. } => FkIndex::by_slot(),
-            SourceKey::Attr { .. } => FkIndex::by_key(),
-        };
-        let mut data = AssocData {
-            meta: AssocMeta {
-                name: options.name.unwrap_or(target_model),
-                inverse: options.inverse.unwrap_or(fk.name),
-                source,
-                target: target.index,
-                field: fk.name,
-                nullable,
-                on_delete,
-                on_update: options.on_update,
-                unlink,
-                unique,
-            },
+        let at = self.core.add_assoc::<S, T, K>(AssocSpec {
+            source,
+            target: target.at,
             fk,
             source_key,
-            index,
-        };
-        let mut existing: Vec<_> = rows.iter().collect();
-        existing.sort_unstable_by_key(|(id, _)| *id);
-        for (id, row) in existing {
-            data.check(self, Some(id), row)?;
-            data.insert(id, row);
-        }
-        let assoc = self.add_assoc(Box::new(data));
-        Ok(Link::new(assoc, source, target.index))
+            options,
+            unique,
+        })?;
+        Ok(Link::new(at))
     }
 
     /// Declares that `source` has many `target` rows, through the foreign key `fk` on the target
     /// holding the source's id, with default options. Also declares the inverse
     /// [`BelongsTo`] (see [`HasMany::inverse`]). Rows already in the tables are indexed; a
-    /// dangling key among them is a [`Error::ForeignKey`].
+    /// dangling key among them is a [`Error::ForeignKey`](crate::Error::ForeignKey).
     ///
     /// Defaults (Sequelize v7): on delete `SetNull` when the key is an `Option`, `Cascade` when
     /// not; unlink by nulling when nullable, otherwise a validation error.
@@ -128,14 +70,14 @@ impl Db {
         fk: ForeignKey<T, Id<S>>,
         options: AssocOptions,
     ) -> Result<HasMany<S, T>> {
-        let key = SourceKey::id();
-        self.declare(source.index, target, fk, key, options, false)
+        self.declare(source.at, target, fk, None, options, false)
             .map(HasMany::new)
     }
 
-    /// Declares a has-many association whose foreign key holds a unique attribute of the source
-    /// (its *source key*, e.g. a post's slug) instead of its id. Changing that attribute on a
-    /// source row applies the on-update action (default `Cascade`: children follow).
+    /// Declares a has-many association whose foreign key holds a unique key of the source (its
+    /// *source key*, e.g. a post's slug) instead of its id. Changing that key on a source row
+    /// applies the on-update action (default `Cascade`: children follow, and so do their own
+    /// children when the followed key is itself a source key).
     ///
     /// ```
     /// use relata::{AssocOptions, Db, field, fk};
@@ -159,10 +101,15 @@ impl Db {
         fk: ForeignKey<T, K>,
         options: AssocOptions,
     ) -> Result<HasMany<S, T, K>> {
-        source_key.data(self)?;
-        let key = SourceKey::attr(source_key);
-        self.declare(source_key.table, target, fk, key, options, false)
-            .map(HasMany::new)
+        self.declare(
+            source_key.at.table,
+            target,
+            fk,
+            Some(source_key.at),
+            options,
+            false,
+        )
+        .map(HasMany::new)
     }
 
     /// Declares that each `target` row belongs to a `source` row through `fk`: the same

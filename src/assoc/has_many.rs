@@ -2,14 +2,14 @@
 
 use std::fmt;
 
+use super::link::Unlinking;
 use super::{BelongsTo, Link, Unlink};
-use crate::bucket::BucketIter;
+use crate::core::{Arena, Bucket, BucketIter, Cursor, Fk};
 use crate::db::{Db, Model};
 use crate::error::Result;
 use crate::id::{AsId, Id, RawId, model_name};
 use crate::key::Key;
 use crate::query::Query;
-use crate::rows::{Cursor, Rows};
 use crate::table::Row;
 
 /// A handle to a has-many association (`Post` has many `Comment`), returned by
@@ -22,12 +22,12 @@ use crate::table::Row;
 ///
 /// | Sequelize | relata | cost |
 /// |---|---|---|
-/// | `getComments` | [`get`](HasMany::get), [`get_with`](HasMany::get_with), [`get_many`](HasMany::get_many) | O(log n + k) |
+/// | `getComments` | [`get`](HasMany::get), [`query`](HasMany::query), [`get_many`](HasMany::get_many) | O(log n + k) |
 /// | `countComments` | [`count`](HasMany::count), [`count_where`](HasMany::count_where) | O(log n) (unfiltered: one lookup) |
 /// | `hasComment(s)` | [`has`](HasMany::has), [`has_all`](HasMany::has_all), `*_where` | O(log n) per target |
-/// | `addComment(s)` | [`add`](HasMany::add), [`add_many`](HasMany::add_many) | O(log n) per target |
-/// | `removeComment(s)` | [`remove`](HasMany::remove), [`remove_many`](HasMany::remove_many) | O(log n) per target |
-/// | `setComments` | [`set`](HasMany::set) | O((old + new) log n) |
+/// | `addComment(s)` | [`add`](HasMany::add), [`add_many`](HasMany::add_many) | O(log n + log k) per target |
+/// | `removeComment(s)` | [`remove`](HasMany::remove), [`remove_many`](HasMany::remove_many) | O(log n + log k) per target |
+/// | `setComments` | [`set`](HasMany::set) | O((old + new)(log n + log k)) |
 /// | `createComment` | [`create`](HasMany::create) | O(log n) per index |
 pub struct HasMany<S, T, K = Id<S>> {
     pub(crate) link: Link<S, T, K>,
@@ -45,23 +45,25 @@ impl<S, T, K> fmt::Debug for HasMany<S, T, K> {
     }
 }
 
-/// The children of one source row, in creation order. Returned by [`HasMany::get`].
+/// The rows linked to one source row, in creation order. Returned by [`HasMany::get`].
 pub struct Children<'a, T> {
     ids: BucketIter<'a>,
-    rows: &'a Rows<T>,
+    rows: &'a Arena<T>,
     cursor: Cursor<'a, T>,
 }
 
 impl<'a, T: Model> Iterator for Children<'a, T> {
     type Item = Row<'a, T>;
 
+    #[inline]
     fn next(&mut self) -> Option<Row<'a, T>> {
-        let raw = self.ids.next()?;
-        let row = self
-            .rows
-            .get_near(raw, &mut self.cursor)
-            .expect("indexed children exist");
-        Some(Row::new(Id::from_raw(raw), row))
+        loop {
+            let member = self.ids.next()?;
+            if let Some(row) = self.rows.get_near(member, &mut self.cursor) {
+                return Some(Row::raw(member.in_table(self.rows.table()), row));
+            }
+            debug_assert!(false, "indexed rows exist");
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -73,14 +75,6 @@ impl<T: Model> ExactSizeIterator for Children<'_, T> {}
 /// The rows of each source, for batched reads: `(source, its rows)` in the order asked.
 pub type PerSource<'a, S, T> = Vec<(Id<S>, Vec<Row<'a, T>>)>;
 
-/// Sorted, deduplicated raw ids.
-fn raw_set<T>(ids: impl IntoIterator<Item = Id<T>>) -> Vec<RawId> {
-    let mut raw: Vec<RawId> = ids.into_iter().map(|id| id.raw).collect();
-    raw.sort_unstable();
-    raw.dedup();
-    raw
-}
-
 impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     pub(crate) fn new(link: Link<S, T, K>) -> Self {
         HasMany { link }
@@ -91,8 +85,29 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         BelongsTo { link: self.link }
     }
 
+    /// The bucket of `source` (`None`: no children), or `NotFound`. One index lookup when the
+    /// keys are ids and `source` has children (a bucket proves its source alive).
+    #[inline]
+    fn bucket<'a>(
+        &self,
+        db: &'a Db,
+        fk: &Fk<'a, S, T, K>,
+        source: Id<S>,
+    ) -> Result<Option<&'a Bucket>> {
+        if let Some(bucket) = fk
+            .index
+            .id_key(source.raw)
+            .and_then(|k| fk.index.bucket(&k))
+        {
+            return Ok(Some(bucket));
+        }
+        let key = self.link.key_of(&db.core, fk, source)?;
+        Ok(fk.index.bucket(&key))
+    }
+
     /// The rows linked to `source`, in creation order (Sequelize `getComments`).
-    /// O(log n) to start, then O(log n) per row.
+    /// O(log n) to start, then O(1) per row read in the same storage leaf as the previous one,
+    /// O(log n) otherwise.
     ///
     /// ```
     /// # use relata::{Db, Id, fk};
@@ -110,22 +125,19 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Children<'a, T>> {
-        let bucket = self.link.data(db)?.bucket_of(db, source.as_id())?;
-        let rows = db.rows::<T>(self.link.target)?;
-        let ids = match bucket {
-            Some(bucket) => bucket.iter(),
-            None => crate::bucket::Bucket::Empty.iter(),
-        };
+        let fk = self.link.fk(&db.core)?;
+        let bucket = self.bucket(db, &fk, source.as_id())?;
         Ok(Children {
-            ids,
-            rows,
+            ids: bucket.map_or_else(|| Bucket::Empty.iter(), Bucket::iter),
+            rows: fk.targets.rows(),
             cursor: None,
         })
     }
 
-    /// The rows linked to `source`, filtered, ordered, limited and offset by `query`.
-    /// O(log n + k log k) for k linked rows.
-    pub fn get_with<'a>(
+    /// The rows linked to `source`, filtered, ordered, limited and offset by `query`
+    /// (Sequelize `getComments({ where, order, limit, offset })`). O(log n + k log k) for k
+    /// linked rows; O(log n + limit) without an order.
+    pub fn query<'a>(
         &self,
         db: &'a Db,
         source: impl AsId<S>,
@@ -134,8 +146,19 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         Ok(query.apply(self.get(db, source)?))
     }
 
-    /// [`get_with`](HasMany::get_with) for many sources at once (Sequelize's batched getter):
-    /// one entry per source, in the order given, empty ones included; the limit applies per
+    /// [`query`](HasMany::query), under its former name.
+    #[deprecated(note = "renamed to `query`")]
+    pub fn get_with<'a>(
+        &self,
+        db: &'a Db,
+        source: impl AsId<S>,
+        query: &Query<'_, T>,
+    ) -> Result<Vec<Row<'a, T>>> {
+        self.query(db, source, query)
+    }
+
+    /// [`query`](HasMany::query) for many sources at once (Sequelize's batched getter): one
+    /// entry per source, in the order given, empty ones included; the limit applies per
     /// source. Every source is checked before anything is read.
     pub fn get_many<'a>(
         &self,
@@ -143,17 +166,32 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         sources: impl IntoIterator<Item = Id<S>>,
         query: &Query<'_, T>,
     ) -> Result<PerSource<'a, S, T>> {
-        sources
+        let fk = self.link.fk(&db.core)?;
+        let sources: Vec<Id<S>> = sources.into_iter().collect();
+        let buckets = sources
+            .iter()
+            .map(|&s| self.bucket(db, &fk, s))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = fk.targets.rows();
+        Ok(sources
             .into_iter()
-            .map(|s| Ok((s, self.get_with(db, s, query)?)))
-            .collect()
+            .zip(buckets)
+            .map(|(s, bucket)| {
+                let children = Children {
+                    ids: bucket.map_or_else(|| Bucket::Empty.iter(), Bucket::iter),
+                    rows,
+                    cursor: None,
+                };
+                (s, query.apply(children))
+            })
+            .collect())
     }
 
     /// Number of rows linked to `source` (Sequelize `countComments`). O(log n): one lookup,
     /// whatever the number of children.
     pub fn count(&self, db: &Db, source: impl AsId<S>) -> Result<usize> {
-        let bucket = self.link.data(db)?.bucket_of(db, source.as_id())?;
-        Ok(bucket.map_or(0, |b| b.len()))
+        let fk = self.link.fk(&db.core)?;
+        Ok(self.bucket(db, &fk, source.as_id())?.map_or(0, Bucket::len))
     }
 
     /// Number of rows linked to `source` that match `filter`. O(log n + k).
@@ -161,7 +199,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         &self,
         db: &Db,
         source: impl AsId<S>,
-        filter: impl Fn(&T) -> bool,
+        filter: impl Fn(&Row<'_, T>) -> bool,
     ) -> Result<usize> {
         Ok(self.get(db, source)?.filter(|r| filter(r)).count())
     }
@@ -178,11 +216,16 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         db: &Db,
         source: impl AsId<S>,
         target: impl AsId<T>,
-        filter: impl Fn(&T) -> bool,
+        filter: impl Fn(&Row<'_, T>) -> bool,
     ) -> Result<bool> {
-        let data = self.link.data(db)?;
-        let (source, row) = self.resolve(db, source.as_id(), target.as_id())?;
-        Ok(data.is_linked(db, source, row)? && filter(row))
+        let (source, target) = (source.as_id(), target.as_id());
+        let fk = self.link.fk(&db.core)?;
+        let row = self.link.target_row(&db.core, &fk, source, target)?;
+        let linked = self
+            .link
+            .unlinked_key(&db.core, &fk, source, row)?
+            .is_none();
+        Ok(linked && filter(&Row::new(target, row)))
     }
 
     /// Whether every target is linked to `source` (Sequelize `hasComments`). Set semantics:
@@ -202,97 +245,88 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         db: &Db,
         source: impl AsId<S>,
         targets: impl IntoIterator<Item = Id<T>>,
-        filter: impl Fn(&T) -> bool,
+        filter: impl Fn(&Row<'_, T>) -> bool,
     ) -> Result<bool> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
-        let targets = self.link.targets(db, targets)?;
+        let fk = self.link.fk(&db.core)?;
+        let key = self.link.key_of(&db.core, &fk, source.as_id())?;
+        let targets = self.link.rows(&fk, targets)?;
+        let held = fk.index.foreign_key();
         Ok(targets
             .iter()
-            .all(|(_, row)| data.fk.get(row) == Some(&key) && filter(row)))
-    }
-
-    /// The source and target arguments of a single-target method: the target's row, or
-    /// `NotFound` (for the source first, when both are missing).
-    #[inline]
-    fn resolve<'a>(&self, db: &'a Db, source: Id<S>, target: Id<T>) -> Result<(Id<S>, &'a T)> {
-        match db.rows::<T>(self.link.target)?.get(target.raw) {
-            Some(row) => Ok((source, row)),
-            None => {
-                self.link.data(db)?.key_of(db, source)?;
-                Err(crate::table::not_found(target))
-            }
-        }
+            .all(|&(id, row)| held.get(row) == Some(&key) && filter(&Row::new(id, row))))
     }
 
     /// Links `target` to `source`, moving it away from any other source (Sequelize
-    /// `addComment`). Returns whether it was not linked to `source` before. O(log n).
+    /// `addComment`). Returns whether it was not linked to `source` before. O(log n + log k).
+    #[inline]
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let (source, target) = (source.as_id(), target.as_id());
-        if let Some(added) = self.link.link_one_fast(db, source, target.raw) {
-            return Ok(added);
-        }
-        self.link.atomically(db, move |db| {
-            let (source, row) = self.resolve(db, source, target)?;
-            let Some(key) = self.link.data(db)?.unlinked_key(db, source, row)? else {
-                return Ok(false);
-            };
-            self.link.relink(db, target.raw, Some(key))?;
-            Ok(true)
-        })
+        let mut w = db.core.write();
+        let added = w.link::<S, T, K>(self.link.at, target.as_id().raw, source.as_id().raw)?;
+        w.commit()?;
+        Ok(added)
     }
 
     /// Links every target to `source`, leaving rows already linked alone (Sequelize
     /// `addComments`). Returns how many rows it newly linked. Atomic: an unknown id fails the
-    /// whole call. O(m log n).
+    /// whole call. O(m (log n + log k)).
     pub fn add_many(
         &self,
         db: &mut Db,
         source: impl AsId<S>,
         targets: impl IntoIterator<Item = Id<T>>,
     ) -> Result<usize> {
-        self.link.atomically(db, move |db| {
-            let data = self.link.data(db)?;
-            let key = data.key_of(db, source.as_id())?;
-            let targets = self.link.targets(db, targets)?;
-            let new: Vec<RawId> = raw_set(
-                targets
-                    .into_iter()
-                    .filter(|(_, row)| data.fk.get(row) != Some(&key))
-                    .map(|(id, _)| id),
-            );
-            self.link
-                .relink_many(db, new.iter().map(|&child| (child, Some(key.clone()))))?;
-            Ok(new.len())
-        })
+        let source = source.as_id();
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source)?;
+        let held = fk.index.foreign_key();
+        let mut new: Vec<RawId> = self
+            .link
+            .rows(&fk, targets)?
+            .into_iter()
+            .filter(|(_, row)| held.get(row) != Some(&key))
+            .map(|(id, _)| id.raw)
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        w.link_all::<S, T, K>(self.link.at, &new, source.raw, true)?;
+        w.commit()?;
+        Ok(new.len())
     }
 
     /// Unlinks `target` from `source` if it is linked to it, by the association's unlink policy
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
     /// [`Error::Validation`](crate::Error::Validation) unless the policy deletes.
+    #[inline]
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let (source, target) = (source.as_id(), target.as_id());
-        if let Some(removed) = self.link.unlink_one_fast(db, source, target.raw) {
-            return Ok(removed);
-        }
-        self.link.atomically(db, move |db| {
-            let (source, row) = self.resolve(db, source, target)?;
-            let data = self.link.data(db)?;
-            if !data.is_linked(db, source, row)? {
+        let mut w = db.core.write();
+        let def = w.assoc::<T>(self.link.at)?;
+        let removed = if def.unlink() == Unlink::Nullify && def.nullable() {
+            // The common case, without planning: null the key.
+            w.unlink::<S, T, K>(self.link.at, target.raw, source.raw)?
+        } else {
+            let fk = self.link.fk(w.core())?;
+            let row = self.link.target_row(w.core(), &fk, source, target)?;
+            if self
+                .link
+                .unlinked_key(w.core(), &fk, source, row)?
+                .is_some()
+            {
                 return Ok(false);
             }
-            if data.meta.unlink == Unlink::Nullify && data.meta.nullable {
-                // The common case, without planning: null the key.
-                self.link.relink(db, target.raw, None)?;
-                return Ok(true);
-            }
-            let unlinking = self.link.plan_unlink(db, vec![target.raw], None)?;
-            self.link.apply_unlink(db, unlinking).map(|n| n == 1)
-        })
+            let unlinking = self.link.plan_unlink(&w, vec![target.raw], None)?;
+            self.link
+                .refuse_conflicts(w.core(), &unlinking, source, [])?;
+            self.link.apply_unlink(&mut w, source, unlinking)?;
+            true
+        };
+        w.commit()?;
+        Ok(removed)
     }
 
     /// Unlinks every target that is linked to `source`; others are left alone (Sequelize
-    /// `removeComments`). Returns how many rows it unlinked. Atomic. O(m log n).
+    /// `removeComments`). Returns how many rows it unlinked. Atomic. O(m (log n + log k)).
     pub fn remove_many(
         &self,
         db: &mut Db,
@@ -303,7 +337,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// [`remove_many`](HasMany::remove_many) with an unlink policy for this call (`None`: the
-    /// association's). `Some(Unlink::Delete)` is Sequelize's `destroy: true`.
+    /// association's). `Some(Unlink::Delete)` is Sequelize's `destroy: true`; if the deletes
+    /// would cascade to `source` or to a listed target that stays, the call is an
+    /// [`Error::Conflict`](crate::Error::Conflict) and nothing changes.
     pub fn remove_many_with(
         &self,
         db: &mut Db,
@@ -311,26 +347,34 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         targets: impl IntoIterator<Item = Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<usize> {
-        self.link.atomically(db, move |db| {
-            let data = self.link.data(db)?;
-            let key = data.key_of(db, source.as_id())?;
-            let targets = self.link.targets(db, targets)?;
-            let linked = raw_set(
-                targets
-                    .into_iter()
-                    .filter(|(_, row)| data.fk.get(row) == Some(&key))
-                    .map(|(id, _)| id),
-            );
-            let unlinking = self.link.plan_unlink(db, linked, policy)?;
-            self.link.apply_unlink(db, unlinking)
-        })
+        let source = source.as_id();
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source)?;
+        let held = fk.index.foreign_key();
+        let (mut linked, mut others) = (Vec::new(), Vec::new());
+        for (id, row) in self.link.rows(&fk, targets)? {
+            if held.get(row) == Some(&key) {
+                linked.push(id.raw);
+            } else {
+                others.push(id.raw);
+            }
+        }
+        linked.sort_unstable();
+        linked.dedup();
+        let unlinking = self.link.plan_unlink(&w, linked, policy)?;
+        self.link
+            .refuse_conflicts(w.core(), &unlinking, source, others)?;
+        let unlinked = self.link.apply_unlink(&mut w, source, unlinking)?;
+        w.commit()?;
+        Ok(unlinked)
     }
 
     /// Makes the rows linked to `source` exactly `targets` (duplicates ignored; Sequelize
     /// `setComments`): rows no longer listed are unlinked by the unlink policy, new ones are
     /// linked (moved if linked elsewhere), rows already linked are untouched. Atomic, unlike
     /// Sequelize's concurrent statements. Returns how many rows changed.
-    /// O((old + new) log n).
+    /// O((old + new)(log n + log k)).
     ///
     /// ```
     /// # use relata::{Db, Id, fk};
@@ -357,7 +401,9 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// [`set`](HasMany::set) with an unlink policy for this call (`None`: the association's).
-    /// `Some(Unlink::Delete)` is Sequelize's `destroyPrevious`.
+    /// `Some(Unlink::Delete)` is Sequelize's `destroyPrevious`; if the deletes would cascade to
+    /// `source` or to a row the call keeps or links, the call is an
+    /// [`Error::Conflict`](crate::Error::Conflict) and nothing changes.
     pub fn set_with(
         &self,
         db: &mut Db,
@@ -365,51 +411,54 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         targets: impl IntoIterator<Item = Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<usize> {
-        self.link.atomically(db, move |db| {
-            let source = source.as_id();
-            let data = self.link.data(db)?;
-            let key = data.key_of(db, source)?;
-            let wanted = self.link.existing(db, targets)?;
-            // One merge of two sorted lists: the current children and the wanted ones.
-            let mut to_unlink = Vec::new();
-            let mut to_link = Vec::new();
-            let mut current = data
-                .index
-                .live_bucket(&key)
-                .into_iter()
-                .flat_map(|b| b.iter())
-                .peekable();
-            let mut wanted_iter = wanted.iter().copied().peekable();
-            loop {
-                match (current.peek().copied(), wanted_iter.peek().copied()) {
-                    (Some(c), Some(w)) if c == w => {
-                        current.next();
-                        wanted_iter.next();
-                    }
-                    (Some(c), Some(w)) if c < w => to_unlink.extend(current.next()),
-                    (Some(_), Some(_)) | (None, Some(_)) => to_link.extend(wanted_iter.next()),
-                    (Some(_), None) => to_unlink.extend(current.next()),
-                    (None, None) => break,
+        let source = source.as_id();
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source)?;
+        let wanted = self.link.existing(&fk, targets)?;
+        // One merge of two sorted lists: the current children and the wanted ones.
+        let table = fk.targets.rows().table();
+        let mut current = fk
+            .index
+            .bucket(&key)
+            .into_iter()
+            .flat_map(Bucket::iter)
+            .map(|m| m.in_table(table))
+            .peekable();
+        let (mut unlink, mut link, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+        let mut wanted_iter = wanted.iter().copied().peekable();
+        loop {
+            match (current.peek().copied(), wanted_iter.peek().copied()) {
+                (Some(c), Some(w)) if c == w => {
+                    keep.extend(current.next());
+                    wanted_iter.next();
                 }
+                (Some(c), Some(w)) if c < w => unlink.extend(current.next()),
+                (Some(_), Some(_)) | (None, Some(_)) => link.extend(wanted_iter.next()),
+                (Some(_), None) => unlink.extend(current.next()),
+                (None, None) => break,
             }
-            let unlinking = self.link.plan_unlink(db, to_unlink, policy)?;
-            self.link
-                .refuse_conflicts(db, &unlinking, source, to_link.iter().copied())?;
-            let changed = self.link.apply_unlink(db, unlinking)? + to_link.len();
-            self.link.relink_many(
-                db,
-                to_link.into_iter().map(|child| (child, Some(key.clone()))),
-            )?;
-            Ok(changed)
-        })
+        }
+        let unlinking: Unlinking = self.link.plan_unlink(&w, unlink, policy)?;
+        let needed = link.iter().chain(&keep).copied();
+        self.link
+            .refuse_conflicts(w.core(), &unlinking, source, needed)?;
+        let changed = self.link.apply_unlink(&mut w, source, unlinking)? + link.len();
+        w.link_all::<S, T, K>(self.link.at, &link, source.raw, true)?;
+        w.commit()?;
+        Ok(changed)
     }
 
     /// Inserts `value` with its foreign key set to `source` (Sequelize `createComment`);
     /// whatever key `value` held is overwritten. Returns the new row's id.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
-        let data = self.link.data(db)?;
-        let key = data.key_of(db, source.as_id())?;
-        data.fk.point(&mut value, key);
-        self.link.target_table().insert(db, value)
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source.as_id())?;
+        fk.index.foreign_key().point(&mut value, key);
+        let target = fk.def.target();
+        let id = w.insert(target, value)?;
+        w.commit()?;
+        Ok(Id::from_raw(id))
     }
 }

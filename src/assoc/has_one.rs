@@ -2,12 +2,13 @@
 
 use std::fmt;
 
-use super::{AssocOptions, BelongsTo, Link, SourceKey, Unlink};
+use super::{AssocOptions, BelongsTo, Link, Unlink};
+use crate::core::Bucket;
 use crate::db::{Db, Model};
 use crate::error::Result;
 use crate::id::{AsId, Id, RawId, model_name};
 use crate::key::{ForeignKey, Key};
-use crate::table::{Row, Table, not_found};
+use crate::table::{Row, Table};
 use crate::unique::Unique;
 
 /// A handle to a has-one association (`User` has one `Profile`), returned by [`Db::has_one`].
@@ -65,20 +66,22 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
 
     /// The target linked to `source`, if any (Sequelize `getProfile`). O(log n).
     pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Option<Row<'a, T>>> {
-        let current = self.current(db, source.as_id())?;
-        match current {
-            Some(raw) => self
-                .link
-                .target_table()
-                .get(db, Id::from_raw(raw))
-                .map(Some),
-            None => Ok(None),
-        }
+        let fk = self.link.fk(&db.core)?;
+        let rows = fk.targets.rows();
+        Ok(self
+            .current(&db.core, source.as_id())?
+            .and_then(|raw| rows.get(raw).map(|row| Row::raw(raw, row))))
     }
 
-    fn current(&self, db: &Db, source: Id<S>) -> Result<Option<RawId>> {
-        let bucket = self.link.data(db)?.bucket_of(db, source)?;
-        Ok(bucket.and_then(|b| b.iter().next()))
+    fn current(&self, core: &crate::core::Core, source: Id<S>) -> Result<Option<RawId>> {
+        let fk = self.link.fk(core)?;
+        let key = self.link.key_of(core, &fk, source)?;
+        let table = fk.targets.rows().table();
+        Ok(fk
+            .index
+            .bucket(&key)
+            .and_then(|b: &Bucket| b.iter().next())
+            .map(|m| m.in_table(table)))
     }
 
     /// Makes `target` the one row linked to `source`, or none (Sequelize `setProfile`). The
@@ -89,7 +92,9 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
         self.set_with(db, source, target, None)
     }
 
-    /// [`set`](HasOne::set) with an unlink policy for this call (`None`: the association's).
+    /// [`set`](HasOne::set) with an unlink policy for this call (`None`: the association's). With
+    /// the delete policy, a cascade from the previous target that would delete `source` or the
+    /// new target is an [`Error::Conflict`](crate::Error::Conflict), and nothing changes.
     pub fn set_with(
         &self,
         db: &mut Db,
@@ -97,30 +102,30 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
         target: Option<Id<T>>,
         policy: Option<Unlink>,
     ) -> Result<()> {
-        self.link.atomically(db, move |db| {
-            let source = source.as_id();
-            let data = self.link.data(db)?;
-            let key = data.key_of(db, source)?;
-            if let Some(t) = target
-                && !self.link.target_table().contains(db, t)
-            {
-                return Err(not_found(t));
-            }
-            let current = self.current(db, source)?;
-            let new = target.map(|t| t.raw);
-            if current == new {
-                return Ok(());
-            }
-            let unlinking = self
-                .link
-                .plan_unlink(db, current.into_iter().collect(), policy)?;
-            self.link.refuse_conflicts(db, &unlinking, source, new)?;
-            self.link.apply_unlink(db, unlinking)?;
-            if let Some(t) = new {
-                self.link.relink(db, t, Some(key))?;
-            }
-            Ok(())
-        })
+        let source = source.as_id();
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source)?;
+        if let Some(t) = target
+            && !fk.targets.rows().contains(t.raw)
+        {
+            return Err(self.link.missing_target(&fk, t));
+        }
+        let current = self.current(w.core(), source)?;
+        let new = target.map(|t| t.raw);
+        if current == new {
+            return Ok(());
+        }
+        let unlinking = self
+            .link
+            .plan_unlink(&w, current.into_iter().collect(), policy)?;
+        self.link
+            .refuse_conflicts(w.core(), &unlinking, source, new)?;
+        self.link.apply_unlink(&mut w, source, unlinking)?;
+        if let Some(t) = new {
+            w.relink::<S, T, K>(self.link.at, t, Some(key))?;
+        }
+        w.commit()
     }
 
     /// Inserts `value` as the target of `source`, replacing the current one as
@@ -128,13 +133,21 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
     /// previous target is still linked. Returns the new row's id.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
         let source = source.as_id();
-        db.transaction(|tx| {
-            self.set(tx, source, None)?;
-            let data = self.link.data(tx)?;
-            let key = data.key_of(tx, source)?;
-            data.fk.point(&mut value, key);
-            self.link.target_table().insert(tx, value)
-        })
+        let mut w = db.core.write();
+        let fk = self.link.fk(w.core())?;
+        let key = self.link.key_of(w.core(), &fk, source)?;
+        let target = fk.def.target();
+        if let Some(current) = self.current(w.core(), source)? {
+            let unlinking = self.link.plan_unlink(&w, vec![current], None)?;
+            self.link
+                .refuse_conflicts(w.core(), &unlinking, source, [])?;
+            self.link.apply_unlink(&mut w, source, unlinking)?;
+        }
+        let fk = self.link.fk(w.core())?;
+        fk.index.foreign_key().point(&mut value, key);
+        let id = w.insert(target, value)?;
+        w.commit()?;
+        Ok(Id::from_raw(id))
     }
 }
 
@@ -158,8 +171,7 @@ impl Db {
         fk: ForeignKey<T, Id<S>>,
         options: AssocOptions,
     ) -> Result<HasOne<S, T>> {
-        let key = SourceKey::id();
-        let link = self.declare(source.index, target, fk, key, options, true)?;
+        let link = self.declare::<S, T, Id<S>>(source.at, target, fk, None, options, true)?;
         Ok(HasOne { link })
     }
 
@@ -172,9 +184,14 @@ impl Db {
         fk: ForeignKey<T, K>,
         options: AssocOptions,
     ) -> Result<HasOne<S, T, K>> {
-        source_key.data(self)?;
-        let key = SourceKey::attr(source_key);
-        let link = self.declare(source_key.table, target, fk, key, options, true)?;
+        let link = self.declare::<S, T, K>(
+            source_key.at.table,
+            target,
+            fk,
+            Some(source_key.at),
+            options,
+            true,
+        )?;
         Ok(HasOne { link })
     }
 }

@@ -8,10 +8,12 @@ pub enum OnDelete {
     /// Set the linked rows' foreign key to null. Only for nullable (`Option`) keys: declaring it
     /// on a non-null key is an [`Error::Definition`](crate::Error::Definition).
     SetNull,
-    /// Refuse the delete while linked rows exist: [`Error::Restricted`](crate::Error::Restricted).
+    /// Refuse the delete while linked rows exist ([`Error::Restricted`](crate::Error::Restricted)),
+    /// checked at once, as in SQL: a linked row blocks even when the same cascade would delete
+    /// it too. Only rows the call itself asked to delete do not block.
     Restrict,
-    /// SQL's deferred check; observably the same as `Restrict` here, except that rows deleted by
-    /// the same cascade do not block.
+    /// SQL's check at the end of the operation: a linked row blocks unless the same delete
+    /// (its cascade included) removes it.
     NoAction,
 }
 
@@ -20,12 +22,17 @@ pub enum OnDelete {
 /// can see a key change; ids never change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum OnUpdate {
-    /// Rewrite the linked rows' foreign keys to the new value (the default).
+    /// Rewrite the linked rows' foreign keys to the new value (the default), transitively: a
+    /// rewritten key that is itself a source key carries the change on.
     #[default]
     Cascade,
-    /// Refuse the update while linked rows exist.
+    /// Set the linked rows' foreign key to null. Only for nullable (`Option`) keys, as for
+    /// [`OnDelete::SetNull`].
+    SetNull,
+    /// Refuse the update while linked rows exist, checked at once.
     Restrict,
-    /// Same as `Restrict` here.
+    /// Refuse the update if, when the operation ends, a linked row still holds a key that
+    /// names no row.
     NoAction,
 }
 

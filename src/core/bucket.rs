@@ -1,0 +1,531 @@
+//! The set of child rows linked to one source: the value side of a foreign-key index.
+//!
+//! Children are kept sorted by [`Member`], which orders by creation, so reading a bucket yields
+//! the default order of the spec without sorting. Small buckets (the common case: a post with a
+//! handful of comments) are one `Arc<[Member]>` with spare capacity: a single allocation reached
+//! through a single pointer, edited in place while unshared, copied (with doubled capacity) when
+//! full or shared with a snapshot. Past [`SMALL_MAX`] children a bucket becomes a list of
+//! sorted chunks of at most [`CHUNK`] children each, behind a directory that holds each chunk's
+//! last child: an insert or a removal binary-searches the directory, then edits one chunk in
+//! place (or copies that one chunk, if a snapshot shares it). O(log k) to find, O(64) to edit,
+//! whatever k is; a copy after a snapshot copies one chunk and the directory.
+
+use triomphe::Arc;
+
+use crate::id::{Member, Seq};
+
+/// Largest child count kept in the sorted-vector form.
+pub(crate) const SMALL_MAX: usize = 64;
+
+#[derive(Clone, Default)]
+pub(crate) enum Bucket {
+    #[default]
+    Empty,
+    /// The first `len` entries of `ids` are the children; the rest is spare capacity.
+    Small {
+        len: u32,
+        ids: Arc<[Member]>,
+    },
+    Large(Arc<Chunks>),
+}
+
+/// Largest number of children in one chunk of a large bucket.
+pub(crate) const CHUNK: usize = 64;
+
+/// The children of a large bucket: sorted chunks, each non-empty, in order.
+#[derive(Clone)]
+pub(crate) struct Chunks {
+    len: usize,
+    dir: Vec<Chunk>,
+}
+
+/// One chunk: its children are the first `len` entries of `ids` (capacity [`CHUNK`]), sorted;
+/// `last` is the last of them, kept here for the directory's binary search.
+#[derive(Clone)]
+pub(crate) struct Chunk {
+    last: Member,
+    len: u32,
+    ids: Arc<[Member]>,
+}
+
+impl Chunk {
+    fn new(ids: &[Member]) -> Chunk {
+        let last = ids.last().copied().unwrap_or(FILLER);
+        let padded = ids
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(FILLER, CHUNK - ids.len()));
+        Chunk {
+            last,
+            len: ids.len() as u32,
+            ids: padded.collect(),
+        }
+    }
+
+    #[inline]
+    fn slice(&self) -> &[Member] {
+        &self.ids[..self.len as usize]
+    }
+
+    /// Room to write: the chunk's own buffer, or a copy if a snapshot shares it.
+    #[inline]
+    fn buf(&mut self) -> &mut [Member] {
+        if Arc::get_mut(&mut self.ids).is_none() {
+            self.ids = self.ids.iter().copied().collect();
+        }
+        Arc::get_mut(&mut self.ids).unwrap_or(&mut [])
+    }
+}
+
+impl Chunks {
+    /// The chunk that holds `id`, or would: the first whose last child is not before it (the
+    /// last chunk for an id past every child).
+    #[inline]
+    fn find(&self, id: Member) -> usize {
+        let seq = id.seq.get();
+        let at = self.dir.partition_point(|c| c.last.seq.get() < seq);
+        at.min(self.dir.len().saturating_sub(1))
+    }
+
+    fn insert(&mut self, id: Member) -> bool {
+        let at = self.find(id);
+        let Some(chunk) = self.dir.get_mut(at) else {
+            self.dir.push(Chunk::new(&[id]));
+            self.len += 1;
+            return true;
+        };
+        let n = chunk.len as usize;
+        let pos = match position(chunk.slice(), id) {
+            Ok(_) => return false,
+            Err(pos) => pos,
+        };
+        if n == CHUNK {
+            // Split in two halves, then insert into the one it belongs to.
+            let (left, right) = chunk.slice().split_at(CHUNK / 2);
+            let (left, right) = (Chunk::new(left), Chunk::new(right));
+            self.dir[at] = left;
+            self.dir.insert(at + 1, right);
+            return self.insert(id);
+        }
+        let buf = chunk.buf();
+        shift_right(&mut buf[pos..=n]);
+        buf[pos] = id;
+        chunk.len += 1;
+        if pos == n {
+            chunk.last = id;
+        }
+        self.len += 1;
+        true
+    }
+
+    fn remove(&mut self, id: Member) -> bool {
+        let at = self.find(id);
+        let Some(chunk) = self.dir.get_mut(at) else {
+            return false;
+        };
+        let n = chunk.len as usize;
+        let Ok(pos) = position(chunk.slice(), id) else {
+            return false;
+        };
+        self.len -= 1;
+        if n == 1 {
+            self.dir.remove(at);
+            return true;
+        }
+        let buf = chunk.buf();
+        shift_left(&mut buf[pos..n]);
+        let last = buf[n - 2];
+        chunk.len -= 1;
+        chunk.last = last;
+        // Merge a quarter-full chunk into a neighbour that has room, so chunks stay dense.
+        if (chunk.len as usize) < CHUNK / 4 {
+            let merge_with = if at + 1 < self.dir.len() {
+                at + 1
+            } else {
+                at.wrapping_sub(1)
+            };
+            if let Some(other) = self.dir.get(merge_with)
+                && other.len as usize + n - 1 <= CHUNK / 2
+            {
+                let (first, second) = if merge_with > at {
+                    (at, merge_with)
+                } else {
+                    (merge_with, at)
+                };
+                let mut joined = self.dir[first].slice().to_vec();
+                joined.extend_from_slice(self.dir[second].slice());
+                self.dir[first] = Chunk::new(&joined);
+                self.dir.remove(second);
+            }
+        }
+        true
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Member> + '_ {
+        self.dir.iter().flat_map(|c| c.slice().iter().copied())
+    }
+}
+
+/// Fills spare capacity; never read.
+const FILLER: Member = Member {
+    seq: Seq::MAX,
+    slot: 0,
+};
+
+/// The `len` ids of `ids` followed by filler up to a power of two (at least 4), in one
+/// allocation: the iterators below have a trusted length, so `collect` builds the `Arc` in
+/// place, where `Vec::into` would allocate, copy and free.
+fn with_room(len: usize, ids: impl Iterator<Item = Member>) -> Arc<[Member]> {
+    let capacity = len.next_power_of_two().max(4);
+    ids.chain(std::iter::repeat_n(FILLER, capacity - len))
+        .collect()
+}
+
+/// `ids` (sorted) with `id` inserted at `pos`, in a new allocation with room to grow.
+fn grown(ids: &[Member], pos: usize, id: Member) -> Arc<[Member]> {
+    let (before, after) = ids.split_at(pos);
+    let ids = before.iter().chain(std::iter::once(&id)).chain(after);
+    with_room(before.len() + 1 + after.len(), ids.copied())
+}
+
+/// Where `id` is in the sorted `ids` (`Ok`) or would go (`Err`). Compares creation numbers
+/// only: they are unique within a table, so they order and identify its rows. A branch-free
+/// count for the small sizes buckets have (at most [`SMALL_MAX`]).
+#[inline]
+fn position(ids: &[Member], id: Member) -> Result<usize, usize> {
+    let seq = id.seq.get();
+    let pos = ids.iter().filter(|x| x.seq.get() < seq).count();
+    match ids.get(pos) {
+        Some(x) if *x == id => Ok(pos),
+        _ => Err(pos),
+    }
+}
+
+/// Moves every entry one place right, dropping the last: the room for an insert at 0.
+/// A plain loop: buckets are short, and a `memmove` call costs more than the copy.
+#[inline]
+fn shift_right(ids: &mut [Member]) {
+    for i in (1..ids.len()).rev() {
+        ids[i] = ids[i - 1];
+    }
+}
+
+/// Moves every entry one place left, dropping the first: closes the gap of a removal at 0.
+#[inline]
+fn shift_left(ids: &mut [Member]) {
+    for i in 1..ids.len() {
+        ids[i - 1] = ids[i];
+    }
+}
+
+impl Bucket {
+    fn small(ids: &[Member]) -> Bucket {
+        Bucket::Small {
+            len: ids.len() as u32,
+            ids: with_room(ids.len(), ids.iter().copied()),
+        }
+    }
+
+    /// The children of a small bucket. O(1).
+    #[inline]
+    fn slice(&self) -> &[Member] {
+        match self {
+            Bucket::Small { len, ids } => &ids[..*len as usize],
+            _ => &[],
+        }
+    }
+
+    /// Number of children. O(1).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Bucket::Empty => 0,
+            Bucket::Small { len, .. } => *len as usize,
+            Bucket::Large(s) => s.len,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// O(log k).
+    #[cfg(test)]
+    pub(crate) fn contains(&self, id: Member) -> bool {
+        match self {
+            Bucket::Empty => false,
+            Bucket::Small { .. } => self.slice().binary_search(&id).is_ok(),
+            Bucket::Large(s) => {
+                let at = s.find(id);
+                s.dir
+                    .get(at)
+                    .is_some_and(|c| position(c.slice(), id).is_ok())
+            }
+        }
+    }
+
+    /// Adds `id`; returns false if it was already there. O(log k) (O(k) memmove below `SMALL_MAX`).
+    pub(crate) fn insert(&mut self, id: Member) -> bool {
+        match self {
+            Bucket::Empty => {
+                *self = Bucket::small(&[id]);
+                true
+            }
+            Bucket::Small { len, ids } => {
+                let n = *len as usize;
+                let pos = match position(&ids[..n], id) {
+                    Ok(_) => return false,
+                    Err(pos) => pos,
+                };
+                if n == SMALL_MAX {
+                    let (left, right) = ids[..n].split_at(n / 2);
+                    let mut chunks = Chunks {
+                        len: n,
+                        dir: vec![Chunk::new(left), Chunk::new(right)],
+                    };
+                    chunks.insert(id);
+                    *self = Bucket::Large(Arc::new(chunks));
+                } else if let Some(buf) = Arc::get_mut(ids).filter(|buf| n < buf.len()) {
+                    shift_right(&mut buf[pos..=n]);
+                    buf[pos] = id;
+                    *len += 1;
+                } else {
+                    *ids = grown(&ids[..n], pos, id);
+                    *len += 1;
+                }
+                true
+            }
+            Bucket::Large(s) => Arc::make_mut(s).insert(id),
+        }
+    }
+
+    /// Removes `id`; returns false if it was not there. O(log k) (O(k) memmove below `SMALL_MAX`).
+    pub(crate) fn remove(&mut self, id: Member) -> bool {
+        match self {
+            Bucket::Empty => false,
+            Bucket::Small { len, ids } => {
+                let n = *len as usize;
+                let Ok(pos) = position(&ids[..n], id) else {
+                    return false;
+                };
+                if n == 1 {
+                    *self = Bucket::Empty;
+                } else if let Some(buf) = Arc::get_mut(ids) {
+                    shift_left(&mut buf[pos..n]);
+                    *len -= 1;
+                } else {
+                    let mut rest = Vec::with_capacity(n - 1);
+                    rest.extend_from_slice(&ids[..pos]);
+                    rest.extend_from_slice(&ids[pos + 1..n]);
+                    *self = Bucket::small(&rest);
+                }
+                true
+            }
+            Bucket::Large(s) => {
+                let removed = Arc::make_mut(s).remove(id);
+                // Shrink with hysteresis so a bucket hovering at the threshold does not flip.
+                if s.len <= SMALL_MAX / 2 {
+                    let ids: Vec<Member> = s.iter().collect();
+                    *self = Bucket::small(&ids);
+                }
+                removed
+            }
+        }
+    }
+
+    /// Children in creation order.
+    pub(crate) fn iter(&self) -> BucketIter<'_> {
+        match self {
+            Bucket::Empty | Bucket::Small { .. } => BucketIter::Small(self.slice().iter()),
+            Bucket::Large(s) => BucketIter::Large {
+                chunks: s.dir.iter(),
+                chunk: [].iter(),
+                left: s.len,
+            },
+        }
+    }
+}
+
+/// Iterator over a bucket's children, in creation order.
+pub(crate) enum BucketIter<'a> {
+    Small(std::slice::Iter<'a, Member>),
+    Large {
+        chunks: std::slice::Iter<'a, Chunk>,
+        chunk: std::slice::Iter<'a, Member>,
+        left: usize,
+    },
+}
+
+impl Iterator for BucketIter<'_> {
+    type Item = Member;
+
+    fn next(&mut self) -> Option<Member> {
+        match self {
+            BucketIter::Small(it) => it.next().copied(),
+            BucketIter::Large {
+                chunks,
+                chunk,
+                left,
+            } => loop {
+                if let Some(&id) = chunk.next() {
+                    *left -= 1;
+                    return Some(id);
+                }
+                *chunk = chunks.next()?.slice().iter();
+            },
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match self {
+            BucketIter::Small(it) => it.len(),
+            BucketIter::Large { left, .. } => *left,
+        };
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for BucketIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Checks a large bucket's chunks: non-empty, sorted, within capacity, `last` and `len`
+    /// right.
+    fn check(bucket: &Bucket) {
+        if let Bucket::Large(chunks) = bucket {
+            let mut total = 0;
+            let mut previous = None;
+            for chunk in &chunks.dir {
+                let ids = chunk.slice();
+                assert!(!ids.is_empty() && ids.len() <= CHUNK);
+                assert_eq!(chunk.last, ids[ids.len() - 1]);
+                for &id in ids {
+                    assert!(previous < Some(id), "sorted across chunks");
+                    previous = Some(id);
+                }
+                total += ids.len();
+            }
+            assert_eq!(total, chunks.len);
+        }
+    }
+
+    #[test]
+    fn large_buckets_behave_like_a_sorted_set_under_random_edits_and_snapshots() {
+        let n: u64 = if cfg!(miri) { 400 } else { 20_000 };
+        let mut bucket = Bucket::default();
+        let mut model = BTreeSet::new();
+        let mut snapshots = Vec::new();
+        let mut x: u64 = 88172645463325252;
+        for step in 0..(4 * n) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s = x % n + 1;
+            // Mostly grow early, mostly shrink late, so both splits and merges happen.
+            let grow = (x >> 32) % 4 < if step < 2 * n { 3 } else { 1 };
+            if grow {
+                assert_eq!(bucket.insert(id(s)), model.insert(id(s)));
+            } else {
+                assert_eq!(bucket.remove(id(s)), model.remove(&id(s)));
+            }
+            if step % 997 == 0 {
+                check(&bucket);
+                assert!(bucket.iter().eq(model.iter().copied()));
+                snapshots.push((bucket.clone(), model.clone()));
+            }
+        }
+        check(&bucket);
+        assert_eq!(bucket.len(), model.len());
+        assert!(bucket.iter().eq(model.iter().copied()));
+        assert_eq!(bucket.iter().len(), model.len());
+        for s in (1..=n).step_by(13) {
+            assert_eq!(bucket.contains(id(s)), model.contains(&id(s)));
+        }
+        for (snapshot, expected) in snapshots {
+            assert!(
+                snapshot.iter().eq(expected.iter().copied()),
+                "a snapshot never changes"
+            );
+        }
+    }
+
+    fn id(seq: u64) -> Member {
+        Member {
+            seq: Seq::new(seq),
+            slot: seq as u32,
+        }
+    }
+
+    #[test]
+    fn behaves_like_a_sorted_set_across_both_forms() {
+        let mut bucket = Bucket::default();
+        let mut model = BTreeSet::new();
+        // Grow well past SMALL_MAX, then shrink back below it, in a scrambled order.
+        let seqs: Vec<u64> = (1..=200).map(|i| (i * 37) % 211 + 1).collect();
+        for &s in &seqs {
+            assert_eq!(bucket.insert(id(s)), model.insert(id(s)));
+            assert!(!bucket.insert(id(s)), "second insert is a no-op");
+        }
+        assert!(matches!(bucket, Bucket::Large(_)));
+        for &s in seqs.iter().step_by(2).chain(&[999]) {
+            assert_eq!(bucket.remove(id(s)), model.remove(&id(s)));
+        }
+        for s in 1..=180 {
+            assert_eq!(bucket.remove(id(s)), model.remove(&id(s)));
+            assert_eq!(bucket.len(), model.len());
+            assert!(bucket.iter().eq(model.iter().copied()));
+            assert_eq!(bucket.iter().len(), model.len());
+        }
+        assert!(matches!(bucket, Bucket::Small { .. }));
+        for s in 1..=300 {
+            assert_eq!(bucket.contains(id(s)), model.contains(&id(s)));
+        }
+    }
+
+    #[test]
+    fn removing_the_last_child_frees_the_bucket() {
+        let mut bucket = Bucket::default();
+        bucket.insert(id(1));
+        assert!(bucket.remove(id(1)));
+        assert!(matches!(bucket, Bucket::Empty));
+        assert!(bucket.is_empty());
+        assert!(!bucket.remove(id(1)));
+    }
+
+    #[test]
+    fn writes_to_a_shared_small_bucket_copy_it() {
+        let mut a = Bucket::default();
+        for s in [2, 4, 6] {
+            a.insert(id(s));
+        }
+        let b = a.clone();
+        a.insert(id(5)); // shared: copied, not written in place
+        let c = a.clone();
+        a.remove(id(2));
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![id(2), id(4), id(6)]);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![id(2), id(4), id(5), id(6)]
+        );
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![id(4), id(5), id(6)]);
+        for s in 7..=70 {
+            a.insert(id(s)); // grows through every capacity, then turns Large
+        }
+        assert_eq!(a.len(), 67);
+        assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn clones_do_not_see_later_writes() {
+        let mut a = Bucket::default();
+        a.insert(id(1));
+        a.insert(id(2));
+        let b = a.clone();
+        a.remove(id(1));
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![id(1), id(2)]);
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![id(2)]);
+    }
+}

@@ -1,0 +1,243 @@
+//! Declarations: tables, indexes and associations join the catalog here. Each builds what it
+//! adds (indexing the rows already stored, and checking them) before changing anything, so a
+//! declaration that fails leaves the database as it was.
+
+use std::any::Any;
+use std::any::TypeId;
+
+use triomphe::Arc;
+
+use super::cascade::Ops;
+use super::catalog::{AssocDef, IndexDef, TableDef, declaration};
+use super::index::{FkIndex, KeyFn, KeyIndex, RowIndex, SourceKey};
+use super::rows::Arena;
+use super::table::TableData;
+use super::{AssocAt, Core, IndexAt, TableAt};
+use crate::Model;
+use crate::assoc::{AssocOptions, OnDelete, OnUpdate, Unlink};
+use crate::error::{Error, Result};
+use crate::id::{RawId, model_name};
+use crate::key::{ForeignKey, Key, Span};
+
+/// An association to declare.
+pub(crate) struct AssocSpec<T, K> {
+    pub(crate) source: TableAt,
+    pub(crate) target: TableAt,
+    pub(crate) fk: ForeignKey<T, K>,
+    /// The source key's unique index; `None` for id keys.
+    pub(crate) source_key: Option<IndexAt>,
+    pub(crate) options: AssocOptions,
+    /// HasOne: at most one target row per source.
+    pub(crate) unique: bool,
+}
+
+fn definition(message: String) -> Error {
+    Error::Definition { message }
+}
+
+fn exhausted<T>() -> Error {
+    Error::Capacity {
+        model: model_name::<T>(),
+    }
+}
+
+impl Core {
+    /// Declares a table of `T` rows. A database holds at most one table per row type.
+    pub(crate) fn create_table<T: Model>(&mut self) -> Result<TableAt> {
+        let name = model_name::<T>();
+        let type_id = TypeId::of::<T>();
+        if self.catalog.by_type.contains_key(&type_id) {
+            return Err(definition(format!(
+                "a table of {name} already exists in this database; use `db.table::<{name}>()` to get its handle"
+            )));
+        }
+        let decl = declaration().ok_or_else(exhausted::<T>)?;
+        let index = self.tables.len();
+        let catalog = Arc::make_mut(&mut self.catalog);
+        catalog.by_type.insert(type_id, index);
+        catalog.tables.push(TableDef {
+            name,
+            decl,
+            fks: Vec::new(),
+            refs: Vec::new(),
+            indexes: Vec::new(),
+        });
+        Arc::make_mut(&mut self.tables).push(Box::new(TableData::new(Arena::<T>::new(decl))));
+        Ok(TableAt { index, decl })
+    }
+
+    /// Adds `index` (built over table `at`'s rows by the caller) to the table and the catalog.
+    fn push_index<T: Model>(
+        &mut self,
+        at: TableAt,
+        index: Box<dyn RowIndex<T>>,
+        span: Option<Span>,
+    ) -> Result<IndexAt> {
+        let decl = declaration().ok_or_else(exhausted::<T>)?;
+        let data = Arc::make_mut(&mut self.tables)
+            .get_mut(at.index)
+            .and_then(|t| (&mut **t as &mut dyn Any).downcast_mut::<TableData<T>>())
+            .ok_or_else(|| unknown::<T>("table"))?;
+        let pos = data.add_index(index);
+        let catalog = Arc::make_mut(&mut self.catalog);
+        catalog.tables[at.index]
+            .indexes
+            .push(IndexDef { decl, span });
+        catalog.refresh_relinks(at.index);
+        Ok(IndexAt {
+            table: at,
+            pos,
+            decl,
+        })
+    }
+
+    /// Declares a unique or secondary index on table `at`, over the key `key` reads. The rows
+    /// already stored are indexed (and, for a unique index, must already be unique).
+    pub(crate) fn add_key_index<T: Model, K: Key>(
+        &mut self,
+        at: TableAt,
+        name: &'static str,
+        key: KeyFn<T, K>,
+        span: Option<Span>,
+        unique: bool,
+    ) -> Result<IndexAt> {
+        let data = self.table::<T>(at).ok_or_else(|| unknown::<T>("table"))?;
+        let mut index = KeyIndex::new(name, at.decl, key, unique);
+        for (id, row) in by_creation(data) {
+            index.check(self, Some(id), None, row)?;
+            index.insert(id.member(), row);
+        }
+        index.commit();
+        self.push_index(at, Box::new(index), span)
+    }
+
+    /// Declares an association. The target rows already stored are indexed, and their keys
+    /// must resolve.
+    pub(crate) fn add_assoc<S: Model, T: Model, K: Key>(
+        &mut self,
+        spec: AssocSpec<T, K>,
+    ) -> Result<AssocAt> {
+        let AssocSpec {
+            source,
+            target,
+            fk,
+            source_key,
+            options,
+            unique,
+        } = spec;
+        let target_model = model_name::<T>();
+        self.table::<S>(source)
+            .ok_or_else(|| unknown::<S>("table"))?;
+        let data = self
+            .table::<T>(target)
+            .ok_or_else(|| unknown::<T>("table"))?;
+        let key = match source_key {
+            None => SourceKey::Id,
+            Some(at) => {
+                if at.table != source || self.key_index::<S, K>(at).is_none() {
+                    return Err(unknown::<S>("unique index"));
+                }
+                SourceKey::Attr { pos: at.pos }
+            }
+        };
+        let target_def = &self.catalog.tables[target.index];
+        for &a in &target_def.fks {
+            let other = &self.catalog.assocs[a];
+            let other_span = target_def.indexes[other.index].span;
+            let same_field = other.field == fk.name
+                || (fk.span.is_some()
+                    && other_span.is_some()
+                    && Span::overlap(fk.span, other_span));
+            if same_field {
+                return Err(definition(format!(
+                    "{target_model}.{} already carries association `{}`; use its `inverse()` instead of declaring the key twice",
+                    fk.name, other.name
+                )));
+            }
+        }
+        let nullable = fk.is_nullable();
+        let on_delete = options.on_delete.unwrap_or(if nullable {
+            OnDelete::SetNull
+        } else {
+            OnDelete::Cascade
+        });
+        if !nullable && (on_delete == OnDelete::SetNull || options.on_update == OnUpdate::SetNull) {
+            return Err(definition(format!(
+                "SetNull needs a nullable foreign key, but {target_model}.{} is not an Option; \
+                 make the field an Option or choose another action",
+                fk.name
+            )));
+        }
+        let unlink = options.unlink.unwrap_or(if nullable {
+            Unlink::Nullify
+        } else {
+            Unlink::Reject
+        });
+        if unlink == Unlink::Nullify && !nullable {
+            return Err(definition(format!(
+                "the Nullify unlink policy needs a nullable foreign key, but {target_model}.{} is not an Option",
+                fk.name
+            )));
+        }
+        let name = options.name.unwrap_or(target_model);
+        let source_decl = self.catalog.tables[source.index].decl;
+        let mut index = FkIndex::<S, T, K>::new(
+            fk,
+            name,
+            target.decl,
+            source.index,
+            source_decl,
+            key,
+            unique,
+        );
+        for (id, row) in by_creation(data) {
+            index.check(self, Some(id), None, row)?;
+            index.insert(id.member(), row);
+        }
+        index.commit();
+        let decl = declaration().ok_or_else(exhausted::<T>)?;
+        let at = self.push_index(target, Box::new(index), fk.span)?;
+        let catalog = Arc::make_mut(&mut self.catalog);
+        let assoc = catalog.assocs.len();
+        catalog.assocs.push(AssocDef {
+            decl,
+            name,
+            inverse: options.inverse.unwrap_or(fk.name),
+            source: source.index,
+            target: target.index,
+            index: at.pos,
+            field: fk.name,
+            nullable,
+            on_delete,
+            on_update: options.on_update,
+            unlink,
+            unique,
+            source_key: match key {
+                SourceKey::Id => None,
+                SourceKey::Attr { pos } => Some(pos),
+            },
+            relink_fast: false,
+            link_by_id: false,
+            ops: Ops::<S, T, K>::VTABLE,
+        });
+        catalog.tables[target.index].fks.push(assoc);
+        catalog.tables[source.index].refs.push(assoc);
+        catalog.refresh_relinks(target.index);
+        Ok(AssocAt { index: assoc, decl })
+    }
+}
+
+/// A table's rows in creation order, so that a declaration reports the first offending row.
+fn by_creation<T: Model>(data: &TableData<T>) -> Vec<(RawId, &T)> {
+    let mut rows: Vec<_> = data.rows().iter().collect();
+    rows.sort_unstable_by_key(|(id, _)| *id);
+    rows
+}
+
+/// The error for a handle this database did not declare.
+#[cold]
+pub(crate) fn unknown<T>(kind: &str) -> Error {
+    Error::UnknownHandle {
+        handle: format!("the {kind} handle for {}", model_name::<T>()),
+    }
+}

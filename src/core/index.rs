@@ -1,0 +1,750 @@
+//! Indexes over a table's rows, and the one interface ([`RowIndex`]) through which the write
+//! path keeps every one of them in step.
+//!
+//! - [`FkIndex`]: an association's foreign key → the rows holding it (by source slot for id keys,
+//!   by value for attribute keys), with the foreign-key constraint (the key must resolve) and, for
+//!   has-one, uniqueness.
+//! - [`KeyIndex`]: any attribute or computed key of a table → its rows; unique (at most one row
+//!   per key) or not; partial when the key function leaves rows out.
+//!
+//! Each index logs its own changes while an operation runs and undoes them if the operation
+//! fails or panics (see `write`). Adding a kind of index means implementing [`RowIndex`]; the
+//! write path needs no change.
+
+use std::any::Any;
+use std::borrow::{Borrow, Cow};
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+
+use imbl::OrdMap;
+
+use super::Core;
+use super::bucket::Bucket;
+use super::pvec::PVec;
+use super::rows::Arena;
+use crate::error::{Error, Result};
+use crate::id::{Id, Member, RawId, RowRef, Seq, model_name};
+use crate::key::{ForeignKey, Key};
+
+/// Something kept in step with the rows of one table. Every write to the table's rows goes
+/// through the write path, which calls these on every index of the table.
+///
+/// Methods that change the index run user code (key functions, accessors) only before they
+/// change anything, and log what they change, so [`rollback`](RowIndex::rollback) can undo it
+/// without running user code.
+pub(crate) trait RowIndex<T>: Any + Send + Sync {
+    fn clone_box(&self) -> Box<dyn RowIndex<T>>;
+    /// Whether `new` may be stored as row `id` (`None`: a row being inserted), replacing `old`.
+    fn check(&self, core: &Core, id: Option<RawId>, old: Option<&T>, new: &T) -> Result<()>;
+    fn insert(&mut self, id: Member, row: &T);
+    fn remove(&mut self, id: Member, row: &T);
+    fn replace(&mut self, id: Member, old: &T, new: &T);
+    /// Writes back into `row` the key the last logged fast relink replaced (foreign-key indexes
+    /// only; see `FkIndex::save_key`).
+    fn restore_key(&mut self, _row: &mut T) {}
+    /// Forgets the changes logged since the last commit or rollback: they stay.
+    fn commit(&mut self);
+    /// Undoes the changes logged since the last commit or rollback.
+    fn rollback(&mut self);
+    /// Recomputes the index from the rows and describes the first difference.
+    fn verify(&self, core: &Core, rows: &Arena<T>) -> std::result::Result<(), String>;
+}
+
+impl<T: 'static> Clone for Box<dyn RowIndex<T>> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// A logged change to an index, undone in reverse order.
+#[derive(Clone)]
+enum Logged<K> {
+    Added(K, Member),
+    Removed(K, Member),
+}
+
+/// A slot-addressed bucket and the creation number of the source it belongs to.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    stamp: Seq,
+    bucket: Bucket,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            stamp: Seq::new(0),
+            bucket: Bucket::Empty,
+        }
+    }
+}
+
+/// Key → rows holding it. Id keys address buckets by the source's slot: no hashing, no
+/// comparisons. An entry is *stamped* with the creation number of the source whose rows it
+/// holds; a source's bucket is empty before the source leaves, so a reused slot starts empty.
+/// Since every non-null key references a live row, a non-empty bucket whose stamp matches an id
+/// proves that id alive.
+#[derive(Clone)]
+enum Store<K> {
+    Slots(PVec<Entry>),
+    Keys(OrdMap<K, Bucket>),
+}
+
+impl<K: Key> Store<K> {
+    #[inline]
+    fn bucket(&self, key: &K, table: NonZeroU32) -> Option<&Bucket> {
+        match self {
+            Store::Slots(v) => {
+                let raw = key.__raw()?;
+                if !raw.is_of(table) {
+                    return None;
+                }
+                let entry = v.get(raw.slot() as usize)?;
+                (entry.stamp == raw.member().seq && !entry.bucket.is_empty())
+                    .then_some(&entry.bucket)
+            }
+            Store::Keys(m) => m.get(key),
+        }
+    }
+
+    #[inline]
+    fn link(&mut self, key: &K, child: Member) {
+        match self {
+            Store::Slots(v) => {
+                let Some(raw) = key.__raw() else { return };
+                let slot = raw.slot() as usize;
+                while v.len() <= slot {
+                    v.push(Entry::default());
+                }
+                if let Some(entry) = v.get_mut(slot) {
+                    if entry.stamp != raw.member().seq {
+                        entry.stamp = raw.member().seq;
+                        entry.bucket = Bucket::Empty;
+                    }
+                    entry.bucket.insert(child);
+                }
+            }
+            Store::Keys(m) => {
+                m.entry(key.clone()).or_default().insert(child);
+            }
+        }
+    }
+
+    #[inline]
+    fn unlink(&mut self, key: &K, child: Member) {
+        match self {
+            Store::Slots(v) => {
+                let Some(raw) = key.__raw() else { return };
+                if let Some(entry) = v.get_mut(raw.slot() as usize)
+                    && entry.stamp == raw.member().seq
+                {
+                    entry.bucket.remove(child);
+                }
+            }
+            Store::Keys(m) => {
+                if let Some(bucket) = m.get_mut(key) {
+                    bucket.remove(child);
+                    if bucket.is_empty() {
+                        m.remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Number of non-empty buckets, for integrity checks. O(n).
+    fn non_empty(&self) -> usize {
+        match self {
+            Store::Slots(v) => v
+                .leaves()
+                .flat_map(|(_, l)| l.iter())
+                .filter(|e| !e.bucket.is_empty())
+                .count(),
+            Store::Keys(m) => m.values().filter(|b| !b.is_empty()).count(),
+        }
+    }
+}
+
+/// How the foreign key of an association references its source: by id, or by the value of a
+/// unique index of the source table (its position there).
+#[derive(Clone, Copy)]
+pub(crate) enum SourceKey {
+    Id,
+    Attr { pos: usize },
+}
+
+/// An association's foreign-key index, on its target table `T`. See the module docs.
+pub(crate) struct FkIndex<S, T, K> {
+    pub(super) fk: ForeignKey<T, K>,
+    /// The association's name, for messages.
+    name: &'static str,
+    /// The target table's instance (the table this index is on).
+    table: NonZeroU32,
+    source: usize,
+    source_decl: NonZeroU32,
+    source_key: SourceKey,
+    unique: bool,
+    store: Store<K>,
+    log: Vec<Logged<K>>,
+    /// Keys saved by [`save_key`](FkIndex::save_key), newest last.
+    saved: Vec<Option<K>>,
+    marker: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S, T, K: Clone> Clone for FkIndex<S, T, K> {
+    fn clone(&self) -> Self {
+        FkIndex {
+            fk: self.fk,
+            name: self.name,
+            table: self.table,
+            source: self.source,
+            source_decl: self.source_decl,
+            source_key: self.source_key,
+            unique: self.unique,
+            store: self.store.clone(),
+            log: Vec::new(),
+            saved: Vec::new(),
+            marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
+    pub(super) fn new(
+        fk: ForeignKey<T, K>,
+        name: &'static str,
+        table: NonZeroU32,
+        source: usize,
+        source_decl: NonZeroU32,
+        source_key: SourceKey,
+        unique: bool,
+    ) -> Self {
+        let store = match source_key {
+            SourceKey::Id => Store::Slots(PVec::new()),
+            SourceKey::Attr { .. } => Store::Keys(OrdMap::new()),
+        };
+        FkIndex {
+            fk,
+            name,
+            table,
+            source,
+            source_decl,
+            source_key,
+            unique,
+            store,
+            log: Vec::new(),
+            saved: Vec::new(),
+            marker: std::marker::PhantomData,
+        }
+    }
+
+    /// The foreign key this index follows.
+    pub(crate) fn foreign_key(&self) -> ForeignKey<T, K> {
+        self.fk
+    }
+
+    /// The rows holding `key`, if any. For an id key, a bucket proves its source alive.
+    /// O(log n).
+    #[inline]
+    pub(crate) fn bucket(&self, key: &K) -> Option<&Bucket> {
+        self.store.bucket(key, self.source_decl)
+    }
+
+    /// The source row `key` references, if it exists. O(log n).
+    pub(crate) fn resolve(&self, core: &Core, key: &K) -> Option<RawId> {
+        match self.source_key {
+            SourceKey::Id => {
+                let raw = key.__raw()?;
+                // A bucket stamped with the key's creation number proves its source alive.
+                if self.bucket(key).is_some() {
+                    return Some(raw);
+                }
+                core.data::<S>(self.source)?
+                    .rows()
+                    .contains(raw)
+                    .then_some(raw)
+            }
+            SourceKey::Attr { pos } => core
+                .data::<S>(self.source)?
+                .index::<KeyIndex<S, K>>(pos)?
+                .find_one(key)
+                .map(|m| m.in_table(self.source_decl)),
+        }
+    }
+
+    /// The key source row `source` is referenced by, if it is alive. O(log n); for id keys,
+    /// one lookup in this index when `source` has children.
+    #[inline]
+    pub(crate) fn key_of(&self, core: &Core, source: RawId) -> Option<K> {
+        match self.source_key {
+            SourceKey::Id => {
+                let key = K::__from_raw(source)?;
+                if self.bucket(&key).is_some()
+                    || core.data::<S>(self.source)?.rows().contains(source)
+                {
+                    Some(key)
+                } else {
+                    None
+                }
+            }
+            SourceKey::Attr { pos } => {
+                let data = core.data::<S>(self.source)?;
+                let row = data.rows().get(source)?;
+                data.index::<KeyIndex<S, K>>(pos)?
+                    .key_of(row)
+                    .map(Cow::into_owned)
+            }
+        }
+    }
+
+    /// The key source row `source` would be referenced by, if that needs no read (id keys).
+    /// Says nothing about whether `source` is alive.
+    #[inline]
+    pub(crate) fn id_key(&self, source: RawId) -> Option<K> {
+        match self.source_key {
+            SourceKey::Id => K::__from_raw(source),
+            SourceKey::Attr { .. } => None,
+        }
+    }
+
+    /// Whether this association's keys are the source's ids.
+    pub(crate) fn by_id(&self) -> bool {
+        matches!(self.source_key, SourceKey::Id)
+    }
+
+    /// `ForeignKey` unless `key` resolves; `Unique` if it is a has-one key already held by a row
+    /// other than `id`.
+    pub(super) fn check_key(&self, core: &Core, id: Option<RawId>, key: &K) -> Result<()> {
+        if self.resolve(core, key).is_none() {
+            return Err(Error::ForeignKey {
+                model: model_name::<T>(),
+                field: self.fk.name,
+                row: id.map(|id| RowRef::new(model_name::<T>(), id)),
+                references: model_name::<S>(),
+                key: format!("{key:?}"),
+            });
+        }
+        self.check_unique(id, key)
+    }
+
+    /// For a has-one association: `Unique` if `key` is already held by a row other than `id`.
+    #[inline]
+    pub(super) fn check_unique(&self, id: Option<RawId>, key: &K) -> Result<()> {
+        if self.unique
+            && let Some(holder) = self.bucket(key).and_then(|b| b.iter().next())
+            && Some(holder) != id.map(|id| id.member())
+        {
+            return Err(Error::Unique {
+                model: model_name::<T>(),
+                field: self.fk.name,
+                key: format!("{key:?}"),
+                existing: RowRef::new(model_name::<T>(), holder.in_table(self.table)),
+            });
+        }
+        Ok(())
+    }
+
+    /// Moves row `child` from `old` to `new` in this index (a relink that wrote the key in
+    /// place), logging the change if `logged`.
+    #[inline]
+    pub(super) fn relink(&mut self, child: Member, old: Option<&K>, new: Option<&K>, logged: bool) {
+        if let Some(old) = old {
+            self.store.unlink(old, child);
+            if logged {
+                self.log.push(Logged::Removed(old.clone(), child));
+            }
+        }
+        if let Some(new) = new {
+            self.store.link(new, child);
+            if logged {
+                self.log.push(Logged::Added(new.clone(), child));
+            }
+        }
+    }
+
+    /// Keeps the key a row held before a logged fast relink wrote it in place, for
+    /// [`RowIndex::restore_key`]: the table logs `Relinked`, this index the key, so that keys of
+    /// any type (not only ids) are restored.
+    #[inline]
+    pub(super) fn save_key(&mut self, old: Option<K>) {
+        self.saved.push(old);
+    }
+
+    /// Logs a move of row `child` from `old` to `new` made earlier without logging.
+    pub(super) fn log_relink(&mut self, child: Member, old: Option<K>, new: Option<K>) {
+        if let Some(old) = old {
+            self.log.push(Logged::Removed(old, child));
+        }
+        if let Some(new) = new {
+            self.log.push(Logged::Added(new, child));
+        }
+    }
+}
+
+impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> {
+    fn clone_box(&self) -> Box<dyn RowIndex<T>> {
+        Box::new(self.clone())
+    }
+
+    fn check(&self, core: &Core, id: Option<RawId>, old: Option<&T>, new: &T) -> Result<()> {
+        let Some(key) = self.fk.get(new) else {
+            return Ok(());
+        };
+        if old.and_then(|old| self.fk.get(old)) == Some(key) {
+            return Ok(());
+        }
+        self.check_key(core, id, key)
+    }
+
+    fn insert(&mut self, id: Member, row: &T) {
+        if let Some(key) = self.fk.get(row) {
+            let key = key.clone();
+            self.store.link(&key, id);
+            self.log.push(Logged::Added(key, id));
+        }
+    }
+
+    fn remove(&mut self, id: Member, row: &T) {
+        if let Some(key) = self.fk.get(row) {
+            let key = key.clone();
+            self.store.unlink(&key, id);
+            self.log.push(Logged::Removed(key, id));
+        }
+    }
+
+    fn replace(&mut self, id: Member, old: &T, new: &T) {
+        let (old, new) = (self.fk.get(old), self.fk.get(new));
+        if old != new {
+            let (old, new) = (old.cloned(), new.cloned());
+            self.relink(id, old.as_ref(), new.as_ref(), true);
+        }
+    }
+
+    fn restore_key(&mut self, row: &mut T) {
+        if let Some(old) = self.saved.pop() {
+            self.fk.set(row, old);
+        }
+    }
+
+    fn commit(&mut self) {
+        self.log.clear();
+        self.saved.clear();
+    }
+
+    fn rollback(&mut self) {
+        while let Some(change) = self.log.pop() {
+            match change {
+                Logged::Added(key, id) => self.store.unlink(&key, id),
+                Logged::Removed(key, id) => self.store.link(&key, id),
+            }
+        }
+        self.saved.clear();
+    }
+
+    fn verify(&self, core: &Core, rows: &Arena<T>) -> std::result::Result<(), String> {
+        let mut expected: BTreeMap<&K, Vec<Member>> = BTreeMap::new();
+        for (id, row) in rows.iter() {
+            if let Some(key) = self.fk.get(row) {
+                if self.resolve(core, key).is_none() {
+                    return Err(format!(
+                        "association `{}`: {:?} holds dangling key {key:?}",
+                        self.name,
+                        Id::<T>::from_raw(id)
+                    ));
+                }
+                expected.entry(key).or_default().push(id.member());
+            }
+        }
+        let mut buckets = 0;
+        for (key, mut ids) in expected {
+            ids.sort_unstable();
+            let indexed: Vec<Member> = self
+                .bucket(key)
+                .into_iter()
+                .flat_map(|b| b.iter())
+                .collect();
+            if indexed != ids {
+                return Err(format!(
+                    "association `{}`, key {key:?}: rows say {ids:?}, index says {indexed:?}",
+                    self.name
+                ));
+            }
+            if self.unique && ids.len() > 1 {
+                return Err(format!(
+                    "association `{}`: has-one key {key:?} is held by {} rows",
+                    self.name,
+                    ids.len()
+                ));
+            }
+            buckets += 1;
+        }
+        let indexed = self.store.non_empty();
+        if indexed != buckets {
+            return Err(format!(
+                "association `{}`: index has {indexed} non-empty buckets, rows give {buckets}",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How an index reads its key from a row: a field (borrowed), or a function (owned; `None`
+/// leaves the row out of the index: a partial index, or a null).
+pub(crate) enum KeyFn<T, K> {
+    Field(fn(&T) -> &K),
+    Computed(ComputedKey<T, K>),
+}
+
+/// A key function: the key of a row, or `None` to leave the row out of the index.
+pub(crate) type ComputedKey<T, K> = std::sync::Arc<dyn Fn(&T) -> Option<K> + Send + Sync>;
+
+impl<T, K> Clone for KeyFn<T, K> {
+    fn clone(&self) -> Self {
+        match self {
+            KeyFn::Field(f) => KeyFn::Field(*f),
+            KeyFn::Computed(f) => KeyFn::Computed(f.clone()),
+        }
+    }
+}
+
+impl<T, K: Clone> KeyFn<T, K> {
+    #[inline]
+    fn get<'a>(&self, row: &'a T) -> Option<Cow<'a, K>> {
+        match self {
+            KeyFn::Field(f) => Some(Cow::Borrowed(f(row))),
+            KeyFn::Computed(f) => f(row).map(Cow::Owned),
+        }
+    }
+}
+
+/// The rows holding each key: one row (unique) or a bucket.
+#[derive(Clone)]
+enum Holders<K> {
+    One(OrdMap<K, Member>),
+    Many(OrdMap<K, Bucket>),
+}
+
+/// A unique or secondary index on an attribute or computed key. See the module docs.
+pub(crate) struct KeyIndex<T, K> {
+    name: &'static str,
+    /// The table's instance (the table this index is on).
+    table: NonZeroU32,
+    key: KeyFn<T, K>,
+    holders: Holders<K>,
+    log: Vec<Logged<K>>,
+}
+
+impl<T, K: Clone> Clone for KeyIndex<T, K> {
+    fn clone(&self) -> Self {
+        KeyIndex {
+            name: self.name,
+            table: self.table,
+            key: self.key.clone(),
+            holders: self.holders.clone(),
+            log: Vec::new(),
+        }
+    }
+}
+
+impl<T: crate::Model, K: Key> KeyIndex<T, K> {
+    pub(super) fn new(
+        name: &'static str,
+        table: NonZeroU32,
+        key: KeyFn<T, K>,
+        unique: bool,
+    ) -> Self {
+        KeyIndex {
+            name,
+            table,
+            key,
+            holders: if unique {
+                Holders::One(OrdMap::new())
+            } else {
+                Holders::Many(OrdMap::new())
+            },
+            log: Vec::new(),
+        }
+    }
+
+    /// The key `row` is indexed under, if it is indexed.
+    #[inline]
+    pub(crate) fn key_of<'a>(&self, row: &'a T) -> Option<Cow<'a, K>> {
+        self.key.get(row)
+    }
+
+    /// For a unique index: the row holding `key`. O(log n).
+    pub(crate) fn find_one<Q>(&self, key: &Q) -> Option<Member>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        match &self.holders {
+            Holders::One(m) => m.get(key).copied(),
+            Holders::Many(m) => m.get(key).and_then(|b| b.iter().next()),
+        }
+    }
+
+    /// The rows holding `key`, in creation order. O(log n + k).
+    pub(crate) fn find<Q>(&self, key: &Q) -> impl Iterator<Item = Member> + '_
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let (one, many) = match &self.holders {
+            Holders::One(m) => (m.get(key).copied(), None),
+            Holders::Many(m) => (None, m.get(key)),
+        };
+        one.into_iter()
+            .chain(many.into_iter().flat_map(Bucket::iter))
+    }
+
+    /// Number of keys held.
+    pub(crate) fn keys(&self) -> usize {
+        match &self.holders {
+            Holders::One(m) => m.len(),
+            Holders::Many(m) => m.len(),
+        }
+    }
+
+    fn put(&mut self, key: &K, id: Member) {
+        match &mut self.holders {
+            Holders::One(m) => {
+                m.insert(key.clone(), id);
+            }
+            Holders::Many(m) => {
+                m.entry(key.clone()).or_default().insert(id);
+            }
+        }
+    }
+
+    fn drop_key(&mut self, key: &K, id: Member) {
+        match &mut self.holders {
+            Holders::One(m) => {
+                if m.get(key) == Some(&id) {
+                    m.remove(key);
+                }
+            }
+            Holders::Many(m) => {
+                if let Some(b) = m.get_mut(key) {
+                    b.remove(id);
+                    if b.is_empty() {
+                        m.remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, key: K, id: Member) {
+        self.put(&key, id);
+        self.log.push(Logged::Added(key, id));
+    }
+
+    fn take(&mut self, key: K, id: Member) {
+        self.drop_key(&key, id);
+        self.log.push(Logged::Removed(key, id));
+    }
+}
+
+impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
+    fn clone_box(&self) -> Box<dyn RowIndex<T>> {
+        Box::new(self.clone())
+    }
+
+    fn check(&self, _core: &Core, id: Option<RawId>, old: Option<&T>, new: &T) -> Result<()> {
+        let Holders::One(map) = &self.holders else {
+            return Ok(());
+        };
+        let Some(key) = self.key.get(new) else {
+            return Ok(());
+        };
+        if let Some(old) = old
+            && self.key.get(old).as_deref() == Some(&*key)
+        {
+            return Ok(());
+        }
+        match map.get(&*key) {
+            Some(&holder) if Some(holder) != id.map(|id| id.member()) => Err(Error::Unique {
+                model: model_name::<T>(),
+                field: self.name,
+                key: format!("{:?}", &*key),
+                existing: RowRef::new(model_name::<T>(), holder.in_table(self.table)),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn insert(&mut self, id: Member, row: &T) {
+        if let Some(key) = self.key.get(row) {
+            self.add(key.into_owned(), id);
+        }
+    }
+
+    fn remove(&mut self, id: Member, row: &T) {
+        if let Some(key) = self.key.get(row) {
+            self.take(key.into_owned(), id);
+        }
+    }
+
+    fn replace(&mut self, id: Member, old: &T, new: &T) {
+        let (old, new) = (self.key.get(old), self.key.get(new));
+        if old != new {
+            let (old, new) = (old.map(Cow::into_owned), new.map(Cow::into_owned));
+            if let Some(old) = old {
+                self.take(old, id);
+            }
+            if let Some(new) = new {
+                self.add(new, id);
+            }
+        }
+    }
+
+    fn commit(&mut self) {
+        self.log.clear();
+    }
+
+    fn rollback(&mut self) {
+        while let Some(change) = self.log.pop() {
+            match change {
+                Logged::Added(key, id) => self.drop_key(&key, id),
+                Logged::Removed(key, id) => self.put(&key, id),
+            }
+        }
+    }
+
+    fn verify(&self, _core: &Core, rows: &Arena<T>) -> std::result::Result<(), String> {
+        let mut expected: BTreeMap<K, Vec<Member>> = BTreeMap::new();
+        for (id, row) in rows.iter() {
+            if let Some(key) = self.key.get(row) {
+                expected
+                    .entry(key.into_owned())
+                    .or_default()
+                    .push(id.member());
+            }
+        }
+        let unique = matches!(self.holders, Holders::One(_));
+        for (key, ids) in &mut expected {
+            ids.sort_unstable();
+            if unique && ids.len() > 1 {
+                return Err(format!("{} holds {key:?} in {} rows", self.name, ids.len()));
+            }
+            let indexed: Vec<Member> = self.find(key).collect();
+            if indexed != *ids {
+                return Err(format!(
+                    "index {} differs from its rows at {key:?}: rows say {ids:?}, index says {indexed:?}",
+                    self.name
+                ));
+            }
+        }
+        if self.keys() != expected.len() {
+            return Err(format!(
+                "index {} holds {} keys, its rows give {}",
+                self.name,
+                self.keys(),
+                expected.len()
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,396 @@
+//! A persistent generational arena: the row storage of one table.
+//!
+//! Slots live in a persistent vector ([`PVec`]), so cloning the arena is O(1) and a clone shares
+//! every slot with the original until one of them writes (copy-on-write, path copying). Vacant
+//! slots form a free list threaded through the slots themselves, as in `slotmap`.
+//!
+//! Where `slotmap` keeps a version per slot, a slot here remembers the creation number (`seq`) of
+//! its row, drawn from a counter shared by every clone of the arena. The counter never goes back:
+//! a clone that is dropped (a rolled-back transaction) or forked cannot make another clone hand
+//! out the same `(slot, seq)` pair again, so an id never resolves to a row other than its own.
+//! Ids also carry the table's identity (its declaration number), which the arena checks before
+//! anything else: an id from another table instance resolves to nothing.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use triomphe::Arc;
+
+use super::pvec::{self, PVec};
+use crate::id::{Member, RawId, Seq};
+
+const NO_FREE: u32 = u32::MAX;
+
+#[derive(Clone)]
+pub(crate) enum Slot<T> {
+    Vacant { next_free: u32 },
+    Occupied { seq: NonZeroU64, row: T },
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot::Vacant { next_free: NO_FREE }
+    }
+}
+
+/// The rows of one table. See the module docs.
+#[derive(Clone)]
+pub(crate) struct Arena<T> {
+    slots: PVec<Slot<T>>,
+    free_head: u32,
+    len: usize,
+    counter: Arc<AtomicU64>,
+    table: NonZeroU32,
+}
+
+#[inline]
+fn matches(slot: &Slot<impl Sized>, seq: Seq) -> bool {
+    matches!(slot, Slot::Occupied { seq: s, .. } if s.get() == seq.get())
+}
+
+impl<T: Clone> Arena<T> {
+    /// An empty arena for the table instance `table`.
+    pub(crate) fn new(table: NonZeroU32) -> Self {
+        Arena {
+            slots: PVec::new(),
+            free_head: NO_FREE,
+            len: 0,
+            counter: Arc::new(AtomicU64::new(0)),
+            table,
+        }
+    }
+
+    /// The table instance this arena belongs to.
+    #[inline]
+    pub(crate) fn table(&self) -> NonZeroU32 {
+        self.table
+    }
+
+    /// Number of live rows. O(1).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether one more row fits (slot indexes are `u32`). O(1).
+    #[inline]
+    pub(crate) fn has_room(&self) -> bool {
+        self.free_head != NO_FREE || self.slots.len() < NO_FREE as usize
+    }
+
+    /// The slot `id` names, if `id` belongs to this table.
+    #[inline]
+    fn slot(&self, id: RawId) -> Option<&Slot<T>> {
+        if !id.is_of(self.table) {
+            return None;
+        }
+        self.slots.get(id.slot() as usize)
+    }
+
+    /// Stores `row` and returns its id and the stored row, for indexing without a second walk.
+    /// O(log n). `None` (nothing changed) if the table is full: see
+    /// [`has_room`](Self::has_room). A panic in a row's `Clone` (copying storage shared with a
+    /// snapshot) leaves the arena as it was.
+    pub(crate) fn insert(&mut self, row: T) -> Option<(RawId, &T)> {
+        if !self.has_room() {
+            return None;
+        }
+        let (slot, stored) = if self.free_head == NO_FREE {
+            let slot = u32::try_from(self.slots.len()).ok()?;
+            (slot, self.slots.push(Slot::default()))
+        } else {
+            let slot = self.free_head;
+            (slot, self.slots.get_mut(slot as usize)?)
+        };
+        let Slot::Vacant { next_free } = *stored else {
+            return None;
+        };
+        // Every copy is made: nothing below can fail or run user code.
+        let seq = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let seq = NonZeroU64::new(seq)?;
+        self.free_head = next_free;
+        self.len += 1;
+        *stored = Slot::Occupied { seq, row };
+        let Slot::Occupied { row, .. } = stored else {
+            return None;
+        };
+        let member = Member {
+            seq: Seq::new(seq.get()),
+            slot,
+        };
+        Some((member.in_table(self.table), row))
+    }
+
+    /// The row `id` names, if it is alive. O(log n).
+    #[inline]
+    pub(crate) fn get(&self, id: RawId) -> Option<&T> {
+        match self.slot(id)? {
+            Slot::Occupied { seq, row } if seq.get() == id.seq() => Some(row),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the row `id` names, if it is alive. O(log n). Copies the path if a
+    /// clone shares it, which clones rows: call it before the first change of an operation.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: RawId) -> Option<&mut T> {
+        if !id.is_of(self.table) {
+            return None;
+        }
+        match self.slots.get_mut(id.slot() as usize)? {
+            Slot::Occupied { seq, row } if seq.get() == id.seq() => Some(row),
+            _ => None,
+        }
+    }
+
+    /// Whether `id` names a live row. O(log n).
+    #[inline]
+    pub(crate) fn contains(&self, id: RawId) -> bool {
+        self.slot(id).is_some_and(|s| matches(s, id.member().seq))
+    }
+
+    /// Replaces the row `id` names and returns the old value; gives `row` back if `id` names no
+    /// live row. O(log n).
+    pub(crate) fn replace(&mut self, id: RawId, row: T) -> Result<T, T> {
+        match self.get_mut(id) {
+            Some(slot) => Ok(std::mem::replace(slot, row)),
+            None => Err(row),
+        }
+    }
+
+    /// Removes and returns the row `id` names, if it is alive. O(log n).
+    pub(crate) fn remove(&mut self, id: RawId) -> Option<T> {
+        if !self.contains(id) {
+            return None;
+        }
+        let next_free = self.free_head;
+        let slot = self.slots.get_mut(id.slot() as usize)?;
+        match std::mem::replace(slot, Slot::Vacant { next_free }) {
+            Slot::Occupied { row, .. } => {
+                self.free_head = id.slot();
+                self.len -= 1;
+                Some(row)
+            }
+            vacant @ Slot::Vacant { .. } => {
+                *slot = vacant;
+                None
+            }
+        }
+    }
+
+    /// Undoes the [`insert`](Self::insert) that returned `id`: the slot is vacant again and the
+    /// first on the free list, as it was (a slot the insert appended is now free, so the next
+    /// insert takes the same number the append would have given). Returns the row.
+    pub(crate) fn unstore(&mut self, id: RawId) -> Option<T> {
+        self.remove(id)
+    }
+
+    /// Undoes the [`remove`](Self::remove) of row `id` (value `row`): the row is back in its slot
+    /// with its creation number, and the free list is as before the remove.
+    pub(crate) fn restore(&mut self, id: RawId, row: T) {
+        let slot_no = id.slot();
+        let Some(seq) = NonZeroU64::new(id.seq()) else {
+            return;
+        };
+        let next_free = match self.slots.get(slot_no as usize) {
+            Some(Slot::Vacant { next_free }) => *next_free,
+            _ => return,
+        };
+        // Unlink the slot from the free list: it is the head when undoing in order.
+        if self.free_head == slot_no {
+            self.free_head = next_free;
+        } else {
+            let mut at = self.free_head;
+            while at != NO_FREE {
+                let Some(Slot::Vacant { next_free: after }) = self.slots.get(at as usize) else {
+                    return;
+                };
+                let after = *after;
+                if after == slot_no {
+                    if let Some(Slot::Vacant { next_free: link }) = self.slots.get_mut(at as usize)
+                    {
+                        *link = next_free;
+                    }
+                    break;
+                }
+                at = after;
+            }
+        }
+        if let Some(slot) = self.slots.get_mut(slot_no as usize) {
+            *slot = Slot::Occupied { seq, row };
+            self.len += 1;
+        }
+    }
+
+    /// Live rows in storage order (not creation order). O(1) amortised per row: one walk down
+    /// the trie per leaf.
+    pub(crate) fn iter(&self) -> Iter<'_, T> {
+        Iter {
+            leaves: self.slots.leaves(),
+            leaf: &[],
+            at: 0,
+            base: 0,
+            table: self.table,
+        }
+    }
+
+    /// The row `id` names, reusing `cursor` (the last leaf read) when `id` is in the same leaf:
+    /// reading ids that are close in storage (siblings created together) walks the trie once
+    /// per leaf instead of once per row. O(1) on a cursor hit, O(log n) otherwise.
+    #[inline]
+    pub(crate) fn get_near<'a>(&'a self, id: Member, cursor: &mut Cursor<'a, T>) -> Option<&'a T> {
+        let slot = id.slot as usize;
+        let leaf = match cursor {
+            Some((number, leaf)) if *number == pvec::leaf_number(slot) => *leaf,
+            _ => {
+                let leaf = self.slots.leaf(slot)?;
+                *cursor = Some((pvec::leaf_number(slot), leaf));
+                leaf
+            }
+        };
+        match &leaf[pvec::leaf_offset(slot)] {
+            Slot::Occupied { seq, row } if seq.get() == id.seq.get() => Some(row),
+            _ => None,
+        }
+    }
+}
+
+/// The last leaf [`Arena::get_near`] read: its number and its slots.
+pub(crate) type Cursor<'a, T> = Option<(usize, &'a pvec::Leaf<Slot<T>>)>;
+
+/// Live rows of an [`Arena`] in storage order.
+pub(crate) struct Iter<'a, T> {
+    leaves: pvec::Leaves<'a, Slot<T>>,
+    leaf: &'a [Slot<T>],
+    at: usize,
+    base: usize,
+    table: NonZeroU32,
+}
+
+impl<'a, T: Clone> Iterator for Iter<'a, T> {
+    type Item = (RawId, &'a T);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.leaf.get(self.at) {
+                Some(slot) => {
+                    let index = self.base + self.at;
+                    self.at += 1;
+                    if let Slot::Occupied { seq, row } = slot {
+                        let member = Member {
+                            seq: Seq::new(seq.get()),
+                            slot: index as u32,
+                        };
+                        return Some((member.in_table(self.table), row));
+                    }
+                }
+                None => {
+                    let (base, leaf) = self.leaves.next()?;
+                    (self.base, self.leaf, self.at) = (base, leaf, 0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arena<T: Clone>() -> Arena<T> {
+        Arena::new(NonZeroU32::MIN)
+    }
+
+    #[test]
+    fn stale_ids_never_resolve_after_slot_reuse() {
+        let mut rows = arena();
+        let a = rows.insert("a").unwrap().0;
+        assert_eq!(rows.remove(a), Some("a"));
+        let b = rows.insert("b").unwrap().0;
+        assert_eq!(a.slot(), b.slot(), "the freed slot is reused");
+        assert_eq!(rows.get(a), None);
+        assert_eq!(rows.get(b), Some(&"b"));
+        assert_eq!(rows.remove(a), None);
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn ids_of_another_table_instance_never_resolve() {
+        let mut one = Arena::new(NonZeroU32::MIN);
+        let mut two = Arena::new(NonZeroU32::new(2).unwrap());
+        let a = one.insert(1).unwrap().0;
+        let b = two.insert(2).unwrap().0;
+        assert_eq!((a.slot(), a.seq()), (b.slot(), b.seq()));
+        assert_eq!(one.get(b), None);
+        assert_eq!(two.get(a), None);
+        assert_eq!(two.remove(a), None);
+    }
+
+    #[test]
+    fn a_dropped_clone_cannot_resurrect_its_ids() {
+        let mut rows = arena();
+        rows.insert(1).unwrap();
+        let before = rows.clone();
+        let mut txn = rows.clone();
+        let lost = txn.insert(2).unwrap().0;
+        drop(txn); // rollback: keep `before`
+        let mut rows = before;
+        let fresh = rows.insert(3).unwrap().0;
+        assert_eq!(lost.slot(), fresh.slot(), "same slot in both histories");
+        assert_eq!(rows.get(lost), None, "the rolled-back id stays dead");
+        assert_eq!(rows.get(fresh), Some(&3));
+    }
+
+    #[test]
+    fn clones_are_independent() {
+        let mut a = arena();
+        let x = a.insert(String::from("x")).unwrap().0;
+        let b = a.clone();
+        *a.get_mut(x).unwrap() = "changed".into();
+        a.insert("y".into()).unwrap();
+        assert_eq!(b.get(x).map(String::as_str), Some("x"));
+        assert_eq!(b.len(), 1);
+        assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn iter_skips_vacant_slots_across_leaves() {
+        let mut rows = arena();
+        let ids: Vec<_> = (0..70).map(|i| rows.insert(i).unwrap().0).collect();
+        for &i in &[1, 3, 40, 69] {
+            rows.remove(ids[i]);
+        }
+        let live: Vec<_> = rows.iter().map(|(id, v)| (id, *v)).collect();
+        let expected: Vec<_> = (0..70)
+            .filter(|i| ![1, 3, 40, 69].contains(i))
+            .map(|i| (ids[i], i))
+            .collect();
+        assert_eq!(live, expected);
+        assert!(rows.has_room());
+    }
+
+    #[test]
+    fn undo_restores_rows_and_the_free_list() {
+        let mut rows = arena();
+        let a = rows.insert('a').unwrap().0;
+        let b = rows.insert('b').unwrap().0;
+        rows.remove(a);
+        // Undo of an insert into a reused slot, then of an appended one.
+        let c = rows.insert('c').unwrap().0;
+        let d = rows.insert('d').unwrap().0;
+        assert_eq!(rows.unstore(d), Some('d'));
+        assert_eq!(rows.unstore(c), Some('c'));
+        // Undo of the remove.
+        rows.restore(a, 'a');
+        assert_eq!(rows.get(a), Some(&'a'));
+        assert_eq!(rows.get(b), Some(&'b'));
+        assert_eq!(rows.len(), 2);
+        // The next inserts take the slot after `b`, then a new one: as if nothing had happened.
+        let e = rows.insert('e').unwrap().0;
+        assert_eq!(e.slot(), d.slot());
+        assert!(e.seq() > d.seq(), "creation numbers never go back");
+        assert_eq!(rows.get(c), None);
+        assert_eq!(rows.get(d), None);
+    }
+}

@@ -1,0 +1,439 @@
+//! One table's data: its rows, every index on them, and the log that undoes an operation's
+//! changes. The only code that writes rows; it calls every index on every write.
+
+use std::any::Any;
+
+use super::Core;
+use super::index::{FkIndex, RowIndex};
+use super::rows::Arena;
+use crate::Model;
+use crate::id::RawId;
+use crate::key::Key;
+
+/// A logged change to the rows, undone in reverse order.
+enum Undo<T> {
+    Inserted(RawId),
+    Removed(RawId, T),
+    Replaced(RawId, T),
+    /// A fast relink wrote the key of index `index` in place; that index saved the key the row
+    /// held (`FkIndex::save_key`), to write back on rollback.
+    Relinked {
+        id: RawId,
+        index: usize,
+    },
+    /// A removed or replaced value the caller took once the operation could no longer fail.
+    Taken,
+}
+
+/// What [`TableData::link_by_id`] did.
+pub(super) enum ById {
+    /// The key changed; it held this before.
+    Changed(Option<RawId>),
+    /// Nothing to do: already linked (or, unlinking, not linked to a live source).
+    Same,
+    /// The child names no live row.
+    MissingChild,
+    /// No bucket proves the source alive: check the source table, then call again.
+    Unproven,
+    /// The index is not what the catalog says: a bug, reported as an error.
+    Unknown,
+}
+
+/// The rows of one table and the indexes kept on them.
+pub(crate) struct TableData<T> {
+    rows: Arena<T>,
+    indexes: Vec<Box<dyn RowIndex<T>>>,
+    log: Vec<Undo<T>>,
+}
+
+impl<T: Model> Clone for TableData<T> {
+    fn clone(&self) -> Self {
+        TableData {
+            rows: self.rows.clone(),
+            indexes: self.indexes.clone(),
+            log: Vec::new(),
+        }
+    }
+}
+
+impl<T: Model> TableData<T> {
+    pub(super) fn new(rows: Arena<T>) -> Self {
+        TableData {
+            rows,
+            indexes: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// The rows.
+    #[inline]
+    pub(crate) fn rows(&self) -> &Arena<T> {
+        &self.rows
+    }
+
+    /// The index at `pos`, as its concrete type.
+    #[inline]
+    pub(crate) fn index<I: 'static>(&self, pos: usize) -> Option<&I> {
+        (&**self.indexes.get(pos)? as &dyn Any).downcast_ref()
+    }
+
+    pub(super) fn add_index(&mut self, index: Box<dyn RowIndex<T>>) -> usize {
+        self.indexes.push(index);
+        self.indexes.len() - 1
+    }
+
+    /// Whether `row` may be stored as row `id` (`None`: a new row), replacing `old`: asks every
+    /// index. Reads only.
+    pub(super) fn check(
+        &self,
+        core: &Core,
+        id: Option<RawId>,
+        old: Option<&T>,
+        new: &T,
+    ) -> crate::Result<()> {
+        for index in &self.indexes {
+            index.check(core, id, old, new)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a checked row and adds it to every index. `None` if the table is full.
+    pub(super) fn insert(&mut self, row: T) -> Option<RawId> {
+        let TableData { rows, indexes, log } = self;
+        let (id, stored) = rows.insert(row)?;
+        log.push(Undo::Inserted(id));
+        for index in indexes.iter_mut() {
+            index.insert(id.member(), stored);
+        }
+        Some(id)
+    }
+
+    /// Replaces row `id` with a checked value and moves it in every index. Gives the value back
+    /// if `id` names no live row.
+    pub(super) fn replace(&mut self, id: RawId, row: T) -> Result<(), T> {
+        let TableData { rows, indexes, log } = self;
+        let slot = match rows.get_mut(id) {
+            Some(slot) => slot,
+            None => return Err(row),
+        };
+        let old = std::mem::replace(slot, row);
+        // Logged before the indexes run their key functions, so a panic there is undone too.
+        log.push(Undo::Replaced(id, old));
+        if let Some(Undo::Replaced(_, old)) = log.last() {
+            for index in indexes.iter_mut() {
+                index.replace(id.member(), old, slot);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes row `id` and takes it out of every index. Returns whether it was alive.
+    pub(super) fn remove(&mut self, id: RawId) -> bool {
+        let TableData { rows, indexes, log } = self;
+        let Some(row) = rows.remove(id) else {
+            return false;
+        };
+        // Logged before the indexes run their key functions, so a panic there is undone too.
+        log.push(Undo::Removed(id, row));
+        if let Some(Undo::Removed(_, row)) = log.last() {
+            for index in indexes.iter_mut() {
+                index.remove(id.member(), row);
+            }
+        }
+        true
+    }
+
+    /// Points the foreign key of index `pos` (an [`FkIndex`]) on row `child` at `key`, in place,
+    /// and moves the row in that index only: one walk down the rows, one per bucket, if the key
+    /// the row holds passes `holds`. For associations whose key no other index reads (see
+    /// `AssocDef::relink_fast`); the caller has checked the key. `None` if `child` names no live
+    /// row; `Some(false)` if nothing changed (it already held `key`, or `holds` refused).
+    /// Logged unless `logged` is false, when the caller keeps what
+    /// [`unrelink`](Self::unrelink) needs: the key held before, returned in `old`.
+    #[inline]
+    pub(super) fn relink_where<S: Model, K: Key>(
+        &mut self,
+        pos: usize,
+        child: RawId,
+        key: Option<K>,
+        logged: bool,
+        old: &mut Option<RawId>,
+        holds: impl FnOnce(Option<&K>) -> bool,
+    ) -> Option<bool> {
+        let TableData { rows, indexes, log } = self;
+        // First: copying storage a snapshot shares runs `Clone`, before anything changes.
+        let row = rows.get_mut(child)?;
+        let index =
+            (&mut **indexes.get_mut(pos)? as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()?;
+        let fk = index.foreign_key();
+        let held = fk.get(row);
+        if held == key.as_ref() || !holds(held) {
+            return Some(false);
+        }
+        let previous = held.cloned();
+        if !fk.set(row, key.clone()) {
+            return Some(false);
+        }
+        *old = previous.as_ref().and_then(Key::__raw);
+        if logged {
+            log.push(Undo::Relinked {
+                id: child,
+                index: pos,
+            });
+            index.save_key(previous.clone());
+        }
+        index.relink(child.member(), previous.as_ref(), key.as_ref(), logged);
+        Some(true)
+    }
+
+    /// Links row `child` to source row `source` through the id-keyed foreign key of index
+    /// `pos`, or unlinks it from `source` (`link: false`): the whole of `add` and `remove` in the
+    /// common case (see `AssocDef::link_by_id`), in one walk down the rows and one per bucket.
+    /// A bucket stamped with `source` proves it alive; without one the caller must check the
+    /// source table and call again with `proven`. Logged unless `logged` is false (see
+    /// [`relink_where`](Self::relink_where)).
+    #[inline(always)]
+    pub(super) fn link_by_id<S: Model, K: Key>(
+        &mut self,
+        pos: usize,
+        child: RawId,
+        source: RawId,
+        link: bool,
+        proven: bool,
+        logged: bool,
+    ) -> ById {
+        self.link_all_by_id::<S, K>(pos, &[child], source, link, proven, logged, &mut 0)
+    }
+
+    /// [`link_by_id`](Self::link_by_id) for each of `children` in turn (logged if more than
+    /// one), with one lookup of the index. Stops at the first that is not `Changed` or `Same`
+    /// and returns it (`changed` counts those changed before); `Same` if all went through.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the write path's arguments, passed through"
+    )]
+    #[inline(always)]
+    pub(super) fn link_all_by_id<S: Model, K: Key>(
+        &mut self,
+        pos: usize,
+        children: &[RawId],
+        source: RawId,
+        link: bool,
+        proven: bool,
+        logged: bool,
+        changed: &mut usize,
+    ) -> ById {
+        let TableData { rows, indexes, log } = self;
+        let Some(index) = indexes
+            .get_mut(pos)
+            .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>())
+        else {
+            return ById::Unknown;
+        };
+        let Some(key) = K::__from_raw(source) else {
+            return ById::Unknown;
+        };
+        let mut alive = proven || index.bucket(&key).is_some();
+        let logged = logged || children.len() > 1;
+        let mut last = ById::Same;
+        for &child in children {
+            if link && !alive {
+                return ById::Unproven;
+            }
+            // Copying storage a snapshot shares runs `Clone`, before this row changes.
+            let Some(row) = rows.get_mut(child) else {
+                return ById::MissingChild;
+            };
+            let fk = index.foreign_key();
+            let held = fk.get(row).and_then(Key::__raw);
+            // A row holding the source's key proves it alive.
+            alive |= held == Some(source);
+            let new = if link {
+                if held == Some(source) {
+                    continue;
+                }
+                Some(key.clone())
+            } else {
+                if held != Some(source) {
+                    if alive {
+                        continue;
+                    }
+                    return ById::Unproven;
+                }
+                None
+            };
+            let old = held.and_then(K::__from_raw);
+            if !fk.set(row, new.clone()) {
+                return ById::Unknown;
+            }
+            if logged {
+                log.push(Undo::Relinked {
+                    id: child,
+                    index: pos,
+                });
+                index.save_key(old.clone());
+            }
+            index.relink(child.member(), old.as_ref(), new.as_ref(), logged);
+            alive |= link;
+            *changed += 1;
+            last = ById::Changed(held);
+        }
+        if children.len() == 1 {
+            last
+        } else {
+            ById::Same
+        }
+    }
+
+    /// Undoes an unlogged [`relink_where`](Self::relink_where) of row `child` (id keys):
+    /// its key back to `old`, and the row back in `old`'s bucket.
+    pub(super) fn unrelink<S: Model, K: Key>(
+        &mut self,
+        pos: usize,
+        child: RawId,
+        old: Option<RawId>,
+    ) {
+        let TableData { rows, indexes, .. } = self;
+        let (Some(row), Some(index)) = (
+            rows.get_mut(child),
+            indexes
+                .get_mut(pos)
+                .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()),
+        ) else {
+            return;
+        };
+        let fk = index.foreign_key();
+        let now = fk.get(row).cloned();
+        let before = old.and_then(K::__from_raw);
+        fk.set(row, before.clone());
+        index.relink(child.member(), now.as_ref(), before.as_ref(), false);
+    }
+
+    /// Logs an unlogged [`relink_where`](Self::relink_where) of row `child` after the
+    /// fact, as if it had been logged: the operation goes on with more changes.
+    pub(super) fn log_relink<S: Model, K: Key>(
+        &mut self,
+        pos: usize,
+        child: RawId,
+        old: Option<RawId>,
+    ) {
+        let TableData { rows, indexes, log } = self;
+        let (Some(row), Some(index)) = (
+            rows.get(child),
+            indexes
+                .get_mut(pos)
+                .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()),
+        ) else {
+            return;
+        };
+        let now = index.foreign_key().get(row).cloned();
+        let old = old.and_then(K::__from_raw);
+        log.push(Undo::Relinked {
+            id: child,
+            index: pos,
+        });
+        index.save_key(old.clone());
+        index.log_relink(child.member(), old, now);
+    }
+
+    /// The value row `id` had before the running operation first replaced or removed it, taken
+    /// out of the log: for callers that return it, once the operation can no longer fail.
+    pub(super) fn take_original(&mut self, id: RawId) -> Option<T> {
+        let at = self.log.iter().position(|undo| match undo {
+            Undo::Replaced(r, _) | Undo::Removed(r, _) => *r == id,
+            _ => false,
+        })?;
+        match std::mem::replace(&mut self.log[at], Undo::Taken) {
+            Undo::Replaced(_, row) | Undo::Removed(_, row) => Some(row),
+            other => {
+                self.log[at] = other;
+                None
+            }
+        }
+    }
+}
+
+/// The type-erased face of a [`TableData`], for the paths that do not know a table's row type:
+/// deletes planned across tables, commit and rollback, integrity checks.
+pub(crate) trait ErasedTable: Any + Send + Sync {
+    fn clone_box(&self) -> Box<dyn ErasedTable>;
+    fn len(&self) -> usize;
+    /// The row `id` names, if it is alive.
+    fn row(&self, id: RawId) -> Option<&dyn Any>;
+    /// [`TableData::remove`].
+    fn remove(&mut self, id: RawId) -> bool;
+    /// Keeps the running operation's changes.
+    fn commit(&mut self);
+    /// Undoes the running operation's changes, without running user code.
+    fn rollback(&mut self);
+    /// Whether the running operation changed this table.
+    fn changed(&self) -> bool;
+    fn verify(&self, core: &Core) -> Result<(), String>;
+}
+
+impl Clone for Box<dyn ErasedTable> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl<T: Model> ErasedTable for TableData<T> {
+    fn clone_box(&self) -> Box<dyn ErasedTable> {
+        Box::new(self.clone())
+    }
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn row(&self, id: RawId) -> Option<&dyn Any> {
+        self.rows.get(id).map(|row| row as &dyn Any)
+    }
+    fn remove(&mut self, id: RawId) -> bool {
+        TableData::remove(self, id)
+    }
+
+    fn commit(&mut self) {
+        self.log.clear();
+        for index in &mut self.indexes {
+            index.commit();
+        }
+    }
+
+    fn rollback(&mut self) {
+        let TableData { rows, indexes, log } = self;
+        // The paths these undo were made private by the changes themselves, so no `Clone` runs.
+        while let Some(undo) = log.pop() {
+            match undo {
+                Undo::Inserted(id) => drop(rows.unstore(id)),
+                Undo::Removed(id, row) => rows.restore(id, row),
+                Undo::Replaced(id, row) => drop(rows.replace(id, row)),
+                Undo::Relinked { id, index } => {
+                    if let (Some(row), Some(index)) = (rows.get_mut(id), indexes.get_mut(index)) {
+                        index.restore_key(row);
+                    }
+                }
+                Undo::Taken => {}
+            }
+        }
+        for index in indexes.iter_mut() {
+            index.rollback();
+        }
+    }
+
+    fn changed(&self) -> bool {
+        !self.log.is_empty()
+    }
+
+    fn verify(&self, core: &Core) -> Result<(), String> {
+        for index in &self.indexes {
+            index.verify(core, &self.rows)?;
+        }
+        let counted = self.rows.iter().count();
+        if counted != self.rows.len() {
+            return Err(format!(
+                "{counted} live rows, but the table counts {}",
+                self.rows.len()
+            ));
+        }
+        Ok(())
+    }
+}
