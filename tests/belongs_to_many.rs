@@ -61,7 +61,7 @@ fn titles(s: &School, student: Id<Student>) -> Vec<(&'static str, Option<u8>)> {
 }
 
 #[test]
-fn add_is_idempotent_and_add_with_updates_the_payload() {
+fn add_is_idempotent_and_add_through_updates_the_payload() {
     let mut s = school();
     let ada = s
         .students
@@ -73,13 +73,13 @@ fn add_is_idempotent_and_add_with_updates_the_payload() {
         .unwrap();
     assert!(s.takes.add(&mut s.db, ada, math).unwrap());
     assert!(!s.takes.add(&mut s.db, ada, math).unwrap());
-    assert_eq!(s.enrollments.len(&s.db), 1);
+    assert_eq!(s.enrollments.len(&s.db), Ok(1));
     let e = Enrollment {
         student: ada,
         course: math,
         grade: Some(4),
     };
-    assert!(!s.takes.add_with(&mut s.db, ada, math, e).unwrap());
+    assert!(!s.takes.add_through(&mut s.db, ada, math, e).unwrap());
     assert_eq!(titles(&s, ada), [("math", Some(4))]);
     assert_eq!(s.takes.count(&s.db, ada).unwrap(), 1);
     assert!(s.takes.inverse().has(&s.db, math, ada).unwrap());
@@ -115,14 +115,14 @@ fn remove_deletes_junction_rows_only() {
     s.takes.add_many(&mut s.db, ada, [a, b]).unwrap();
     assert!(s.takes.remove(&mut s.db, ada, a).unwrap());
     assert!(!s.takes.remove(&mut s.db, ada, a).unwrap());
-    assert_eq!(s.courses.len(&s.db), 2);
-    assert_eq!(s.enrollments.len(&s.db), 1);
+    assert_eq!(s.courses.len(&s.db), Ok(2));
+    assert_eq!(s.enrollments.len(&s.db), Ok(1));
     assert_eq!(s.takes.remove_many(&mut s.db, ada, [a, b, b]).unwrap(), 1);
-    assert!(s.enrollments.is_empty(&s.db));
+    assert!(s.enrollments.is_empty(&s.db).unwrap());
 }
 
 #[test]
-fn set_diffs_pairs_and_set_with_updates_changed_payloads() {
+fn set_diffs_pairs_and_set_through_updates_changed_payloads() {
     let mut s = school();
     let ada = s
         .students
@@ -139,7 +139,7 @@ fn set_diffs_pairs_and_set_with_updates_changed_payloads() {
     );
     assert_eq!(titles(&s, ada), [("b", None), ("c", None)]);
     assert!(
-        s.enrollments.contains(&s.db, kept),
+        s.enrollments.contains(&s.db, kept).unwrap(),
         "b's junction row is untouched"
     );
     let graded = |course, grade| {
@@ -154,7 +154,7 @@ fn set_diffs_pairs_and_set_with_updates_changed_payloads() {
     };
     assert_eq!(
         s.takes
-            .set_with(&mut s.db, ada, [graded(b, None), graded(c, Some(3))])
+            .set_through(&mut s.db, ada, [graded(b, None), graded(c, Some(3))])
             .unwrap(),
         1
     );
@@ -177,7 +177,7 @@ fn create_inserts_the_target_and_the_pair() {
     };
     let art = s
         .takes
-        .create_with(&mut s.db, ada, Course { title: "art" }, e)
+        .create_through(&mut s.db, ada, Course { title: "art" }, e)
         .unwrap();
     assert_eq!(titles(&s, ada), [("art", Some(1))]);
     assert!(s.takes.has(&s.db, ada, art).unwrap());
@@ -190,7 +190,7 @@ fn create_inserts_the_target_and_the_pair() {
         s.takes.create(&mut s.db, gone, Course { title: "x" }),
         Err(Error::NotFound { .. })
     ));
-    assert_eq!(s.courses.len(&s.db), 1, "no orphan target");
+    assert_eq!(s.courses.len(&s.db), Ok(1), "no orphan target");
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn a_pair_appears_at_most_once_even_through_the_junction_table() {
         },
     );
     assert!(
-        matches!(dup, Err(Error::Unique { model: "Enrollment", ref existing, .. }) if *existing == first.to_string())
+        matches!(dup, Err(Error::Unique { model: "Enrollment", ref existing, .. }) if *existing == first)
     );
     let other = s
         .enrollments
@@ -305,7 +305,7 @@ fn unknown_ids_fail_before_anything_changes() {
         s.takes.has(&s.db, ada, gone),
         Err(Error::NotFound { .. })
     ));
-    assert!(s.enrollments.is_empty(&s.db));
+    assert!(s.enrollments.is_empty(&s.db).unwrap());
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn junction_rows_are_a_has_many_from_either_side() {
         .insert(&mut s.db, Course { title: "math" })
         .unwrap();
     s.takes
-        .add_with(
+        .add_through(
             &mut s.db,
             ada,
             math,

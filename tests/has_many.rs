@@ -1,6 +1,8 @@
 //! HasMany and BelongsTo: one test per behaviour of the spec (§3, §4), with the error contents.
 
-use relata::{AssocOptions, Db, Error, HasMany, Id, OnDelete, Query, Table, Unlink, fk};
+use relata::{
+    Argument, AssocOptions, Db, Error, HasMany, Id, OnDelete, Query, RowRef, Table, Unlink, fk,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Post {
@@ -84,20 +86,20 @@ fn get_returns_linked_rows_in_creation_order_even_after_moves() {
 }
 
 #[test]
-fn get_with_filters_orders_limits_and_offsets() {
+fn query_filters_orders_limits_and_offsets() {
     let mut b = blog();
     let p = b.posts.insert(&mut b.db, Post { title: "p" }).unwrap();
     for likes in [3, 0, 7, 3, 9] {
         b.post_comments.create(&mut b.db, p, c(likes)).unwrap();
     }
-    let query = Query::new()
-        .filter(|c: &Comment| c.likes > 0)
-        .order_by(|a: &Comment, b: &Comment| a.likes.cmp(&b.likes))
+    let query = Query::<Comment>::new()
+        .filter(|c| c.likes > 0)
+        .order_by(|a, b| a.likes.cmp(&b.likes))
         .offset(1)
         .limit(2);
     let likes: Vec<u32> = b
         .post_comments
-        .get_with(&b.db, p, &query)
+        .query(&b.db, p, &query)
         .unwrap()
         .iter()
         .map(|r| r.likes)
@@ -226,7 +228,9 @@ fn unknown_ids_fail_the_whole_call_and_change_nothing() {
         err,
         Error::NotFound {
             model: "Comment",
-            id: gone.to_string()
+            id: gone.into(),
+            argument: Argument::Target,
+            association: Some("comments"),
         }
     );
     assert_eq!(
@@ -276,7 +280,7 @@ fn unlinking_a_non_null_key_is_a_validation_error_naming_everything() {
     let expected = Error::Validation {
         model: "Review",
         field: "post",
-        row: r1.to_string(),
+        row: r1.into(),
         association: "reviews",
     };
     assert_eq!(
@@ -326,14 +330,14 @@ fn the_delete_unlink_policy_deletes_unlinked_rows() {
             .unwrap(),
         1
     );
-    assert!(!b.reviews.contains(&b.db, r1));
+    assert!(!b.reviews.contains(&b.db, r1).unwrap());
     assert_eq!(
         b.post_reviews
             .remove_many_with(&mut b.db, p, [r2], Some(Unlink::Delete))
             .unwrap(),
         1
     );
-    assert!(b.reviews.is_empty(&b.db));
+    assert!(b.reviews.is_empty(&b.db).unwrap());
     b.db.check_integrity().unwrap();
 }
 
@@ -353,7 +357,7 @@ fn the_delete_policy_can_be_the_association_default() {
     let p = posts.insert(&mut db, Post { title: "p" }).unwrap();
     let x = pc.create(&mut db, p, c(0)).unwrap();
     assert!(pc.remove(&mut db, p, x).unwrap());
-    assert!(!comments.contains(&db, x), "deleted, not nulled");
+    assert!(!comments.contains(&db, x).unwrap(), "deleted, not nulled");
     // The per-call policy overrides it.
     let y = pc.create(&mut db, p, c(0)).unwrap();
     pc.set_with(&mut db, p, [], Some(Unlink::Nullify)).unwrap();
@@ -413,7 +417,7 @@ fn create_overwrites_the_key_and_checks_the_source() {
         b.post_comments.create(&mut b.db, q, c(0)),
         Err(Error::NotFound { .. })
     ));
-    assert_eq!(b.comments.len(&b.db), 1);
+    assert_eq!(b.comments.len(&b.db), Ok(1));
 }
 
 #[test]
@@ -443,21 +447,61 @@ fn belongs_to_get_set_create() {
 
     b.posts.delete(&mut b.db, p).unwrap();
     let err = comment_post.set(&mut b.db, x, Some(p)).unwrap_err();
+    // Roles are the called association's: a belongs-to's target is the post.
     assert_eq!(
         err,
         Error::NotFound {
             model: "Post",
-            id: p.to_string()
+            id: p.into(),
+            argument: Argument::Target,
+            association: Some("post"),
         }
     );
     b.comments.delete(&mut b.db, x).unwrap();
-    let posts_before = b.posts.len(&b.db);
+    let posts_before = b.posts.len(&b.db).unwrap();
     assert!(
         comment_post
             .create(&mut b.db, x, Post { title: "orphan?" })
             .is_err()
     );
-    assert_eq!(b.posts.len(&b.db), posts_before, "no orphan source row");
+    assert_eq!(b.posts.len(&b.db), Ok(posts_before), "no orphan source row");
+}
+
+/// Errors of a `BelongsTo` method name the association whose method was called (`post`), as
+/// its `Validation` errors do (see `unlinking_a_non_null_key_is_a_validation_error_naming_everything`),
+/// and its roles: the comment is its source, the post its target.
+#[test]
+fn belongs_to_errors_name_the_belongs_to_association() {
+    let mut b = blog();
+    let comment_post = b.post_comments.inverse();
+    let p = b.posts.insert(&mut b.db, Post { title: "p" }).unwrap();
+    let x = b.comments.insert(&mut b.db, c(0)).unwrap();
+    b.posts.delete(&mut b.db, p).unwrap();
+    assert_eq!(
+        comment_post.set(&mut b.db, x, Some(p)).unwrap_err(),
+        Error::NotFound {
+            model: "Post",
+            id: p.into(),
+            argument: Argument::Target,
+            association: Some("post"),
+        }
+    );
+    let q = b.posts.insert(&mut b.db, Post { title: "q" }).unwrap();
+    b.comments.delete(&mut b.db, x).unwrap();
+    for err in [
+        comment_post.set(&mut b.db, x, Some(q)).unwrap_err(),
+        comment_post.get(&b.db, x).unwrap_err(),
+    ] {
+        assert_eq!(
+            err,
+            Error::NotFound {
+                model: "Comment",
+                id: x.into(),
+                argument: Argument::Source,
+                association: Some("post"),
+            }
+        );
+    }
 }
 
 #[test]
@@ -551,7 +595,10 @@ fn handles_from_another_database_are_errors_not_panics() {
         b.posts.insert(&mut other, Post { title: "x" }),
         Err(Error::UnknownHandle { .. })
     ));
-    assert!(!b.posts.contains(&other, p));
+    assert!(matches!(
+        b.posts.contains(&other, p),
+        Err(Error::UnknownHandle { .. })
+    ));
     // A fork keeps the schema, so handles keep working there.
     let fork = b.db.fork();
     assert_eq!(b.post_comments.count(&fork, p).unwrap(), 0);
@@ -571,20 +618,25 @@ fn single_add_and_remove_agree_on_every_path() {
     let y = b.post_comments.create(&mut b.db, p, c(2)).unwrap();
     let gone = b.comments.insert(&mut b.db, c(0)).unwrap();
     b.comments.delete(&mut b.db, gone).unwrap();
-    let not_found = |model, id: String| Error::NotFound { model, id };
+    let not_found = |model, id: RowRef, argument| Error::NotFound {
+        model,
+        id,
+        argument,
+        association: Some("comments"),
+    };
 
     let snapshot = b.db.fork();
     for source in [p, q] {
         let err = b.post_comments.add(&mut b.db, source, gone).unwrap_err();
-        assert_eq!(err, not_found("Comment", gone.to_string()));
+        assert_eq!(err, not_found("Comment", gone.into(), Argument::Target));
         let err = b.post_comments.remove(&mut b.db, source, gone).unwrap_err();
-        assert_eq!(err, not_found("Comment", gone.to_string()));
+        assert_eq!(err, not_found("Comment", gone.into(), Argument::Target));
     }
     for target in [x, gone] {
         let err = b.post_comments.add(&mut b.db, dead, target).unwrap_err();
-        assert_eq!(err, not_found("Post", dead.to_string()));
+        assert_eq!(err, not_found("Post", dead.into(), Argument::Source));
         let err = b.post_comments.remove(&mut b.db, dead, target).unwrap_err();
-        assert_eq!(err, not_found("Post", dead.to_string()));
+        assert_eq!(err, not_found("Post", dead.into(), Argument::Source));
     }
     assert!(
         !b.post_comments.add(&mut b.db, p, x).unwrap(),

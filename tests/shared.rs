@@ -67,7 +67,7 @@ fn setup() -> (Schema, Vec<Id<Guild>>, Db) {
 fn check(schema: Schema, guild_ids: &[Id<Guild>], db: &Db) {
     db.check_integrity().unwrap();
     assert_eq!(
-        schema.players.len(db),
+        schema.players.len(db).unwrap(),
         PLAYERS,
         "the workload conserves players"
     );
@@ -76,8 +76,14 @@ fn check(schema: Schema, guild_ids: &[Id<Guild>], db: &Db) {
         .map(|&g| schema.members.count(db, g).unwrap())
         .sum();
     assert_eq!(total, PLAYERS, "every player is in exactly one guild");
-    assert_eq!(schema.guilds.len(db), GUILDS);
-    let max_level = schema.players.iter(db).map(|p| p.level).max().unwrap_or(0);
+    assert_eq!(schema.guilds.len(db).unwrap(), GUILDS);
+    let max_level = schema
+        .players
+        .iter(db)
+        .unwrap()
+        .map(|p| p.level)
+        .max()
+        .unwrap_or(0);
     assert!(
         max_level < TRANSACTIONS_PER_WRITER as u32,
         "levels are transaction numbers"
@@ -104,7 +110,7 @@ fn writers_and_readers_never_see_a_torn_state() {
                         let fail_on_purpose = t % 7 == 0;
                         let result = shared.write(|db| {
                             let all: Vec<Id<Player>> =
-                                schema.players.iter(db).map(|p| p.id()).collect();
+                                schema.players.iter(db)?.map(|p| p.id()).collect();
                             // Move a few players.
                             for _ in 0..3 {
                                 let player = all[rng.below(all.len())];
@@ -179,7 +185,7 @@ fn writers_and_readers_never_see_a_torn_state() {
     assert_eq!(ghosts.len(), 4 * TRANSACTIONS_PER_WRITER.div_ceil(7));
     for ghost in ghosts {
         assert!(
-            !schema.players.contains(&final_db, ghost),
+            !schema.players.contains(&final_db, ghost).unwrap(),
             "{ghost} resurrected"
         );
     }
