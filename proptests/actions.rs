@@ -387,7 +387,7 @@ impl Run {
                 .len()
                 .max(self.ids_len(T::TABLE))
         ];
-        for row in table.iter(db) {
+        for row in table.iter(db).unwrap() {
             rows[ix(&self.ids, T::TABLE, row.id())] = Some(row.value().to_row(&self.ids));
         }
         out.tables[T::TABLE] = rows;
@@ -554,7 +554,7 @@ impl Run {
                             project: pid,
                             n: *h,
                         };
-                        self.s.works_on.add_with(&mut self.db, mid, pid, row)
+                        self.s.works_on.add_through(&mut self.db, mid, pid, row)
                     }
                     None => self.s.works_on.add(&mut self.db, mid, pid),
                 };

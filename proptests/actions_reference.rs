@@ -34,7 +34,7 @@ pub struct Edge {
 }
 
 /// Team.org → Org (Cascade), Team.parent → Team (Cascade, self-reference), Member.team → Team
-/// (SetNull), Task.member → Member (Restrict), Badge.team → Team (NoAction), Desk.member →
+/// (SetNull), Task.member → Member (Restrict: immediate, only the call's own roots are spared), Badge.team → Team (NoAction), Desk.member →
 /// Member (SetNull, HasOne), Assignment.member → Member and Assignment.project → Project
 /// (Cascade, junction; the pair is unique).
 pub const EDGES: [Edge; 8] = [
@@ -226,15 +226,22 @@ impl Actions {
                 break;
             }
         }
+        // Restrict is immediate (SQL): a child blocks unless the call itself asked to delete
+        // it, even when the cascade would delete it too. NoAction is deferred: a child blocks
+        // only if it survives the whole delete.
         for e in EDGES
             .iter()
             .filter(|e| matches!(e.action, OnDel::Restrict | OnDel::NoAction))
         {
+            let spared: &[(usize, usize)] = match e.action {
+                OnDel::Restrict => roots,
+                _ => &doomed,
+            };
             for &(_, p) in doomed.iter().filter(|(t, _)| *t == e.parent) {
                 if self
                     .children(e, p)
                     .iter()
-                    .any(|&c| !doomed.contains(&(e.child, c)))
+                    .any(|&c| !spared.contains(&(e.child, c)))
                 {
                     return Err(Err::Restricted);
                 }
@@ -362,12 +369,13 @@ impl Actions {
             .filter(|p| !ps.contains(p))
             .collect();
         let mut changed = self.remove_projects(m, &obsolete)?;
-        let mut seen = Vec::new();
-        for &p in ps {
-            if !seen.contains(&p) {
-                seen.push(p);
-                changed += usize::from(self.add_project(m, p, None)?);
-            }
+        // New pairs are inserted in target order (creation order of the projects), whatever
+        // the order given, as `set_through` does.
+        let mut wanted = ps.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for p in wanted {
+            changed += usize::from(self.add_project(m, p, None)?);
         }
         Ok(changed)
     }

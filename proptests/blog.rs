@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use relata::{Db, Error, HasMany, Id, Query, Table, Unlink, fk};
+use relata::{Db, Error, HasMany, Id, Query, Row, Table, Unlink, fk};
 
 use crate::reference::{Fail, Reference, Res};
 
@@ -58,6 +58,10 @@ enum Op {
         offset: usize,
     },
     Count(Pick),
+    /// `HasMany::get_many` with a limit per source.
+    GetMany(Vec<Pick>, Option<usize>),
+    /// `BelongsTo::get_many`.
+    CommentPosts(Vec<Pick>),
     CountWhere(Pick, u8),
     Has(Pick, Pick),
     HasAll(Pick, Vec<Pick>),
@@ -98,6 +102,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (pick(), any::<u8>(), any::<bool>(), prop::option::of(0..4usize), 0..3usize)
             .prop_map(|(post, min_likes, desc, limit, offset)| Op::GetWith { post, min_likes, desc, limit, offset }),
         1 => pick().prop_map(Op::Count),
+        1 => (picks(), prop::option::of(0..3usize)).prop_map(|(ps, limit)| Op::GetMany(ps, limit)),
+        1 => picks().prop_map(Op::CommentPosts),
         1 => (pick(), any::<u8>()).prop_map(|(p, l)| Op::CountWhere(p, l)),
         1 => (pick(), pick()).prop_map(|(p, c)| Op::Has(p, c)),
         1 => (pick(), picks()).prop_map(|(p, cs)| Op::HasAll(p, cs)),
@@ -182,6 +188,8 @@ enum Out {
     Bool(bool),
     Indexes(Vec<usize>),
     Parent(Option<usize>),
+    PerPost(Vec<(usize, Vec<usize>)>),
+    Parents(Vec<(usize, Option<usize>)>),
 }
 
 impl Blog {
@@ -212,28 +220,54 @@ impl Blog {
             comments: vec![None; self.comment_ids.ids.len()],
             notes: vec![None; self.note_ids.ids.len()],
         };
-        for row in self.posts.iter(db) {
+        same_rows(self.posts, db, &self.post_ids.ids);
+        same_rows(self.comments, db, &self.comment_ids.ids);
+        same_rows(self.notes, db, &self.note_ids.ids);
+        for row in self.posts.iter(db).unwrap() {
             out.posts[self.post_ids.index[&row.id()]] = Some(());
         }
-        for row in self.comments.iter(db) {
+        for row in self.comments.iter(db).unwrap() {
             let post = row.post.map(|p| self.post_ids.index[&p]);
             out.comments[self.comment_ids.index[&row.id()]] = Some(crate::reference::Comment {
                 post,
                 likes: row.likes,
             });
         }
-        for row in self.notes.iter(db) {
+        for row in self.notes.iter(db).unwrap() {
             let post = self.post_ids.index[&row.post];
             out.notes[self.note_ids.index[&row.id()]] = Some(crate::reference::Note { post });
         }
         out
     }
 
-    fn comment_indexes<'a>(
-        &self,
-        rows: impl Iterator<Item = relata::Row<'a, Comment>>,
-    ) -> Vec<usize> {
+    fn comment_indexes<'a>(&self, rows: impl Iterator<Item = Row<'a, Comment>>) -> Vec<usize> {
         rows.map(|r| self.comment_ids.index[&r.id()]).collect()
+    }
+}
+
+/// The table's reads agree: `iter` (creation order), `scan` (storage order), `filter`, `len`,
+/// `is_empty`, and `contains` of every id ever issued.
+fn same_rows<T: relata::Model>(table: Table<T>, db: &Db, issued: &[Id<T>]) {
+    let listed: Vec<Id<T>> = table.iter(db).unwrap().map(|r| r.id()).collect();
+    assert!(
+        listed.windows(2).all(|w| w[0] < w[1]),
+        "iter is in creation order"
+    );
+    let mut scanned: Vec<Id<T>> = table.scan(db).unwrap().map(|r| r.id()).collect();
+    scanned.sort();
+    assert_eq!(scanned, listed, "scan and iter list the same rows");
+    assert_eq!(table.len(db).unwrap(), listed.len());
+    assert_eq!(table.is_empty(db).unwrap(), listed.is_empty());
+    for &id in issued {
+        let live = table.contains(db, id).unwrap();
+        assert_eq!(live, listed.contains(&id), "contains({id})");
+        assert_eq!(table.get(db, id).is_ok(), live, "get({id})");
+        let found: Vec<Id<T>> = table
+            .filter(db, |r| r.id() == id)
+            .unwrap()
+            .map(|r| r.id())
+            .collect();
+        assert_eq!(found.len(), usize::from(live), "filter by id {id}");
     }
 }
 
@@ -353,17 +387,17 @@ fn step(blog: &mut Blog, db: &mut Db, model: &mut Reference, op: &Op) {
         } => {
             let i = need!(p(blog, model, *post));
             let mut query = Query::new()
-                .filter(|c: &Comment| c.likes >= *min_likes)
+                .filter(|c: &Row<Comment>| c.likes >= *min_likes)
                 .offset(*offset);
             if *desc {
-                query = query.order_by(|a: &Comment, b: &Comment| b.likes.cmp(&a.likes));
+                query = query.order_by(|a: &Row<Comment>, b: &Row<Comment>| b.likes.cmp(&a.likes));
             }
             if let Some(limit) = limit {
                 query = query.limit(*limit);
             }
             let got = blog
                 .post_comments
-                .get_with(db, blog.post_ids.ids[i], &query)
+                .query(db, blog.post_ids.ids[i], &query)
                 .map(|rows| Out::Indexes(blog.comment_indexes(rows.into_iter())));
             let want = model.comments_of(i).map(|all| {
                 let mut rows: Vec<usize> = all
@@ -396,6 +430,59 @@ fn step(blog: &mut Blog, db: &mut Db, model: &mut Reference, op: &Op) {
                 got.map_err(fail),
                 model.comments_of(i).map(|v| Out::Count(v.len())),
             )
+        }
+        Op::GetMany(xs, limit) => {
+            let is: Vec<usize> = need!(xs.iter().map(|&x| p(blog, model, x)).collect());
+            let mut query = Query::new();
+            if let Some(limit) = limit {
+                query = query.limit(*limit);
+            }
+            let got = blog
+                .post_comments
+                .get_many(db, is.iter().map(|&i| blog.post_ids.ids[i]), &query)
+                .map(|per| {
+                    Out::PerPost(
+                        per.into_iter()
+                            .map(|(post, rows)| {
+                                let rows = blog.comment_indexes(rows.into_iter());
+                                (blog.post_ids.index[&post], rows)
+                            })
+                            .collect(),
+                    )
+                });
+            let want = is
+                .iter()
+                .map(|&i| {
+                    let mut rows = model.comments_of(i)?;
+                    rows.truncate(limit.unwrap_or(usize::MAX));
+                    Ok((i, rows))
+                })
+                .collect::<Res<Vec<_>>>()
+                .map(Out::PerPost);
+            (got.map_err(fail), want)
+        }
+        Op::CommentPosts(ys) => {
+            let js: Vec<usize> = need!(cs(blog, model, ys));
+            let got = blog
+                .post_comments
+                .inverse()
+                .get_many(db, js.iter().map(|&j| blog.comment_ids.ids[j]))
+                .map(|per| {
+                    Out::Parents(
+                        per.into_iter()
+                            .map(|(c, post)| {
+                                let post = post.map(|row| blog.post_ids.index[&row.id()]);
+                                (blog.comment_ids.index[&c], post)
+                            })
+                            .collect(),
+                    )
+                });
+            let want = js
+                .iter()
+                .map(|&j| Ok((j, model.comment_post(j)?)))
+                .collect::<Res<Vec<_>>>()
+                .map(Out::Parents);
+            (got.map_err(fail), want)
         }
         Op::CountWhere(x, min) => {
             let i = need!(p(blog, model, *x));
@@ -613,7 +700,7 @@ fn step(blog: &mut Blog, db: &mut Db, model: &mut Reference, op: &Op) {
 /// The per-step invariants that do not need the reference.
 fn check_invariants(blog: &Blog, db: &Db) {
     db.check_integrity().unwrap();
-    for post in blog.posts.iter(db) {
+    for post in blog.posts.iter(db).unwrap() {
         let children: Vec<Id<Comment>> = blog
             .post_comments
             .get(db, post.id())
@@ -624,7 +711,7 @@ fn check_invariants(blog: &Blog, db: &Db) {
             blog.post_comments.count(db, post.id()).unwrap(),
             children.len()
         );
-        for comment in blog.comments.iter(db) {
+        for comment in blog.comments.iter(db).unwrap() {
             let has = blog.post_comments.has(db, post.id(), comment.id()).unwrap();
             assert_eq!(has, children.contains(&comment.id()));
         }

@@ -6,4 +6,8 @@
 mod actions;
 mod actions_reference;
 mod blog;
+mod keyed;
+mod keyed_reference;
+mod lineage;
+mod panics;
 mod reference;

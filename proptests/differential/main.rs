@@ -3,10 +3,15 @@
 //! ON UPDATE actions itself), compared after every step: success or failure and its class, the
 //! value returned, and the full contents of every table.
 //!
-//! Schema: Author (unique `name`, the source key of Book.author); Book.author → Author.name
-//! (nullable, SET NULL, ON UPDATE CASCADE); Chapter.book (non-null, CASCADE); Review.book
-//! (RESTRICT); Note.chapter (nullable, NO ACTION); Cover.book (HasOne: UNIQUE, SET NULL);
-//! Book ↔ Tag through BookTag (payload `n`, UNIQUE pair, CASCADE both ways).
+//! Three schemas, each with its own histories:
+//!
+//! - the library (this module): Author (unique `name`, the source key of Book.author);
+//!   Book.author → Author.name (nullable, SET NULL, ON UPDATE CASCADE); Chapter.book (non-null,
+//!   CASCADE); Review.book (RESTRICT); Note.chapter (nullable, NO ACTION); Cover.book (HasOne:
+//!   UNIQUE, SET NULL); Book ↔ Tag through BookTag (payload `n`, UNIQUE pair, CASCADE both ways);
+//! - [`keys`]: chains of on-update actions through attribute keys (org.code ← dept.code, itself
+//!   unique ← desk.code), beside ON UPDATE SET NULL, RESTRICT and NO ACTION;
+//! - [`restrict`]: RESTRICT and NO ACTION whose blocking row the same cascade would delete.
 //!
 //! Where relata deliberately differs from SQL, the translation normalises:
 //! - relata reports an id naming no row as `NotFound`; SQL has no such error, so the
@@ -14,17 +19,22 @@
 //! - SQLite reports a blocked delete and a dangling key both as a foreign-key failure; a DELETE
 //!   can only be blocked and a write can only dangle, so the class follows the statement.
 //! - The default order of relata's reads (creation order) is `ORDER BY id` under
-//!   AUTOINCREMENT; many-to-many reads are ordered by the target's id.
-//! - relata treats RESTRICT like NO ACTION (checked once the whole cascade is planned); SQLite
-//!   checks RESTRICT per row. They differ only when the cascade itself deletes the blocking
-//!   row, which this schema cannot produce (a Review has no other parent).
+//!   AUTOINCREMENT; many-to-many reads are ordered by the target's id, and `set` inserts new
+//!   pairs in the targets' order.
+//! - relata's RESTRICT is immediate, as SQL's: a referencing row blocks even if the same
+//!   cascade would delete it. SQLite checks it when its foreign key's turn comes, which depends
+//!   on declaration order: see [`restrict`] for the order in which the two agree. In this
+//!   schema a Review has no other parent, so the question does not arise.
 //!
 //! A failing history shrinks to a minimal one whose `Debug` output is Rust: paste it into
 //! `regressions.rs` as `check(&[...])`. `PROPTEST_CASES` raises the number of histories.
 
+mod ids;
+mod keys;
 mod model;
 mod regressions;
 mod relata_side;
+mod restrict;
 mod sql;
 
 use std::fmt;
@@ -165,11 +175,11 @@ pub enum Op {
     },
 }
 
-fn pick() -> impl Strategy<Value = Pick> {
+pub fn pick() -> impl Strategy<Value = Pick> {
     (prop::bool::weighted(0.9), 0..1000usize).prop_map(|(live, n)| Pick { live, n })
 }
 
-fn picks() -> impl Strategy<Value = Picks> {
+pub fn picks() -> impl Strategy<Value = Picks> {
     prop::collection::vec(pick(), 0..4).prop_map(Picks)
 }
 
@@ -211,9 +221,18 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The creation index `p` names: one of `live` (the live rows' creation indexes) if `p.live`
+/// and there are any, otherwise any of the `issued` indexes; `None` if none was ever issued.
+pub fn choose(p: Pick, live: &[usize], issued: usize) -> Option<usize> {
+    if p.live && !live.is_empty() {
+        return Some(live[p.n % live.len()]);
+    }
+    (issued > 0).then(|| p.n % issued)
+}
+
 /// The value of a step, in creation indexes.
 #[derive(Debug, PartialEq)]
-enum Out {
+pub enum Out {
     Unit,
     Index(usize),
     Count(usize),
@@ -223,7 +242,7 @@ enum Out {
     Pairs(Vec<(usize, i64)>),
 }
 
-fn class(e: Error) -> Class {
+pub fn class(e: Error) -> Class {
     match e {
         Error::NotFound { .. } => Class::NotFound,
         Error::Validation { .. } => Class::Validation,
@@ -242,17 +261,12 @@ struct Both {
 impl Both {
     /// The creation index a pick names in `T`'s table, or `None` if nothing was ever issued.
     fn pick<T: Named + relata::Model>(&self, table: relata::Table<T>, p: Pick) -> Option<usize> {
-        let issued = self.sql.ids[T::TABLE].len();
-        if p.live {
-            let live: Vec<usize> = table
-                .iter(&self.rel.db)
-                .map(|r| self.rel.ids.of(r.id()))
-                .collect();
-            if !live.is_empty() {
-                return Some(live[p.n % live.len()]);
-            }
-        }
-        (issued > 0).then(|| p.n % issued)
+        let live: Vec<usize> = table
+            .iter(&self.rel.db)
+            .unwrap()
+            .map(|r| self.rel.ids.of(r.id()))
+            .collect();
+        choose(p, &live, self.sql.ids[T::TABLE].len())
     }
 
     fn picks<T: Named + relata::Model>(
@@ -265,10 +279,7 @@ impl Both {
 
     /// The creation index of SQL rowid `id` in `table`.
     fn sql_index(&self, table: &str, id: i64) -> usize {
-        self.sql.ids[table]
-            .iter()
-            .position(|&x| x == id)
-            .expect("issued rowid")
+        self.sql.index(table, id)
     }
 
     fn step(&mut self, op: &Op) {
@@ -653,7 +664,7 @@ impl Both {
                 let r = &mut self.rel;
                 let (bid, tid) = (r.ids.book[b], r.ids.tag[t]);
                 let got = match n {
-                    Some(n) => r.tagged.add_with(
+                    Some(n) => r.tagged.add_through(
                         &mut r.db,
                         bid,
                         tid,
@@ -761,15 +772,26 @@ pub fn check(history: &[Op]) {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(200),
-        // Beside the other property tests' seeds, at the repository root.
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../proptest-regressions/differential.txt"),
-        ))),
+/// The configuration of every differential property: `PROPTEST_CASES` histories (default
+/// 200), failures saved beside the other property tests' seeds, at the repository root.
+pub fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(200),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../proptest-regressions/differential.txt"
+            )),
+        )),
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
 
     /// Paste a failure's minimal history into `regressions.rs` as `check(&[...])`.
     #[test]

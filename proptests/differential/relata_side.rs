@@ -171,8 +171,11 @@ impl Rel {
         let mut out = Dump::new();
         macro_rules! dump {
             ($t:expr, |$r:ident| $values:expr) => {{
-                let rows: Vec<(usize, Vec<V>)> =
-                    $t.iter(db).map(|$r| (ids.of($r.id()), $values)).collect();
+                let rows: Vec<(usize, Vec<V>)> = $t
+                    .iter(db)
+                    .unwrap()
+                    .map(|$r| (ids.of($r.id()), $values))
+                    .collect();
                 out.insert(table_name(&$t), rows);
             }};
         }

@@ -34,7 +34,10 @@ CREATE INDEX book_tag_tag ON book_tag(tag);
 ";
 
 /// A column (after `id`) and the table it references (`None`: a plain value).
-type Column = (&'static str, Option<&'static str>);
+pub type Column = (&'static str, Option<&'static str>);
+
+/// A schema's tables in dump order, with their columns.
+pub type Tables = &'static [(&'static str, &'static [Column])];
 
 /// Tables in dump order, with their columns.
 pub const TABLES: [(&str, &[Column]); 8] = [
@@ -55,10 +58,11 @@ pub struct Sql {
     pub conn: Connection,
     /// Rowids issued per table, by creation index.
     pub ids: HashMap<&'static str, Vec<i64>>,
+    tables: Tables,
 }
 
 /// The error class of a failed statement.
-fn class(e: rusqlite::Error, deleting: bool) -> Class {
+pub fn class(e: rusqlite::Error, deleting: bool) -> Class {
     let msg = e.to_string();
     if msg.contains("NOT NULL") {
         Class::Validation
@@ -80,11 +84,17 @@ fn class(e: rusqlite::Error, deleting: bool) -> Class {
 pub type R<T> = Result<T, Class>;
 
 impl Sql {
+    /// The library schema ([`SCHEMA`]).
     pub fn new() -> Self {
+        Sql::open(SCHEMA, &TABLES)
+    }
+
+    /// A fresh in-memory database with `schema`, whose tables (for dumps) are `tables`.
+    pub fn open(schema: &str, tables: Tables) -> Self {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        let ids = TABLES.iter().map(|(t, _)| (*t, Vec::new())).collect();
-        Sql { conn, ids }
+        conn.execute_batch(schema).unwrap();
+        let ids = tables.iter().map(|(t, _)| (*t, Vec::new())).collect();
+        Sql { conn, ids, tables }
     }
 
     /// The rowid of creation index `i` of `table`, if it was ever issued.
@@ -92,7 +102,15 @@ impl Sql {
         self.ids[table][i]
     }
 
-    fn exists(&self, table: &str, id: i64) -> R<()> {
+    /// The creation index of rowid `id` in `table`.
+    pub fn index(&self, table: &str, id: i64) -> usize {
+        self.ids[table]
+            .iter()
+            .position(|&x| x == id)
+            .expect("issued rowid")
+    }
+
+    pub fn exists(&self, table: &str, id: i64) -> R<()> {
         let found: Option<i64> = self
             .conn
             .query_row(
@@ -105,25 +123,28 @@ impl Sql {
         found.map(drop).ok_or(Class::NotFound)
     }
 
-    /// Runs `body` in a savepoint: released on success, rolled back on error.
-    fn atomic<T>(
+    /// Runs `body` in a savepoint: released on success, rolled back on error. A failed
+    /// statement is classed as a delete's if `deleting`.
+    pub fn atomic<T>(
         &mut self,
         deleting: bool,
         body: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> R<T> {
+        self.atomic_classed(|c| body(c).map_err(|e| class(e, deleting)))
+    }
+
+    /// [`atomic`](Sql::atomic) for a body that classes its own failures (one that mixes
+    /// deletes with other statements).
+    pub fn atomic_classed<T>(&mut self, body: impl FnOnce(&Connection) -> R<T>) -> R<T> {
         self.conn.execute_batch("SAVEPOINT op").unwrap();
-        match body(&self.conn) {
-            Ok(v) => {
-                self.conn.execute_batch("RELEASE op").unwrap();
-                Ok(v)
-            }
-            Err(e) => {
-                self.conn
-                    .execute_batch("ROLLBACK TO op; RELEASE op")
-                    .unwrap();
-                Err(class(e, deleting))
-            }
-        }
+        let result = body(&self.conn);
+        let end = if result.is_ok() {
+            "RELEASE op"
+        } else {
+            "ROLLBACK TO op; RELEASE op"
+        };
+        self.conn.execute_batch(end).unwrap();
+        result
     }
 
     /// INSERT; records the new rowid.
@@ -428,13 +449,13 @@ impl Sql {
                 ),
                 [bid],
             )?;
+            // relata inserts the new pairs in the targets' order (as `set_through` documents),
+            // not in the order listed; rowids follow creation order, so sort them.
+            let mut tids = tids;
+            tids.sort_unstable();
+            tids.dedup();
             let mut inserted = Vec::new();
-            let mut seen = Vec::new();
             for t in tids {
-                if seen.contains(&t) {
-                    continue;
-                }
-                seen.push(t);
                 let added = conn.execute(
                     "INSERT INTO book_tag (book, tag, n) SELECT ?1, ?2, 0
                      WHERE NOT EXISTS (SELECT 1 FROM book_tag WHERE book = ?1 AND tag = ?2)",
@@ -459,7 +480,7 @@ impl Sql {
             .map(|(t, ids)| (*t, ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()))
             .collect();
         let mut out = Dump::new();
-        for (table, cols) in TABLES {
+        for &(table, cols) in self.tables {
             let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
             let mut st = self
                 .conn
