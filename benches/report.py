@@ -48,9 +48,15 @@ def tables(m):
             lines.append(
                 f"| {op} | {size} | " + " | ".join(fmt(row[s]) for s in STORES)
                 + f" | {ratio(row['sqlite'], row['relata'])}× | {ratio(row['relata'], row['baseline'])}× |")
+    lines += ["", "| add_remove, children with an unrelated attribute | size | no index | unique index | unique / none |",
+              "|---|---|---|---|---|"]
+    for size in SIZES:
+        plain, unique = m.get((f"unique_index/{size}", "relata")), m.get((f"unique_index/{size}", "relata_unique"))
+        if plain is not None or unique is not None:
+            lines.append(f"| unique_index | {size} | {fmt(plain)} | {fmt(unique)} | {ratio(unique, plain)}× |")
     lines += ["", "| other | median |", "|---|---|"]
     for (group, fn), ns in sorted(m.items()):
-        if group.split("/")[0] not in OPS:
+        if group.split("/")[0] not in OPS + ["unique_index"]:
             lines.append(f"| {group}/{fn} | {fmt(ns)} |")
     return "\n".join(lines)
 

@@ -33,7 +33,7 @@ fn comment(body: &str, likes: u32) -> Comment {
     }
 }
 
-fn main() -> Result<(), relata::Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut db = Db::new();
     let posts = db.create_table::<Post>()?;
     let comments = db.create_table::<Comment>()?;
@@ -85,16 +85,16 @@ fn main() -> Result<(), relata::Error> {
     );
 
     // get with options, and for many posts at once.
-    let popular = Query::new()
-        .filter(|c: &Comment| c.likes > 0)
+    let popular = Query::<Comment>::new()
+        .filter(|c| c.likes > 0)
         .order_by(|a, b| b.likes.cmp(&a.likes))
         .limit(1);
     let top: Vec<_> = post_comments
-        .get_with(&db, hello, &popular)?
+        .query(&db, hello, &popular)?
         .iter()
         .map(|c| c.body.clone())
         .collect();
-    println!("get_with(hello, likes > 0, most liked first, limit 1) -> {top:?}");
+    println!("query(hello, likes > 0, most liked first, limit 1) -> {top:?}");
     for (post, rows) in post_comments.get_many(&db, [hello, rust], &Query::new())? {
         println!("get_many -> {post}: {} comment(s)", rows.len());
     }
@@ -214,10 +214,10 @@ fn main() -> Result<(), relata::Error> {
     let changed = post_reviews.set_with(&mut db, hello, [r1], Some(Unlink::Delete))?;
     println!(
         "set_with(hello, [{r1}], Delete) -> {changed}; {r2} exists: {}",
-        reviews.contains(&db, r2)
+        reviews.contains(&db, r2)?
     );
 
-    db.check_integrity()
-        .map_err(|message| relata::Error::Definition { message })?;
+    db.check_integrity()?;
+    println!("integrity check passed");
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo run --example school`.
 
-use relata::{AssocOptions, Db, Error, Id, OnDelete, Unlink, fk};
+use relata::{AssocOptions, Db, Id, OnDelete, Unlink, fk};
 
 #[derive(Clone, Debug)]
 struct Department {
@@ -43,7 +43,7 @@ struct Head {
     name: &'static str,
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut db = Db::new();
     let departments = db.create_table::<Department>()?;
     let courses = db.create_table::<Course>()?;
@@ -124,8 +124,8 @@ fn main() -> Result<(), Error> {
         grade: Some(grade),
     };
     println!(
-        "takes.add_with(ada, physics, grade 5) -> {} (payload updated)",
-        takes.add_with(&mut db, ada, physics, graded(ada, physics, 5))?
+        "takes.add_through(ada, physics, grade 5) -> {} (payload updated)",
+        takes.add_through(&mut db, ada, physics, graded(ada, physics, 5))?
     );
     println!(
         "takes.add_many(bob, [physics, chemistry, painting]) -> {}",
@@ -135,7 +135,7 @@ fn main() -> Result<(), Error> {
         "takes.set(cyd, [chemistry, painting]) -> {}",
         takes.set(&mut db, cyd, [chemistry, painting])?
     );
-    let changed = takes.set_with(
+    let changed = takes.set_through(
         &mut db,
         cyd,
         [
@@ -143,7 +143,7 @@ fn main() -> Result<(), Error> {
             (painting, Enrollment::default()),
         ],
     )?;
-    println!("takes.set_with(cyd, chemistry graded 4, painting) -> {changed} pair(s) changed");
+    println!("takes.set_through(cyd, chemistry graded 4, painting) -> {changed} pair(s) changed");
     for student in [ada, bob, cyd] {
         let name = students.get(&db, student)?.name;
         let list: Vec<String> = takes
@@ -223,7 +223,7 @@ fn main() -> Result<(), Error> {
     locker.set_with(&mut db, ada, None, Some(Unlink::Delete))?;
     println!(
         "locker.set_with(ada, None, Delete) -> {second} exists: {}",
-        lockers.contains(&db, second)
+        lockers.contains(&db, second)?
     );
 
     // Restrict: Science has a head, so deleting it is refused and nothing changes.
@@ -235,14 +235,14 @@ fn main() -> Result<(), Error> {
             name: "Dr. Who",
         },
     )?;
-    let before = enrollments.len(&db);
+    let before = enrollments.len(&db)?;
     match departments.delete(&mut db, science) {
         Err(e) => println!("delete(Science) -> error: {e}"),
         Ok(d) => println!("delete(Science) -> {}?!", d.report),
     }
     println!(
         "enrollments before {before}, after {}: unchanged",
-        enrollments.len(&db)
+        enrollments.len(&db)?
     );
 
     // Remove the blocker; now the delete cascades: Science -> its courses -> their enrollments.
@@ -268,6 +268,7 @@ fn main() -> Result<(), Error> {
         );
     }
 
-    db.check_integrity()
-        .map_err(|message| Error::Definition { message })
+    db.check_integrity()?;
+    println!("integrity check passed");
+    Ok(())
 }

@@ -43,7 +43,7 @@ impl Rng {
     }
 }
 
-fn main() -> Result<(), relata::Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut db = Db::new();
     let guilds = db.create_table::<Guild>()?;
     let players = db.create_table::<Player>()?;
@@ -84,6 +84,7 @@ fn main() -> Result<(), relata::Error> {
                 let sizes: Vec<(String, usize)> = world
                     .guilds
                     .iter(&snapshot)
+                    .expect("the guilds table is declared")
                     .map(|g| {
                         (
                             g.name.clone(),
@@ -100,7 +101,8 @@ fn main() -> Result<(), relata::Error> {
                     .unwrap_or_default();
                 let levels: u64 = world
                     .players
-                    .iter(&snapshot)
+                    .scan(&snapshot)
+                    .expect("the players table is declared")
                     .map(|p| u64::from(p.level))
                     .sum();
                 if reports % 10 == 0 {
@@ -139,7 +141,7 @@ fn main() -> Result<(), relata::Error> {
             "[simulation] {TICKS} ticks done; the analysis thread read {reports} consistent snapshots"
         );
     });
-    shared
-        .read(|db| db.check_integrity())
-        .map_err(|message| relata::Error::Definition { message })
+    shared.read(|db| db.check_integrity())?;
+    println!("integrity check passed");
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! relata's hot paths beside SQLite in-memory, the naive baseline and the slotmap design, in
-//! one group per operation and size. `cargo bench -p relata-benches --bench hot_paths` runs
+//! one group per operation and size; and `unique_index`, relata's add/remove with and without
+//! a unique index on an unrelated child field. `cargo bench -p relata-benches --bench hot_paths` runs
 //! them (small and large); `cargo test --benches` runs each once, small size only.
 
 use std::hint::black_box;
@@ -9,7 +10,7 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use relata_benches::{
-    Baseline, Fixture, RelataStore, Rng, SlotmapStore, SqliteStore, Store, build,
+    Baseline, Fixture, RelataStore, Rng, SerialChild, SlotmapStore, SqliteStore, Store, build,
 };
 
 const FANOUT: usize = 10;
@@ -176,6 +177,29 @@ fn hot_paths(c: &mut Criterion) {
     }
 }
 
+/// `add_remove` on children that carry an attribute the foreign key does not touch, without
+/// (`relata`) and with (`relata_unique`) a unique index on it, side by side: the index should
+/// cost the relink nothing, since the relink writes only the key's field.
+fn unique_index(c: &mut Criterion) {
+    let sizes: &[(&str, usize)] = if full_run() {
+        &[("1k", 1_000), ("100k", 100_000)]
+    } else {
+        &[("1k", 1_000)]
+    };
+    for &(label, parents) in sizes {
+        let mut plain = subject::<RelataStore<SerialChild<false>>>(parents);
+        let mut indexed = subject::<RelataStore<SerialChild<true>>>(parents);
+        let mut g = c.benchmark_group(format!("unique_index/{label}"));
+        add_remove(&mut g, &mut plain);
+        add_remove(&mut g, &mut indexed);
+        g.finish();
+        for db in [&plain.store.db, &indexed.store.db] {
+            db.check_integrity()
+                .expect("the benchmark left relata consistent");
+        }
+    }
+}
+
 /// `count` must not depend on the number of children: 10 versus 1,000 per parent.
 fn count_by_fanout(c: &mut Criterion) {
     let mut g = c.benchmark_group("count_fanout");
@@ -205,6 +229,6 @@ criterion_group! {
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = hot_paths, count_by_fanout
+    targets = hot_paths, unique_index, count_by_fanout
 }
 criterion_main!(benches);

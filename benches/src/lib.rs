@@ -2,6 +2,8 @@
 //! benchmark drives them identically:
 //!
 //! - [`RelataStore`]: relata (`HasMany<Parent, Child>`, nullable key, on delete `Cascade`);
+//!   `RelataStore<SerialChild<_>>`, the same with a serial number per child, with or without a
+//!   unique index on it;
 //! - [`SqliteStore`]: SQLite in-memory through rusqlite, `PRAGMA foreign_keys=ON`, an index on
 //!   the foreign-key column, cached prepared statements;
 //! - [`Baseline`]: the naive hand-written design, `Vec` rows plus `HashMap<u32, Vec<u32>>`;
@@ -17,7 +19,7 @@ mod slotmap_store;
 mod sqlite;
 
 pub use baseline::Baseline;
-pub use relata_store::{Child, Parent, RelataStore};
+pub use relata_store::{Child, ChildRow, Parent, RelataStore, SerialChild};
 pub use slotmap_store::SlotmapStore;
 pub use sqlite::SqliteStore;
 
@@ -152,5 +154,7 @@ mod tests {
         assert_eq!(relata, exercise::<SqliteStore>());
         assert_eq!(relata, exercise::<Baseline>());
         assert_eq!(relata, exercise::<SlotmapStore>());
+        assert_eq!(relata, exercise::<RelataStore<SerialChild<false>>>());
+        assert_eq!(relata, exercise::<RelataStore<SerialChild<true>>>());
     }
 }
