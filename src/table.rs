@@ -350,6 +350,111 @@ impl<T: Model> Table<T> {
         w.commit()
     }
 
+    /// Applies `change` to every row, atomically (SQL `UPDATE t SET …`), and returns how many
+    /// rows it changed: [`modify_where`](Table::modify_where) without a filter.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Unit { x: i32 }
+    /// let mut db = Db::new();
+    /// let units = db.create_table::<Unit>()?;
+    /// for x in 0..3 {
+    ///     units.insert(&mut db, Unit { x })?;
+    /// }
+    /// assert_eq!(units.modify_all(&mut db, |u| u.x += 10)?, 3);
+    /// let xs: Vec<i32> = units.iter(&db)?.map(|u| u.x).collect();
+    /// assert_eq!(xs, [10, 11, 12]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn modify_all(&self, db: &mut Db, change: impl FnMut(&mut T)) -> Result<usize> {
+        self.modify_where(db, |_| true, change)
+    }
+
+    /// Applies `change` to every row `filter` selects, as one atomic set-based update (SQL
+    /// `UPDATE t SET … WHERE …`, Sequelize `Model.update(values, { where })`), and returns how
+    /// many rows it changed. Each changed row is checked as [`update`](Table::update) checks
+    /// one; if any check fails, or `filter` or `change` panics, nothing changes.
+    ///
+    /// O(n) for the scan, plus O(log n) per index for each row whose keys changed: rows change
+    /// in place, and only those whose index keys moved are re-checked and reindexed. Storage a
+    /// snapshot shares is copied only where rows are selected. (When another table references
+    /// a key of this one, each selected row goes through [`update`](Table::update) instead, so
+    /// that on-update actions apply.)
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Loan { overdue: bool, fine: u32 }
+    /// let mut db = Db::new();
+    /// let loans = db.create_table::<Loan>()?;
+    /// loans.insert(&mut db, Loan { overdue: true, fine: 0 })?;
+    /// loans.insert(&mut db, Loan { overdue: false, fine: 0 })?;
+    /// let fined = loans.modify_where(&mut db, |l| l.overdue, |l| l.fine += 5)?;
+    /// assert_eq!(fined, 1);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn modify_where(
+        &self,
+        db: &mut Db,
+        mut filter: impl FnMut(&Row<'_, T>) -> bool,
+        change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        self.data(&db.core)?;
+        let mut w = db.core.write();
+        let changed =
+            w.modify_where(self.at.index, |id, row| filter(&Row::raw(id, row)), change)?;
+        w.commit()?;
+        Ok(changed)
+    }
+
+    /// Deletes every row `filter` selects, with their on-delete actions, as one atomic delete
+    /// (SQL `DELETE FROM t WHERE …`, Sequelize `Model.destroy({ where })`). Returns the report
+    /// of everything deleted and nulled (the selected rows first, in creation order). O(n) for
+    /// the scan, plus the delete of each row and what it cascades to.
+    pub fn delete_where(
+        &self,
+        db: &mut Db,
+        filter: impl FnMut(&Row<'_, T>) -> bool,
+    ) -> Result<Report> {
+        let roots: Vec<(usize, RawId)> = self
+            .filter(db, filter)?
+            .map(|row| (self.at.index, row.id().raw))
+            .collect();
+        let mut w = db.core.write();
+        let deletion = w.delete(&roots)?;
+        w.commit()?;
+        Ok(Report::new(deletion))
+    }
+
+    /// Inserts every row of `rows`, atomically: if one fails its checks, none is inserted.
+    /// Returns their ids, in order. O(log n) per row and index.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Tag(&'static str);
+    /// let mut db = Db::new();
+    /// let tags = db.create_table::<Tag>()?;
+    /// let ids = tags.insert_many(&mut db, [Tag("a"), Tag("b")])?;
+    /// assert_eq!(ids.len(), 2);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn insert_many(
+        &self,
+        db: &mut Db,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<Id<T>>> {
+        self.data(&db.core)?;
+        let mut w = db.core.write();
+        let ids = rows
+            .into_iter()
+            .map(|row| w.insert(self.at.index, row).map(Id::from_raw))
+            .collect::<Result<Vec<_>>>()?;
+        w.commit()?;
+        Ok(ids)
+    }
+
     /// Deletes row `id`, applying the on-delete action of every association that references its
     /// table, transitively (see [`Report`] for the order). Atomic: if any `Restrict` action
     /// blocks, nothing is deleted. Returns the row and the report.

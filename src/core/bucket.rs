@@ -10,7 +10,7 @@
 //! place (or copies that one chunk, if a snapshot shares it). O(log k) to find, O(64) to edit,
 //! whatever k is; a copy after a snapshot copies one chunk and the directory.
 
-use triomphe::Arc;
+use triomphe::{Arc, HeaderSlice};
 
 use crate::id::{Member, Seq};
 
@@ -29,15 +29,12 @@ pub(crate) enum Bucket {
     Large(Arc<Chunks>),
 }
 
-/// Largest number of children in one chunk of a large bucket.
-pub(crate) const CHUNK: usize = 64;
+/// The children of a large bucket: their number, and the chunks (each non-empty, in order), in
+/// one allocation with the reference count, so a lookup reaches a chunk in one step.
+pub(crate) type Chunks = HeaderSlice<usize, [Chunk]>;
 
-/// The children of a large bucket: sorted chunks, each non-empty, in order.
-#[derive(Clone)]
-pub(crate) struct Chunks {
-    len: usize,
-    dir: Vec<Chunk>,
-}
+/// Largest number of children in one chunk of a large bucket.
+pub(crate) const CHUNK: usize = 16;
 
 /// One chunk: its children are the first `len` entries of `ids` (capacity [`CHUNK`]), sorted;
 /// `last` is the last of them, kept here for the directory's binary search.
@@ -77,93 +74,135 @@ impl Chunk {
     }
 }
 
-impl Chunks {
-    /// The chunk that holds `id`, or would: the first whose last child is not before it (the
-    /// last chunk for an id past every child).
-    #[inline]
-    fn find(&self, id: Member) -> usize {
-        let seq = id.seq.get();
-        let at = self.dir.partition_point(|c| c.last.seq.get() < seq);
-        at.min(self.dir.len().saturating_sub(1))
-    }
+/// The chunk of `dir` that holds `id`, or would: the first whose last child is not before it
+/// (the last chunk for an id past every child).
+#[inline]
+fn find(dir: &[Chunk], id: Member) -> usize {
+    let seq = id.seq.get();
+    let at = dir.partition_point(|c| c.last.seq.get() < seq);
+    at.min(dir.len().saturating_sub(1))
+}
 
-    fn insert(&mut self, id: Member) -> bool {
-        let at = self.find(id);
-        let Some(chunk) = self.dir.get_mut(at) else {
-            self.dir.push(Chunk::new(&[id]));
-            self.len += 1;
-            return true;
-        };
-        let n = chunk.len as usize;
-        let pos = match position(chunk.slice(), id) {
-            Ok(_) => return false,
-            Err(pos) => pos,
-        };
-        if n == CHUNK {
-            // Split in two halves, then insert into the one it belongs to.
-            let (left, right) = chunk.slice().split_at(CHUNK / 2);
-            let (left, right) = (Chunk::new(left), Chunk::new(right));
-            self.dir[at] = left;
-            self.dir.insert(at + 1, right);
-            return self.insert(id);
-        }
-        let buf = chunk.buf();
-        shift_right(&mut buf[pos..=n]);
-        buf[pos] = id;
-        chunk.len += 1;
-        if pos == n {
-            chunk.last = id;
-        }
-        self.len += 1;
-        true
-    }
+/// A large bucket of `len` children in the chunks `dir`.
+fn chunks(len: usize, dir: impl ExactSizeIterator<Item = Chunk>) -> Arc<Chunks> {
+    Arc::from_header_and_iter(len, dir)
+}
 
-    fn remove(&mut self, id: Member) -> bool {
-        let at = self.find(id);
-        let Some(chunk) = self.dir.get_mut(at) else {
-            return false;
-        };
-        let n = chunk.len as usize;
-        let Ok(pos) = position(chunk.slice(), id) else {
-            return false;
-        };
-        self.len -= 1;
-        if n == 1 {
-            self.dir.remove(at);
-            return true;
-        }
-        let buf = chunk.buf();
-        shift_left(&mut buf[pos..n]);
-        let last = buf[n - 2];
-        chunk.len -= 1;
-        chunk.last = last;
-        // Merge a quarter-full chunk into a neighbour that has room, so chunks stay dense.
-        if (chunk.len as usize) < CHUNK / 4 {
-            let merge_with = if at + 1 < self.dir.len() {
-                at + 1
-            } else {
-                at.wrapping_sub(1)
-            };
-            if let Some(other) = self.dir.get(merge_with)
-                && other.len as usize + n - 1 <= CHUNK / 2
-            {
-                let (first, second) = if merge_with > at {
-                    (at, merge_with)
-                } else {
-                    (merge_with, at)
-                };
-                let mut joined = self.dir[first].slice().to_vec();
-                joined.extend_from_slice(self.dir[second].slice());
-                self.dir[first] = Chunk::new(&joined);
-                self.dir.remove(second);
+/// `chunks`, writable: copied first if a snapshot shares it (the chunks themselves stay shared
+/// until one is written).
+#[inline]
+fn chunks_mut(all: &mut Arc<Chunks>) -> Option<&mut Chunks> {
+    if Arc::get_mut(all).is_none() {
+        *all = chunks(all.header, all.slice.iter().cloned());
+    }
+    Arc::get_mut(all)
+}
+
+/// Adds `id` to a large bucket; false if it was there.
+fn insert_large(all: &mut Arc<Chunks>, id: Member) -> bool {
+    let at = find(&all.slice, id);
+    let Some(chunk) = all.slice.get(at) else {
+        *all = chunks(1, std::iter::once(Chunk::new(&[id])));
+        return true;
+    };
+    let n = chunk.len as usize;
+    let pos = match position(chunk.slice(), id) {
+        Ok(_) => return false,
+        Err(pos) => pos,
+    };
+    if n == CHUNK {
+        // Split in two halves, then insert into the one it belongs to.
+        let (left, right) = chunk.slice().split_at(CHUNK / 2);
+        let halves = [Chunk::new(left), Chunk::new(right)];
+        let dir = &all.slice;
+        let split: Vec<Chunk> = dir[..at]
+            .iter()
+            .cloned()
+            .chain(halves)
+            .chain(dir[at + 1..].iter().cloned())
+            .collect();
+        *all = chunks(all.header, split.into_iter());
+        return insert_large(all, id);
+    }
+    let Some(all) = chunks_mut(all) else {
+        return false;
+    };
+    all.header += 1;
+    let chunk = &mut all.slice[at];
+    let buf = chunk.buf();
+    shift_right(&mut buf[pos..=n]);
+    buf[pos] = id;
+    chunk.len += 1;
+    if pos == n {
+        chunk.last = id;
+    }
+    true
+}
+
+/// Removes `id` from a large bucket; false if it was not there.
+fn remove_large(all: &mut Arc<Chunks>, id: Member) -> bool {
+    let at = find(&all.slice, id);
+    let Some(chunk) = all.slice.get(at) else {
+        return false;
+    };
+    let n = chunk.len as usize;
+    let Ok(pos) = position(chunk.slice(), id) else {
+        return false;
+    };
+    let len = all.header - 1;
+    // A chunk that empties goes; one that falls under a quarter merges into a neighbour with
+    // room, so chunks stay dense.
+    let neighbour = if at + 1 < all.slice.len() {
+        at + 1
+    } else {
+        at.wrapping_sub(1)
+    };
+    let merge = n - 1 < CHUNK / 4
+        && all
+            .slice
+            .get(neighbour)
+            .is_some_and(|other| other.len as usize + n - 1 <= CHUNK / 2);
+    if n == 1 || merge {
+        let mut rest: Vec<Member> = chunk.slice().to_vec();
+        rest.remove(pos);
+        let dir = &all.slice;
+        let mut rebuilt: Vec<Chunk> = Vec::with_capacity(dir.len());
+        for (i, c) in dir.iter().enumerate() {
+            match i {
+                _ if i == at && merge => {}
+                _ if i == at => {
+                    if !rest.is_empty() {
+                        rebuilt.push(Chunk::new(&rest));
+                    }
+                }
+                _ if i == neighbour && merge => {
+                    let mut joined = Vec::with_capacity(CHUNK);
+                    if neighbour < at {
+                        joined.extend_from_slice(c.slice());
+                        joined.extend_from_slice(&rest);
+                    } else {
+                        joined.extend_from_slice(&rest);
+                        joined.extend_from_slice(c.slice());
+                    }
+                    rebuilt.push(Chunk::new(&joined));
+                }
+                _ => rebuilt.push(c.clone()),
             }
         }
-        true
+        *all = chunks(len, rebuilt.into_iter());
+        return true;
     }
-
-    fn iter(&self) -> impl Iterator<Item = Member> + '_ {
-        self.dir.iter().flat_map(|c| c.slice().iter().copied())
-    }
+    let Some(all) = chunks_mut(all) else {
+        return false;
+    };
+    all.header = len;
+    let chunk = &mut all.slice[at];
+    let buf = chunk.buf();
+    shift_left(&mut buf[pos..n]);
+    let last = buf[n - 2];
+    chunk.len -= 1;
+    chunk.last = last;
+    true
 }
 
 /// Fills spare capacity; never read.
@@ -190,11 +229,16 @@ fn grown(ids: &[Member], pos: usize, id: Member) -> Arc<[Member]> {
 
 /// Where `id` is in the sorted `ids` (`Ok`) or would go (`Err`). Compares creation numbers
 /// only: they are unique within a table, so they order and identify its rows. A branch-free
-/// count for the small sizes buckets have (at most [`SMALL_MAX`]).
+/// count for short runs, a branch-free binary search (`partition_point`) for longer ones, which
+/// reads fewer cache lines of a large chunk.
 #[inline]
 fn position(ids: &[Member], id: Member) -> Result<usize, usize> {
     let seq = id.seq.get();
-    let pos = ids.iter().filter(|x| x.seq.get() < seq).count();
+    let pos = if ids.len() <= 16 {
+        ids.iter().filter(|x| x.seq.get() < seq).count()
+    } else {
+        ids.partition_point(|x| x.seq.get() < seq)
+    };
     match ids.get(pos) {
         Some(x) if *x == id => Ok(pos),
         _ => Err(pos),
@@ -241,7 +285,7 @@ impl Bucket {
         match self {
             Bucket::Empty => 0,
             Bucket::Small { len, .. } => *len as usize,
-            Bucket::Large(s) => s.len,
+            Bucket::Large(s) => s.header,
         }
     }
 
@@ -256,8 +300,8 @@ impl Bucket {
             Bucket::Empty => false,
             Bucket::Small { .. } => self.slice().binary_search(&id).is_ok(),
             Bucket::Large(s) => {
-                let at = s.find(id);
-                s.dir
+                let at = find(&s.slice, id);
+                s.slice
                     .get(at)
                     .is_some_and(|c| position(c.slice(), id).is_ok())
             }
@@ -278,13 +322,11 @@ impl Bucket {
                     Err(pos) => pos,
                 };
                 if n == SMALL_MAX {
-                    let (left, right) = ids[..n].split_at(n / 2);
-                    let mut chunks = Chunks {
-                        len: n,
-                        dir: vec![Chunk::new(left), Chunk::new(right)],
-                    };
-                    chunks.insert(id);
-                    *self = Bucket::Large(Arc::new(chunks));
+                    // Half-full chunks: room to grow on both sides of the insert.
+                    let dir: Vec<Chunk> = ids[..n].chunks(CHUNK / 2).map(Chunk::new).collect();
+                    let mut large = chunks(n, dir.into_iter());
+                    insert_large(&mut large, id);
+                    *self = Bucket::Large(large);
                 } else if let Some(buf) = Arc::get_mut(ids).filter(|buf| n < buf.len()) {
                     shift_right(&mut buf[pos..=n]);
                     buf[pos] = id;
@@ -295,7 +337,7 @@ impl Bucket {
                 }
                 true
             }
-            Bucket::Large(s) => Arc::make_mut(s).insert(id),
+            Bucket::Large(s) => insert_large(s, id),
         }
     }
 
@@ -322,10 +364,10 @@ impl Bucket {
                 true
             }
             Bucket::Large(s) => {
-                let removed = Arc::make_mut(s).remove(id);
+                let removed = remove_large(s, id);
                 // Shrink with hysteresis so a bucket hovering at the threshold does not flip.
-                if s.len <= SMALL_MAX / 2 {
-                    let ids: Vec<Member> = s.iter().collect();
+                if s.header <= SMALL_MAX / 2 {
+                    let ids: Vec<Member> = s.slice.iter().flat_map(Chunk::slice).copied().collect();
                     *self = Bucket::small(&ids);
                 }
                 removed
@@ -338,9 +380,9 @@ impl Bucket {
         match self {
             Bucket::Empty | Bucket::Small { .. } => BucketIter::Small(self.slice().iter()),
             Bucket::Large(s) => BucketIter::Large {
-                chunks: s.dir.iter(),
+                chunks: s.slice.iter(),
                 chunk: [].iter(),
-                left: s.len,
+                left: s.header,
             },
         }
     }
@@ -398,7 +440,7 @@ mod tests {
         if let Bucket::Large(chunks) = bucket {
             let mut total = 0;
             let mut previous = None;
-            for chunk in &chunks.dir {
+            for chunk in &chunks.slice {
                 let ids = chunk.slice();
                 assert!(!ids.is_empty() && ids.len() <= CHUNK);
                 assert_eq!(chunk.last, ids[ids.len() - 1]);
@@ -408,7 +450,7 @@ mod tests {
                 }
                 total += ids.len();
             }
-            assert_eq!(total, chunks.len);
+            assert_eq!(total, chunks.header);
         }
     }
 

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 
+use super::bucket::{Bucket, BucketIter};
 use super::catalog::AssocDef;
 use super::index::{FkIndex, KeyIndex};
 use super::write::{Write, key_from};
@@ -29,7 +30,7 @@ use crate::key::Key;
 /// per association type by [`Ops`], reached through the catalog.
 pub(crate) trait AssocOps: Send + Sync {
     /// The rows linked to source row `source`, in creation order.
-    fn children(&self, core: &Core, def: &AssocDef, source: RawId) -> Vec<Member>;
+    fn children<'a>(&self, core: &'a Core, def: &AssocDef, source: RawId) -> BucketIter<'a>;
     /// If the source key differs between source rows `old` and `new` and rows are linked to
     /// the old one: those rows, and the new key (`None` if the new row has none).
     fn key_change(
@@ -69,16 +70,15 @@ impl<S: Model, T: Model, K: Key> Ops<S, T, K> {
 }
 
 impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
-    fn children(&self, core: &Core, def: &AssocDef, source: RawId) -> Vec<Member> {
-        let Some(index) = Self::index(core, def) else {
-            return Vec::new();
-        };
-        let key = match index.id_key(source) {
-            Some(key) => Some(key),
-            None => index.key_of(core, source),
-        };
-        key.and_then(|k| index.bucket(&k).map(|b| b.iter().collect()))
-            .unwrap_or_default()
+    fn children<'a>(&self, core: &'a Core, def: &AssocDef, source: RawId) -> BucketIter<'a> {
+        let bucket = Self::index(core, def).and_then(|index| {
+            let key = match index.id_key(source) {
+                Some(key) => Some(key),
+                None => index.key_of(core, source),
+            };
+            key.and_then(|k| index.bucket(&k))
+        });
+        bucket.map_or_else(|| Bucket::Empty.iter(), Bucket::iter)
     }
 
     fn key_change(
@@ -153,8 +153,46 @@ impl Hasher for RowHasher {
     }
 }
 
-/// Every row a plan deletes, and whether it was asked for (a root).
-type RowSet = HashMap<(usize, RawId), bool, BuildHasherDefault<RowHasher>>;
+/// Every row a plan deletes, and whether it was asked for (a root): a list while the plan is
+/// small (most deletes: a row and a few children), a hash map past that.
+enum Seen {
+    Few(Vec<((usize, RawId), bool)>),
+    Many(HashMap<(usize, RawId), bool, BuildHasherDefault<RowHasher>>),
+}
+
+/// Plans this size or smaller use the list.
+const FEW: usize = 32;
+
+impl Seen {
+    /// Records `row`; false if it was recorded already.
+    fn insert(&mut self, row: (usize, RawId), root: bool) -> bool {
+        match self {
+            Seen::Few(list) => {
+                if list.iter().any(|(r, _)| *r == row) {
+                    return false;
+                }
+                if list.len() < FEW {
+                    list.push((row, root));
+                    return true;
+                }
+                let mut map: HashMap<_, _, BuildHasherDefault<RowHasher>> =
+                    list.drain(..).collect();
+                map.insert(row, root);
+                *self = Seen::Many(map);
+                true
+            }
+            Seen::Many(map) => map.insert(row, root).is_none(),
+        }
+    }
+
+    /// `Some(whether it is a root)` if `row` is recorded.
+    fn get(&self, row: (usize, RawId)) -> Option<bool> {
+        match self {
+            Seen::Few(list) => list.iter().find(|(r, _)| *r == row).map(|&(_, root)| root),
+            Seen::Many(map) => map.get(&row).copied(),
+        }
+    }
+}
 
 /// A delete, planned: what it deletes and what it nulls. Made by [`plan`], applied by
 /// [`Write::apply_delete`].
@@ -162,13 +200,13 @@ pub(crate) struct Plan {
     roots: usize,
     deletes: Vec<(usize, RawId)>,
     nulls: Vec<(usize, RawId)>,
-    deleted: RowSet,
+    deleted: Seen,
 }
 
 impl Plan {
     /// Whether the plan deletes row `id` of table `table`.
     pub(crate) fn deletes_row(&self, table: usize, id: RawId) -> bool {
-        self.deleted.contains_key(&(table, id))
+        self.deleted.get((table, id)).is_some()
     }
 
     /// The rows deleted, the roots first, then in the order the plan reached them.
@@ -252,10 +290,10 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
         roots: 0,
         deletes: Vec::with_capacity(roots.len().max(8)),
         nulls: Vec::new(),
-        deleted: RowSet::with_capacity_and_hasher(16, Default::default()),
+        deleted: Seen::Few(Vec::new()),
     };
     for &root in roots {
-        if plan.deleted.insert(root, true).is_none() {
+        if plan.deleted.insert(root, true) {
             plan.deletes.push(root);
             plan.roots += 1;
         }
@@ -268,7 +306,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
         for &a in &core.catalog.tables[table].refs {
             let def = &core.catalog.assocs[a];
             let children = def.ops.children(core, def, id);
-            if children.is_empty() {
+            if children.len() == 0 {
                 continue;
             }
             let target = def.target;
@@ -278,7 +316,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
                     plan.deletes.reserve(children.len());
                     for child in children {
                         let row = (target, child.in_table(decl));
-                        if plan.deleted.insert(row, false).is_none() {
+                        if plan.deleted.insert(row, false) {
                             plan.deletes.push(row);
                         }
                     }
@@ -290,7 +328,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
                     let blocking = children
                         .into_iter()
                         .map(|c| c.in_table(decl))
-                        .find(|&c| plan.deleted.get(&(target, c)) != Some(&true));
+                        .find(|&c| plan.deleted.get((target, c)) != Some(true));
                     if let Some(child) = blocking {
                         return Err(restricted(core, def, table, id, child));
                     }
@@ -313,7 +351,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
     }
     let deleted = &plan.deleted;
     plan.nulls
-        .retain(|&(a, c)| !deleted.contains_key(&(core.catalog.assocs[a].target, c)));
+        .retain(|&(a, c)| deleted.get((core.catalog.assocs[a].target, c)).is_none());
     Ok(plan)
 }
 

@@ -39,6 +39,8 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     fn insert(&mut self, id: Member, row: &T);
     fn remove(&mut self, id: Member, row: &T);
     fn replace(&mut self, id: Member, old: &T, new: &T);
+    /// Whether the row's key in this index differs between `old` and `new`.
+    fn moves(&self, old: &T, new: &T) -> bool;
     /// Writes back into `row` the key the last logged fast relink replaced (foreign-key indexes
     /// only; see `FkIndex::save_key`).
     fn restore_key(&mut self, _row: &mut T) {}
@@ -420,6 +422,10 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
         }
     }
 
+    fn moves(&self, old: &T, new: &T) -> bool {
+        self.fk.get(old) != self.fk.get(new)
+    }
+
     fn restore_key(&mut self, row: &mut T) {
         if let Some(old) = self.saved.pop() {
             self.fk.set(row, old);
@@ -698,6 +704,10 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
                 self.add(new, id);
             }
         }
+    }
+
+    fn moves(&self, old: &T, new: &T) -> bool {
+        self.key.get(old) != self.key.get(new)
     }
 
     fn commit(&mut self) {

@@ -40,7 +40,6 @@ pub(crate) fn leaf_offset(index: usize) -> usize {
 }
 
 /// Entries per leaf.
-#[cfg(test)]
 pub(crate) const LEAF_LEN: usize = LEAF;
 
 #[derive(Clone)]

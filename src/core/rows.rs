@@ -234,6 +234,54 @@ impl<T: Clone> Arena<T> {
         }
     }
 
+    /// Number of slots (live or vacant); slot numbers are below it.
+    pub(crate) fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The live rows of the leaf starting at slot `start` that `pick` picks, as a mask of
+    /// their offsets in the leaf. Reads only.
+    pub(crate) fn pick_in_leaf(
+        &self,
+        start: usize,
+        pick: &mut dyn FnMut(RawId, &T) -> bool,
+    ) -> u64 {
+        let Some(leaf) = self.slots.leaf(start) else {
+            return 0;
+        };
+        let end = (start + pvec::LEAF_LEN).min(self.slots.len());
+        let mut mask = 0;
+        for (offset, slot) in leaf[..end - start].iter().enumerate() {
+            if let Slot::Occupied { seq, row } = slot
+                && pick(RawId::new(*seq, (start + offset) as u32, self.table), row)
+            {
+                mask |= 1 << offset;
+            }
+        }
+        mask
+    }
+
+    /// Calls `f` on each live row of the leaf starting at slot `start` whose offset is in
+    /// `mask`, mutably (copying the leaf first if a clone shares it).
+    pub(crate) fn modify_in_leaf(
+        &mut self,
+        start: usize,
+        mask: u64,
+        f: &mut dyn FnMut(RawId, &mut T),
+    ) {
+        let table = self.table;
+        let Some(leaf) = self.slots.leaf_mut(start) else {
+            return;
+        };
+        for (offset, slot) in leaf.iter_mut().enumerate() {
+            if mask & (1 << offset) != 0
+                && let Slot::Occupied { seq, row } = slot
+            {
+                f(RawId::new(*seq, (start + offset) as u32, table), row);
+            }
+        }
+    }
+
     /// The row `id` names, reusing `cursor` (the last leaf read) when `id` is in the same leaf:
     /// reading ids that are close in storage (siblings created together) walks the trie once
     /// per leaf instead of once per row. O(1) on a cursor hit, O(log n) otherwise.

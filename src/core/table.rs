@@ -127,6 +127,56 @@ impl<T: Model> TableData<T> {
         Ok(())
     }
 
+    /// Changes in place every live row `pick` picks, with `change`: each is first copied into
+    /// the log (a panic in `change` is undone), and leaves that hold no picked row are not
+    /// copied even if a snapshot shares them. Returns how many rows it changed and, for those
+    /// whose key in some index moved, the row and the position of its log entry: the caller
+    /// checks and reindexes them ([`reindex`](Self::reindex)).
+    pub(super) fn modify_in_place(
+        &mut self,
+        pick: &mut dyn FnMut(RawId, &T) -> bool,
+        change: &mut dyn FnMut(&mut T),
+    ) -> (usize, Vec<(RawId, usize)>) {
+        let TableData { rows, indexes, log } = self;
+        let (mut changed, mut moved) = (0, Vec::new());
+        let mut start = 0;
+        while start < rows.slots() {
+            let mask = rows.pick_in_leaf(start, pick);
+            if mask != 0 {
+                rows.modify_in_leaf(start, mask, &mut |id, row| {
+                    log.push(Undo::Replaced(id, row.clone()));
+                    change(row);
+                    changed += 1;
+                    if let Some(Undo::Replaced(_, old)) = log.last()
+                        && indexes.iter().any(|index| index.moves(old, row))
+                    {
+                        moved.push((id, log.len() - 1));
+                    }
+                });
+            }
+            start += super::pvec::LEAF_LEN;
+        }
+        (changed, moved)
+    }
+
+    /// The value a [`modify_in_place`](Self::modify_in_place) logged at `at`, and the row now.
+    pub(super) fn before_and_after(&self, id: RawId, at: usize) -> Option<(&T, &T)> {
+        match self.log.get(at) {
+            Some(Undo::Replaced(_, old)) => Some((old, self.rows.get(id)?)),
+            _ => None,
+        }
+    }
+
+    /// Moves row `id`, changed in place with its old value logged at `at`, in every index.
+    pub(super) fn reindex(&mut self, id: RawId, at: usize) {
+        let TableData { rows, indexes, log } = self;
+        if let (Some(Undo::Replaced(_, old)), Some(new)) = (log.get(at), rows.get(id)) {
+            for index in indexes.iter_mut() {
+                index.replace(id.member(), old, new);
+            }
+        }
+    }
+
     /// Removes row `id` and takes it out of every index. Returns whether it was alive.
     pub(super) fn remove(&mut self, id: RawId) -> bool {
         let TableData { rows, indexes, log } = self;

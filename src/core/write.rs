@@ -294,6 +294,54 @@ impl<'a> Write<'a> {
         Ok(())
     }
 
+    /// Changes every row of table `t` that `pick` picks with `change`, as one set-based update
+    /// (SQL `UPDATE … WHERE`), and returns how many it changed. Each changed row is checked
+    /// against every index, as [`replace`](Write::replace) checks one, in storage order.
+    ///
+    /// When no association uses a key of this table as its source key, rows change in place
+    /// (`TableData::modify_in_place`): one pass, and only rows whose index keys moved are checked
+    /// and reindexed afterwards. Otherwise (on-update actions may apply) each row goes through
+    /// `replace`.
+    pub(crate) fn modify_where<T: Model>(
+        &mut self,
+        t: usize,
+        mut pick: impl FnMut(RawId, &T) -> bool,
+        mut change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        let catalog = &self.core.catalog;
+        let keyed_source = catalog.tables[t]
+            .refs
+            .iter()
+            .any(|&a| catalog.assocs[a].source_key.is_some());
+        if keyed_source {
+            let picked: Vec<(RawId, T)> = data_of::<T>(self.core, t)?
+                .rows()
+                .iter()
+                .filter(|&(id, row)| pick(id, row))
+                .map(|(id, row)| {
+                    let mut new = row.clone();
+                    change(&mut new);
+                    (id, new)
+                })
+                .collect();
+            let changed = picked.len();
+            for (id, new) in picked {
+                self.replace(t, id, new)?;
+            }
+            return Ok(changed);
+        }
+        let (changed, moved) = self
+            .data_mut::<T>(t)?
+            .modify_in_place(&mut pick, &mut change);
+        for (id, at) in moved {
+            let data = data_of::<T>(self.core, t)?;
+            let (old, new) = data.before_and_after(id, at).ok_or_else(|| internal(t))?;
+            data.check(self.core, Some(id), Some(old), new)?;
+            self.data_mut::<T>(t)?.reindex(id, at);
+        }
+        Ok(changed)
+    }
+
     /// Points the foreign key of association `a` on row `child` at `key` (or null): the
     /// relink of the on-update and on-delete actions, and of methods that set a key. Returns
     /// false if the row already held `key`. Checks that the key resolves and, for has-one, that

@@ -1,0 +1,207 @@
+//! Set-based writes: `modify_all`, `modify_where`, `delete_where`, `insert_many`. Each is one
+//! atomic operation: if any row fails its checks, or user code panics half-way, nothing changes.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use relata::{Db, Error, HasMany, Id, Table, Unique, field, fk};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Squad {
+    name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Unit {
+    squad: Id<Squad>,
+    hp: u32,
+    tag: u32,
+}
+
+struct World {
+    db: Db,
+    squads: Table<Squad>,
+    units: Table<Unit>,
+    members: HasMany<Squad, Unit>,
+    by_tag: Unique<Unit, u32>,
+    a: Id<Squad>,
+    b: Id<Squad>,
+}
+
+fn world() -> World {
+    let mut db = Db::new();
+    let squads = db.create_table::<Squad>().unwrap();
+    let units = db.create_table::<Unit>().unwrap();
+    let members = db.has_many(squads, units, fk!(Unit, squad)).unwrap();
+    let by_tag = db.unique(units, field!(Unit, tag)).unwrap();
+    let a = squads.insert(&mut db, Squad { name: "a".into() }).unwrap();
+    let b = squads.insert(&mut db, Squad { name: "b".into() }).unwrap();
+    for tag in 0..40 {
+        let squad = if tag % 2 == 0 { a } else { b };
+        units.insert(&mut db, Unit { squad, hp: 10, tag }).unwrap();
+    }
+    World {
+        db,
+        squads,
+        units,
+        members,
+        by_tag,
+        a,
+        b,
+    }
+}
+
+fn hp(w: &World) -> Vec<u32> {
+    w.units.iter(&w.db).unwrap().map(|u| u.hp).collect()
+}
+
+#[test]
+fn modify_all_changes_every_row_and_keeps_indexes() {
+    let mut w = world();
+    assert_eq!(w.units.modify_all(&mut w.db, |u| u.hp -= 1), Ok(40));
+    assert!(hp(&w).iter().all(|&h| h == 9));
+    // Moving keys in bulk moves rows between buckets and unique keys.
+    let moved = w
+        .units
+        .modify_where(
+            &mut w.db,
+            |u| u.squad == w.b,
+            |u| {
+                u.squad = w.a;
+                u.tag += 1000;
+            },
+        )
+        .unwrap();
+    assert_eq!(moved, 20);
+    assert_eq!(w.members.count(&w.db, w.a), Ok(40));
+    assert_eq!(w.members.count(&w.db, w.b), Ok(0));
+    assert!(w.by_tag.find(&w.db, &1001).unwrap().is_some());
+    assert!(w.by_tag.find(&w.db, &1).unwrap().is_none());
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_set_based_update_that_breaks_a_unique_key_changes_nothing() {
+    let mut w = world();
+    let before = w.db.fork();
+    // Every unit gets tag 7: the second one collides.
+    let result = w.units.modify_all(&mut w.db, |u| u.tag = 7);
+    assert!(
+        matches!(result, Err(Error::Unique { field: "tag", .. })),
+        "{result:?}"
+    );
+    let hp_before: Vec<u32> = w.units.iter(&before).unwrap().map(|u| u.hp).collect();
+    assert_eq!(hp(&w), hp_before);
+    let tags: Vec<u32> = w.units.iter(&w.db).unwrap().map(|u| u.tag).collect();
+    assert_eq!(tags, (0..40).collect::<Vec<_>>());
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_set_based_update_to_a_dangling_key_changes_nothing() {
+    let mut w = world();
+    let gone = w
+        .squads
+        .insert(
+            &mut w.db,
+            Squad {
+                name: "gone".into(),
+            },
+        )
+        .unwrap();
+    w.squads.delete(&mut w.db, gone).unwrap();
+    let result = w
+        .units
+        .modify_where(&mut w.db, |u| u.tag >= 30, |u| u.squad = gone);
+    assert!(
+        matches!(result, Err(Error::ForeignKey { .. })),
+        "{result:?}"
+    );
+    assert_eq!(w.members.count(&w.db, w.a), Ok(20));
+    assert!(
+        w.units
+            .scan(&w.db)
+            .unwrap()
+            .all(|u| u.squad == w.a || u.squad == w.b)
+    );
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_panic_half_way_through_a_set_based_update_changes_nothing() {
+    let mut w = world();
+    let snapshot = w.db.fork(); // shared storage: the update copies what it writes
+    let mut seen = 0;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        w.units.modify_all(&mut w.db, |u| {
+            seen += 1;
+            assert!(seen < 25, "half-way");
+            u.hp = 0;
+            u.squad = w.b;
+        })
+    }));
+    assert!(result.is_err());
+    assert!(hp(&w).iter().all(|&h| h == 10));
+    assert_eq!(w.members.count(&w.db, w.a), Ok(20));
+    assert!(w.units.scan(&snapshot).unwrap().all(|u| u.hp == 10));
+    w.db.check_integrity().unwrap();
+    // The database still works.
+    assert_eq!(w.units.modify_all(&mut w.db, |u| u.hp = 1), Ok(40));
+}
+
+#[test]
+fn modify_where_copies_only_what_it_selects_after_a_snapshot() {
+    let mut w = world();
+    let snapshot = w.db.fork();
+    let changed = w
+        .units
+        .modify_where(&mut w.db, |u| u.tag == 3, |u| u.hp = 99)
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_eq!(w.by_tag.find(&w.db, &3).unwrap().map(|u| u.hp), Some(99));
+    assert_eq!(
+        w.by_tag.find(&snapshot, &3).unwrap().map(|u| u.hp),
+        Some(10)
+    );
+}
+
+#[test]
+fn delete_where_cascades_and_reports() {
+    let mut w = world();
+    let report = w.squads.delete_where(&mut w.db, |s| s.name == "b").unwrap();
+    assert_eq!(report.deleted_in(w.squads), [w.b]);
+    assert_eq!(
+        report.deleted_in(w.units).len(),
+        20,
+        "non-null keys cascade"
+    );
+    assert_eq!(w.units.len(&w.db), Ok(20));
+    let none = w.units.delete_where(&mut w.db, |u| u.hp > 100).unwrap();
+    assert_eq!(none.total_deleted(), 0);
+    w.db.check_integrity().unwrap();
+}
+
+#[test]
+fn insert_many_is_all_or_nothing() {
+    let mut w = world();
+    let rows = (100..110).map(|tag| Unit {
+        squad: w.a,
+        hp: 1,
+        tag,
+    });
+    let ids = w.units.insert_many(&mut w.db, rows).unwrap();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(w.members.count(&w.db, w.a), Ok(30));
+    // The third row repeats a tag: none of the three is inserted.
+    let clash = [200, 201, 100].map(|tag| Unit {
+        squad: w.b,
+        hp: 1,
+        tag,
+    });
+    assert!(matches!(
+        w.units.insert_many(&mut w.db, clash),
+        Err(Error::Unique { .. })
+    ));
+    assert_eq!(w.units.len(&w.db), Ok(50));
+    assert!(w.by_tag.find(&w.db, &200).unwrap().is_none());
+    w.db.check_integrity().unwrap();
+}
