@@ -5,7 +5,9 @@ mod core;
 mod db;
 mod error;
 mod id;
+mod index;
 mod key;
+mod keyed;
 mod query;
 mod report;
 mod shared;
@@ -22,6 +24,7 @@ pub use assoc::{
 pub use db::{Db, Model};
 pub use error::{Argument, Change, Error, IntegrityError, Result};
 pub use id::{AsId, Id, RowRef};
+pub use index::Index;
 pub use key::{Field, FkField, ForeignKey, Key};
 pub use query::Query;
 pub use report::Report;

@@ -304,6 +304,29 @@ impl<T: Model> Table<T> {
         Ok(RowIter::new(found))
     }
 
+    /// The rows `query` selects, in its order (creation order without one), limited and
+    /// offset (Sequelize `findAll({ where, order, limit, offset })`). O(n) for the scan, plus the
+    /// sort when `query` orders. With an [`Index`](crate::Index) on the filtered key,
+    /// [`Index::query`](crate::Index::query) reads only the rows of a key range.
+    ///
+    /// ```
+    /// # use relata::{Db, Query};
+    /// #[derive(Clone)]
+    /// struct Player { score: u32 }
+    /// let mut db = Db::new();
+    /// let players = db.create_table::<Player>()?;
+    /// for score in [5, 50, 500, 7] {
+    ///     players.insert(&mut db, Player { score })?;
+    /// }
+    /// let top = Query::new().order_by(|a: &relata::Row<Player>, b| b.score.cmp(&a.score)).limit(2);
+    /// let scores: Vec<u32> = players.select(&db, &top)?.iter().map(|p| p.score).collect();
+    /// assert_eq!(scores, [500, 50]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn select<'a>(&self, db: &'a Db, query: &crate::Query<'_, T>) -> Result<Vec<Row<'a, T>>> {
+        Ok(query.apply(self.iter(db)?))
+    }
+
     /// The rows matching `predicate`, in creation order: [`filter`](Table::filter), under its
     /// former name.
     #[deprecated(note = "renamed to `filter` (`find` reads like `Unique::find`, a key lookup)")]

@@ -10,6 +10,7 @@ use crate::db::{Db, Model};
 use crate::error::{Argument, Error, Result};
 use crate::id::{AsId, Id, RawId, RowRef, model_name};
 use crate::key::ForeignKey;
+use crate::query::Query;
 use crate::table::{Row, Table};
 
 /// A handle to a many-to-many association (`Student` belongs to many `Course` through
@@ -186,6 +187,37 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         }
         out.sort_unstable_by_key(|(t, _)| t.id());
         Ok(out)
+    }
+
+    /// The targets linked to `source`, filtered, ordered, limited and offset by `query` (which
+    /// sees the target rows), each with its junction row. O(k log n).
+    pub fn query<'a>(
+        &self,
+        db: &'a Db,
+        source: impl AsId<S>,
+        query: &Query<'_, T>,
+    ) -> Result<Vec<Through<'a, T, J>>> {
+        // `get` sorts by target id: each kept target finds its pair by binary search.
+        let pairs = self.get(db, source)?;
+        let kept: Vec<Row<'a, T>> = query.apply(pairs.iter().map(|(t, _)| *t));
+        Ok(kept
+            .into_iter()
+            .filter_map(|t| {
+                let at = pairs.binary_search_by_key(&t.id(), |(p, _)| p.id()).ok()?;
+                pairs.get(at).copied()
+            })
+            .collect())
+    }
+
+    /// [`query`](BelongsToMany::query), under the name `HasMany` used to give it.
+    #[deprecated(note = "use `query`")]
+    pub fn get_with<'a>(
+        &self,
+        db: &'a Db,
+        source: impl AsId<S>,
+        query: &Query<'_, T>,
+    ) -> Result<Vec<Through<'a, T, J>>> {
+        self.query(db, source, query)
     }
 
     /// Number of targets linked to `source`. O(log n).

@@ -605,6 +605,53 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
             .chain(many.into_iter().flat_map(Bucket::iter))
     }
 
+    /// Number of rows holding `key`. O(log n).
+    pub(crate) fn count<Q>(&self, key: &Q) -> usize
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        match &self.holders {
+            Holders::One(m) => usize::from(m.contains_key(key)),
+            Holders::Many(m) => m.get(key).map_or(0, Bucket::len),
+        }
+    }
+
+    /// The rows whose keys fall in `range`, in key order (creation order within a key).
+    /// O(log n + k).
+    pub(crate) fn range<Q, R>(&self, range: R) -> Vec<Member>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: std::ops::RangeBounds<Q>,
+    {
+        match &self.holders {
+            Holders::One(m) => m.range(range).map(|(_, &id)| id).collect(),
+            Holders::Many(m) => m.range(range).flat_map(|(_, b)| b.iter()).collect(),
+        }
+    }
+
+    /// Number of rows whose keys fall in `range`. O(log n + keys in the range).
+    pub(crate) fn count_range<Q, R>(&self, range: R) -> usize
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: std::ops::RangeBounds<Q>,
+    {
+        match &self.holders {
+            Holders::One(m) => m.range(range).count(),
+            Holders::Many(m) => m.range(range).map(|(_, b)| b.len()).sum(),
+        }
+    }
+
+    /// Every indexed row, in key order (creation order within a key). O(n).
+    pub(crate) fn all(&self) -> Vec<Member> {
+        match &self.holders {
+            Holders::One(m) => m.values().copied().collect(),
+            Holders::Many(m) => m.values().flat_map(Bucket::iter).collect(),
+        }
+    }
+
     /// Number of keys held.
     pub(crate) fn keys(&self) -> usize {
         match &self.holders {

@@ -159,6 +159,31 @@ impl<T: Model> TableData<T> {
         (changed, moved)
     }
 
+    /// [`modify_in_place`](Self::modify_in_place) for the rows `ids` names (each at most once;
+    /// ids naming no live row are skipped).
+    pub(super) fn modify_listed(
+        &mut self,
+        ids: &[RawId],
+        change: &mut dyn FnMut(&mut T),
+    ) -> (usize, Vec<(RawId, usize)>) {
+        let TableData { rows, indexes, log } = self;
+        let (mut changed, mut moved) = (0, Vec::new());
+        for &id in ids {
+            let Some(row) = rows.get_mut(id) else {
+                continue;
+            };
+            log.push(Undo::Replaced(id, row.clone()));
+            change(row);
+            changed += 1;
+            if let Some(Undo::Replaced(_, old)) = log.last()
+                && indexes.iter().any(|index| index.moves(old, row))
+            {
+                moved.push((id, log.len() - 1));
+            }
+        }
+        (changed, moved)
+    }
+
     /// The value a [`modify_in_place`](Self::modify_in_place) logged at `at`, and the row now.
     pub(super) fn before_and_after(&self, id: RawId, at: usize) -> Option<(&T, &T)> {
         match self.log.get(at) {

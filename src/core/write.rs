@@ -308,12 +308,7 @@ impl<'a> Write<'a> {
         mut pick: impl FnMut(RawId, &T) -> bool,
         mut change: impl FnMut(&mut T),
     ) -> Result<usize> {
-        let catalog = &self.core.catalog;
-        let keyed_source = catalog.tables[t]
-            .refs
-            .iter()
-            .any(|&a| catalog.assocs[a].source_key.is_some());
-        if keyed_source {
+        if self.keyed_source(t) {
             let picked: Vec<(RawId, T)> = data_of::<T>(self.core, t)?
                 .rows()
                 .iter()
@@ -333,13 +328,58 @@ impl<'a> Write<'a> {
         let (changed, moved) = self
             .data_mut::<T>(t)?
             .modify_in_place(&mut pick, &mut change);
+        self.check_moved::<T>(t, moved)?;
+        Ok(changed)
+    }
+
+    /// [`modify_where`](Write::modify_where) for the rows `ids` names (distinct ids, in the
+    /// order given; ids naming no live row are skipped): O(log n) per row, not a scan.
+    pub(crate) fn modify_ids<T: Model>(
+        &mut self,
+        t: usize,
+        ids: &[RawId],
+        mut change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        if self.keyed_source(t) {
+            let data = data_of::<T>(self.core, t)?;
+            let picked: Vec<(RawId, T)> = ids
+                .iter()
+                .filter_map(|&id| {
+                    let mut new = data.rows().get(id)?.clone();
+                    change(&mut new);
+                    Some((id, new))
+                })
+                .collect();
+            let changed = picked.len();
+            for (id, new) in picked {
+                self.replace(t, id, new)?;
+            }
+            return Ok(changed);
+        }
+        let (changed, moved) = self.data_mut::<T>(t)?.modify_listed(ids, &mut change);
+        self.check_moved::<T>(t, moved)?;
+        Ok(changed)
+    }
+
+    /// Whether an association uses a key of table `t` as its source key (then changing a row
+    /// may call for on-update actions).
+    fn keyed_source(&self, t: usize) -> bool {
+        let catalog = &self.core.catalog;
+        catalog.tables[t]
+            .refs
+            .iter()
+            .any(|&a| catalog.assocs[a].source_key.is_some())
+    }
+
+    /// Checks and reindexes, in order, rows changed in place whose index keys moved.
+    fn check_moved<T: Model>(&mut self, t: usize, moved: Vec<(RawId, usize)>) -> Result<()> {
         for (id, at) in moved {
             let data = data_of::<T>(self.core, t)?;
             let (old, new) = data.before_and_after(id, at).ok_or_else(|| internal(t))?;
             data.check(self.core, Some(id), Some(old), new)?;
             self.data_mut::<T>(t)?.reindex(id, at);
         }
-        Ok(changed)
+        Ok(())
     }
 
     /// Points the foreign key of association `a` on row `child` at `key` (or null): the
