@@ -62,7 +62,7 @@ impl<T: Model, K: Key> Keyed<T, K> {
         members
             .into_iter()
             .filter_map(|m| {
-                let raw = m.in_table(rows.table());
+                let raw = rows.id(m);
                 rows.get(raw).map(|row| Row::raw(raw, row))
             })
             .collect()
@@ -140,12 +140,8 @@ impl<T: Model, K: Key> Keyed<T, K> {
         R: RangeBounds<Q>,
     {
         let (data, index) = self.index(db)?;
-        let table = data.rows().table();
-        Ok(index
-            .range(range)
-            .into_iter()
-            .map(|m| m.in_table(table))
-            .collect())
+        let rows = data.rows();
+        Ok(index.range(range).into_iter().map(|m| rows.id(m)).collect())
     }
 
     pub(crate) fn modify_range<Q, R>(
@@ -189,10 +185,10 @@ impl<T: Model, K: Key> Keyed<T, K> {
     /// `row` has no key here (a partial index that leaves it out).
     pub(crate) fn holder_of(&self, db: &Db, row: &T) -> Result<Option<RawId>> {
         let (data, index) = self.index(db)?;
-        let table = data.rows().table();
+        let rows = data.rows();
         Ok(index
             .key_of(row)
             .and_then(|key| index.find_one(&*key))
-            .map(|m| m.in_table(table)))
+            .map(|m| rows.id(m)))
     }
 }

@@ -61,7 +61,7 @@ impl Report {
         self.deletion
             .nulled
             .iter()
-            .filter(|n| n.row.is_of(table.at.decl))
+            .filter(|n| n.table == table.at)
             .map(|n| Id::from_raw(n.row))
             .collect()
     }

@@ -107,16 +107,12 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
             let (data, index) = core
                 .key_index::<J, (Id<T>, Id<S>)>(self.pairs)
                 .ok_or_else(unknown)?;
-            index
-                .find_one(&(t, s))
-                .map(|m| m.in_table(data.rows().table()))
+            index.find_one(&(t, s)).map(|m| data.rows().id(m))
         } else {
             let (data, index) = core
                 .key_index::<J, (Id<S>, Id<T>)>(self.pairs)
                 .ok_or_else(unknown)?;
-            index
-                .find_one(&(s, t))
-                .map(|m| m.in_table(data.rows().table()))
+            index.find_one(&(s, t)).map(|m| data.rows().id(m))
         };
         Ok(found)
     }
@@ -173,7 +169,7 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         let targets = self.target_side.sources(core)?.rows(db)?;
         let mut out: Vec<Through<'a, T, J>> = Vec::new();
         for member in fk.index.bucket(&key).into_iter().flat_map(Bucket::iter) {
-            let j = member.in_table(junctions.table());
+            let j = junctions.id(member);
             let Some(junction) = junctions.get(j) else {
                 continue;
             };
@@ -441,7 +437,7 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         let junctions = fk.targets.rows();
         let (mut obsolete, mut kept) = (Vec::new(), Vec::new());
         for member in fk.index.bucket(&key).into_iter().flat_map(Bucket::iter) {
-            let j = member.in_table(junctions.table());
+            let j = junctions.id(member);
             let target = junctions.get(j).and_then(|row| to_target.get(row));
             match target {
                 Some(&t) if keep(t) => kept.push(j),

@@ -60,7 +60,7 @@ impl<'a, T: Model> Iterator for Children<'a, T> {
         loop {
             let member = self.ids.next()?;
             if let Some(row) = self.rows.get_near(member, &mut self.cursor) {
-                return Some(Row::raw(member.in_table(self.rows.table()), row));
+                return Some(Row::raw(self.rows.id(member), row));
             }
             debug_assert!(false, "indexed rows exist");
         }
@@ -417,13 +417,13 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         let key = self.link.key_of(w.core(), &fk, source)?;
         let wanted = self.link.existing(&fk, targets)?;
         // One merge of two sorted lists: the current children and the wanted ones.
-        let table = fk.targets.rows().table();
+        let rows = fk.targets.rows();
         let mut current = fk
             .index
             .bucket(&key)
             .into_iter()
             .flat_map(Bucket::iter)
-            .map(|m| m.in_table(table))
+            .map(|m| rows.id(m))
             .peekable();
         let (mut unlink, mut link, mut keep) = (Vec::new(), Vec::new(), Vec::new());
         let mut wanted_iter = wanted.iter().copied().peekable();

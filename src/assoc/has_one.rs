@@ -76,12 +76,12 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
     fn current(&self, core: &crate::core::Core, source: Id<S>) -> Result<Option<RawId>> {
         let fk = self.link.fk(core)?;
         let key = self.link.key_of(core, &fk, source)?;
-        let table = fk.targets.rows().table();
+        let rows = fk.targets.rows();
         Ok(fk
             .index
             .bucket(&key)
             .and_then(|b: &Bucket| b.iter().next())
-            .map(|m| m.in_table(table)))
+            .map(|m| rows.id(m)))
     }
 
     /// Makes `target` the one row linked to `source`, or none (Sequelize `setProfile`). The

@@ -252,6 +252,10 @@ impl Plan {
                         index: a,
                         decl: def.decl,
                     },
+                    table: TableAt {
+                        index: def.target,
+                        decl: catalog.tables[def.target].decl,
+                    },
                     model: catalog.tables[def.target].name,
                     field: def.field,
                     row: id,
@@ -270,6 +274,7 @@ impl Plan {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Nulled {
     pub(crate) assoc: AssocAt,
+    pub(crate) table: TableAt,
     pub(crate) model: &'static str,
     pub(crate) field: &'static str,
     pub(crate) row: RawId,
@@ -310,12 +315,14 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
                 continue;
             }
             let target = def.target;
-            let decl = core.catalog.tables[target].decl;
+            let Some(lineage) = core.lineage(target) else {
+                continue;
+            };
             match def.on_delete {
                 OnDelete::Cascade => {
                     plan.deletes.reserve(children.len());
                     for child in children {
-                        let row = (target, child.in_table(decl));
+                        let row = (target, lineage.id(child));
                         if plan.deleted.insert(row, false) {
                             plan.deletes.push(row);
                         }
@@ -323,11 +330,11 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
                 }
                 OnDelete::SetNull => plan
                     .nulls
-                    .extend(children.into_iter().map(|c| (a, c.in_table(decl)))),
+                    .extend(children.into_iter().map(|c| (a, lineage.id(c)))),
                 OnDelete::Restrict => {
                     let blocking = children
                         .into_iter()
-                        .map(|c| c.in_table(decl))
+                        .map(|c| lineage.id(c))
                         .find(|&c| plan.deleted.get((target, c)) != Some(true));
                     if let Some(child) = blocking {
                         return Err(restricted(core, def, table, id, child));
@@ -337,7 +344,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
                     deferred.extend(
                         children
                             .into_iter()
-                            .map(|c| (a, (table, id), c.in_table(decl))),
+                            .map(|c| (a, (table, id), lineage.id(c))),
                     );
                 }
             }

@@ -102,7 +102,7 @@ impl Core {
         unique: bool,
     ) -> Result<IndexAt> {
         let data = self.table::<T>(at).ok_or_else(|| unknown::<T>("table"))?;
-        let mut index = KeyIndex::new(name, at.decl, key, unique);
+        let mut index = KeyIndex::new(name, data.rows().lineage().clone(), key, unique);
         for (id, row) in by_creation(data) {
             index.check(self, Some(id), None, row)?;
             index.insert(id.member(), row);
@@ -180,13 +180,18 @@ impl Core {
             )));
         }
         let name = options.name.unwrap_or(target_model);
-        let source_decl = self.catalog.tables[source.index].decl;
+        let source_lineage = self
+            .data::<S>(source.index)
+            .ok_or_else(|| unknown::<S>("table"))?
+            .rows()
+            .lineage()
+            .clone();
         let mut index = FkIndex::<S, T, K>::new(
             fk,
             name,
-            target.decl,
+            data.rows().lineage().clone(),
             source.index,
-            source_decl,
+            source_lineage,
             key,
             unique,
         );

@@ -14,7 +14,6 @@
 use std::any::Any;
 use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 
 use imbl::OrdMap;
 
@@ -23,7 +22,7 @@ use super::bucket::Bucket;
 use super::pvec::PVec;
 use super::rows::Arena;
 use crate::error::{Error, Result};
-use crate::id::{Id, Member, RawId, RowRef, Seq, model_name};
+use crate::id::{Id, Lineage, Member, RawId, RowRef, Seq, model_name};
 use crate::key::{ForeignKey, Key};
 
 /// Something kept in step with the rows of one table. Every write to the table's rows goes
@@ -94,11 +93,11 @@ enum Store<K> {
 
 impl<K: Key> Store<K> {
     #[inline]
-    fn bucket(&self, key: &K, table: NonZeroU32) -> Option<&Bucket> {
+    fn bucket(&self, key: &K, table: &Lineage) -> Option<&Bucket> {
         match self {
             Store::Slots(v) => {
                 let raw = key.__raw()?;
-                if !raw.is_of(table) {
+                if !table.owns(raw) {
                     return None;
                 }
                 let entry = v.get(raw.slot() as usize)?;
@@ -180,10 +179,11 @@ pub(crate) struct FkIndex<S, T, K> {
     pub(super) fk: ForeignKey<T, K>,
     /// The association's name, for messages.
     name: &'static str,
-    /// The target table's instance (the table this index is on).
-    table: NonZeroU32,
+    /// The lineage of the target table (the table this index is on).
+    table: Lineage,
     source: usize,
-    source_decl: NonZeroU32,
+    /// The source table's lineage: which ids its keys may hold.
+    source_lineage: Lineage,
     source_key: SourceKey,
     unique: bool,
     store: Store<K>,
@@ -198,9 +198,9 @@ impl<S, T, K: Clone> Clone for FkIndex<S, T, K> {
         FkIndex {
             fk: self.fk,
             name: self.name,
-            table: self.table,
+            table: self.table.clone(),
             source: self.source,
-            source_decl: self.source_decl,
+            source_lineage: self.source_lineage.clone(),
             source_key: self.source_key,
             unique: self.unique,
             store: self.store.clone(),
@@ -215,9 +215,9 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
     pub(super) fn new(
         fk: ForeignKey<T, K>,
         name: &'static str,
-        table: NonZeroU32,
+        table: Lineage,
         source: usize,
-        source_decl: NonZeroU32,
+        source_lineage: Lineage,
         source_key: SourceKey,
         unique: bool,
     ) -> Self {
@@ -230,7 +230,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
             name,
             table,
             source,
-            source_decl,
+            source_lineage,
             source_key,
             unique,
             store,
@@ -249,7 +249,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
     /// O(log n).
     #[inline]
     pub(crate) fn bucket(&self, key: &K) -> Option<&Bucket> {
-        self.store.bucket(key, self.source_decl)
+        self.store.bucket(key, &self.source_lineage)
     }
 
     /// The source row `key` references, if it exists. O(log n).
@@ -270,7 +270,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
                 .data::<S>(self.source)?
                 .index::<KeyIndex<S, K>>(pos)?
                 .find_one(key)
-                .map(|m| m.in_table(self.source_decl)),
+                .map(|m| self.source_lineage.id(m)),
         }
     }
 
@@ -340,7 +340,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
                 model: model_name::<T>(),
                 field: self.fk.name,
                 key: format!("{key:?}"),
-                existing: RowRef::new(model_name::<T>(), holder.in_table(self.table)),
+                existing: RowRef::new(model_name::<T>(), self.table.id(holder)),
             });
         }
         Ok(())
@@ -534,8 +534,8 @@ enum Holders<K> {
 /// A unique or secondary index on an attribute or computed key. See the module docs.
 pub(crate) struct KeyIndex<T, K> {
     name: &'static str,
-    /// The table's instance (the table this index is on).
-    table: NonZeroU32,
+    /// The lineage of the table this index is on.
+    table: Lineage,
     key: KeyFn<T, K>,
     holders: Holders<K>,
     log: Vec<Logged<K>>,
@@ -545,7 +545,7 @@ impl<T, K: Clone> Clone for KeyIndex<T, K> {
     fn clone(&self) -> Self {
         KeyIndex {
             name: self.name,
-            table: self.table,
+            table: self.table.clone(),
             key: self.key.clone(),
             holders: self.holders.clone(),
             log: Vec::new(),
@@ -554,12 +554,7 @@ impl<T, K: Clone> Clone for KeyIndex<T, K> {
 }
 
 impl<T: crate::Model, K: Key> KeyIndex<T, K> {
-    pub(super) fn new(
-        name: &'static str,
-        table: NonZeroU32,
-        key: KeyFn<T, K>,
-        unique: bool,
-    ) -> Self {
+    pub(super) fn new(name: &'static str, table: Lineage, key: KeyFn<T, K>, unique: bool) -> Self {
         KeyIndex {
             name,
             table,
@@ -722,7 +717,7 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
                 model: model_name::<T>(),
                 field: self.name,
                 key: format!("{:?}", &*key),
-                existing: RowRef::new(model_name::<T>(), holder.in_table(self.table)),
+                existing: RowRef::new(model_name::<T>(), self.table.id(holder)),
             }),
             _ => Ok(()),
         }

@@ -166,6 +166,18 @@ impl Core {
             .map(|(def, data)| (def.name, data.len()))
     }
 
+    /// Which ids the rows of table `index` carry.
+    #[inline]
+    pub(crate) fn lineage(&self, index: usize) -> Option<&crate::id::Lineage> {
+        self.tables.get(index).map(|t| t.lineage())
+    }
+
+    /// The id of row `member` of table `index`.
+    #[inline]
+    pub(crate) fn id_in(&self, index: usize, member: crate::id::Member) -> Option<RawId> {
+        self.lineage(index).map(|l| l.id(member))
+    }
+
     /// Whether `id` names a live row of table `index`.
     pub(crate) fn contains(&self, index: usize, id: RawId) -> bool {
         self.tables.get(index).is_some_and(|t| t.row(id).is_some())

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use triomphe::Arc;
 
 use super::pvec::{self, PVec};
-use crate::id::{Member, RawId, Seq};
+use crate::id::{Lineage, Member, RawId, Seq};
 
 const NO_FREE: u32 = u32::MAX;
 
@@ -40,7 +40,7 @@ pub(crate) struct Arena<T> {
     free_head: u32,
     len: usize,
     counter: Arc<AtomicU64>,
-    table: NonZeroU32,
+    lineage: Lineage,
 }
 
 #[inline]
@@ -56,14 +56,20 @@ impl<T: Clone> Arena<T> {
             free_head: NO_FREE,
             len: 0,
             counter: Arc::new(AtomicU64::new(0)),
-            table,
+            lineage: Lineage::new(table),
         }
     }
 
-    /// The table instance this arena belongs to.
+    /// Which ids this table's rows carry.
     #[inline]
-    pub(crate) fn table(&self) -> NonZeroU32 {
-        self.table
+    pub(crate) fn lineage(&self) -> &Lineage {
+        &self.lineage
+    }
+
+    /// The id of row `member` of this table.
+    #[inline]
+    pub(crate) fn id(&self, member: Member) -> RawId {
+        self.lineage.id(member)
     }
 
     /// Number of live rows. O(1).
@@ -81,7 +87,7 @@ impl<T: Clone> Arena<T> {
     /// The slot `id` names, if `id` belongs to this table.
     #[inline]
     fn slot(&self, id: RawId) -> Option<&Slot<T>> {
-        if !id.is_of(self.table) {
+        if !self.lineage.owns(id) {
             return None;
         }
         self.slots.get(id.slot() as usize)
@@ -118,7 +124,7 @@ impl<T: Clone> Arena<T> {
             seq: Seq::new(seq.get()),
             slot,
         };
-        Some((member.in_table(self.table), row))
+        Some((self.lineage.id(member), row))
     }
 
     /// The row `id` names, if it is alive. O(log n).
@@ -134,7 +140,7 @@ impl<T: Clone> Arena<T> {
     /// clone shares it, which clones rows: call it before the first change of an operation.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: RawId) -> Option<&mut T> {
-        if !id.is_of(self.table) {
+        if !self.lineage.owns(id) {
             return None;
         }
         match self.slots.get_mut(id.slot() as usize)? {
@@ -230,7 +236,7 @@ impl<T: Clone> Arena<T> {
             leaf: &[],
             at: 0,
             base: 0,
-            table: self.table,
+            lineage: &self.lineage,
         }
     }
 
@@ -253,7 +259,7 @@ impl<T: Clone> Arena<T> {
         let mut mask = 0;
         for (offset, slot) in leaf[..end - start].iter().enumerate() {
             if let Slot::Occupied { seq, row } = slot
-                && pick(RawId::new(*seq, (start + offset) as u32, self.table), row)
+                && pick(self.lineage.id(member_at(*seq, start + offset)), row)
             {
                 mask |= 1 << offset;
             }
@@ -269,7 +275,7 @@ impl<T: Clone> Arena<T> {
         mask: u64,
         f: &mut dyn FnMut(RawId, &mut T),
     ) {
-        let table = self.table;
+        let lineage = &self.lineage;
         let Some(leaf) = self.slots.leaf_mut(start) else {
             return;
         };
@@ -277,7 +283,7 @@ impl<T: Clone> Arena<T> {
             if mask & (1 << offset) != 0
                 && let Slot::Occupied { seq, row } = slot
             {
-                f(RawId::new(*seq, (start + offset) as u32, table), row);
+                f(lineage.id(member_at(*seq, start + offset)), row);
             }
         }
     }
@@ -303,6 +309,15 @@ impl<T: Clone> Arena<T> {
     }
 }
 
+/// The row in slot `slot` with creation number `seq`.
+#[inline]
+fn member_at(seq: NonZeroU64, slot: usize) -> Member {
+    Member {
+        seq: Seq::new(seq.get()),
+        slot: slot as u32,
+    }
+}
+
 /// The last leaf [`Arena::get_near`] read: its number and its slots.
 pub(crate) type Cursor<'a, T> = Option<(usize, &'a pvec::Leaf<Slot<T>>)>;
 
@@ -312,7 +327,7 @@ pub(crate) struct Iter<'a, T> {
     leaf: &'a [Slot<T>],
     at: usize,
     base: usize,
-    table: NonZeroU32,
+    lineage: &'a Lineage,
 }
 
 impl<'a, T: Clone> Iterator for Iter<'a, T> {
@@ -330,7 +345,7 @@ impl<'a, T: Clone> Iterator for Iter<'a, T> {
                             seq: Seq::new(seq.get()),
                             slot: index as u32,
                         };
-                        return Some((member.in_table(self.table), row));
+                        return Some((self.lineage.id(member), row));
                     }
                 }
                 None => {

@@ -433,6 +433,8 @@ impl<T: Model> TableData<T> {
 pub(crate) trait ErasedTable: Any + Send + Sync {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
     fn len(&self) -> usize;
+    /// Which ids the table's rows carry.
+    fn lineage(&self) -> &crate::id::Lineage;
     /// The row `id` names, if it is alive.
     fn row(&self, id: RawId) -> Option<&dyn Any>;
     /// [`TableData::remove`].
@@ -458,6 +460,9 @@ impl<T: Model> ErasedTable for TableData<T> {
     }
     fn len(&self) -> usize {
         self.rows.len()
+    }
+    fn lineage(&self) -> &crate::id::Lineage {
+        self.rows.lineage()
     }
     fn row(&self, id: RawId) -> Option<&dyn Any> {
         self.rows.get(id).map(|row| row as &dyn Any)

@@ -259,14 +259,13 @@ impl<'a> Write<'a> {
                 OnUpdate::Cascade => follow.push((a, change.children, change.new_key)),
                 OnUpdate::SetNull => follow.push((a, change.children, None)),
                 OnUpdate::Restrict => {
-                    let target = core.catalog.tables[def.target].decl;
+                    let blocking = core
+                        .id_in(def.target, change.children[0])
+                        .ok_or_else(|| internal(def.target))?;
                     return Err(Error::Restricted {
                         row: RowRef::new(model_name::<T>(), id),
                         association: def.name,
-                        blocking_row: RowRef::new(
-                            core.table_name(def.target),
-                            change.children[0].in_table(target),
-                        ),
+                        blocking_row: RowRef::new(core.table_name(def.target), blocking),
                         change: Change::Update,
                     });
                 }
@@ -282,13 +281,18 @@ impl<'a> Write<'a> {
         }
         for (a, children, key) in follow {
             let def = &self.core.catalog.assocs[a];
-            let (ops, target) = (def.ops, self.core.catalog.tables[def.target].decl);
+            let ops = def.ops;
+            let target = self
+                .core
+                .lineage(def.target)
+                .ok_or_else(|| internal(a))?
+                .clone();
             let at = AssocAt {
                 index: a,
                 decl: def.decl,
             };
             for child in children {
-                ops.relink(self, at, child.in_table(target), key.as_deref())?;
+                ops.relink(self, at, target.id(child), key.as_deref())?;
             }
         }
         Ok(())
@@ -723,9 +727,11 @@ impl<'a> Write<'a> {
         }
         for check in std::mem::take(&mut self.deferred) {
             let def = &self.core.catalog.assocs[check.assoc];
-            let target = self.core.catalog.tables[def.target].decl;
+            let Some(target) = self.core.lineage(def.target).cloned() else {
+                return Err(internal(check.assoc));
+            };
             for child in check.children {
-                let child = child.in_table(target);
+                let child = target.id(child);
                 if def.ops.dangles(self.core, def, child) {
                     return Err(Error::Restricted {
                         row: RowRef::new(self.core.table_name(def.source), check.source),
