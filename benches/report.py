@@ -14,6 +14,12 @@ CRITERION = ROOT / "target" / "criterion"
 STORES = ["relata", "sqlite", "baseline", "slotmap"]
 OPS = ["add_remove", "count", "has", "get", "set", "delete_parent"]
 SIZES = ["1k", "100k"]
+# The whole workloads of issue 11 (benches/benches/workloads.rs, src/bin/frames.rs).
+WORKLOADS = ["frame", "fanout_add", "fanout_remove", "fanout_has", "fanout_get", "fanout_count",
+             "scan", "modify_all", "bulk_insert", "test_suite"]
+FANOUTS = ["10", "100", "10000"]
+FANOUT_STORES = ["relata", "sqlite", "baseline", "slotmap"]
+FRAMES_JSON = CRITERION / "frames" / "frames.json"
 
 
 def medians():
@@ -56,8 +62,52 @@ def tables(m):
             lines.append(f"| unique_index | {size} | {fmt(plain)} | {fmt(unique)} | {ratio(unique, plain)}× |")
     lines += ["", "| other | median |", "|---|---|"]
     for (group, fn), ns in sorted(m.items()):
-        if group.split("/")[0] not in OPS + ["unique_index"]:
+        if group.split("/")[0] not in OPS + ["unique_index"] + WORKLOADS:
             lines.append(f"| {group}/{fn} | {fmt(ns)} |")
+    return "\n".join(lines)
+
+
+def group_table(m, group, base):
+    """One group's functions with their ratio to `base` (a function id of the group)."""
+    fns = sorted((fn, ns) for (g, fn), ns in m.items() if g == group)
+    if not fns:
+        return []
+    b = m.get((group, base))
+    lines = [f"| {group} | median | / {base} |", "|---|---|---|"]
+    lines += [f"| {fn} | {fmt(ns)} | {ratio(ns, b)}× |" for fn, ns in fns]
+    return lines + [""]
+
+
+def workload_tables(m):
+    lines = []
+    lines += group_table(m, "frame", "relata")
+    f = {fn: m.get(("frame", fn)) for fn in ["relata", "relata_fork", "relata_shared", "bevy", "baseline"]}
+    if f["relata"] is not None:
+        lines += ["| frame target | ratio | target |", "|---|---|---|",
+                  f"| relata / bevy | {ratio(f['relata'], f['bevy'])}× | ≤ 0.5× |",
+                  f"| relata / baseline | {ratio(f['relata'], f['baseline'])}× | ≤ 8× |",
+                  f"| relata_fork / relata | {ratio(f['relata_fork'], f['relata'])}× | ≤ 1.5× |",
+                  f"| relata_shared / relata | {ratio(f['relata_shared'], f['relata'])}× | ≤ 1.5× |", ""]
+    if FRAMES_JSON.exists():
+        data = json.loads(FRAMES_JSON.read_text())
+        lines += [f"frames.rs: {data['units']:,} units, {data['frames']} frames after {data['warmup']} warm-up",
+                  "", "| store | median | p99 | mean |", "|---|---|---|---|"]
+        lines += [f"| {s['name']} | {fmt(s['median_ns'])} | {fmt(s['p99_ns'])} | {fmt(s['mean_ns'])} |"
+                  for s in data["stores"]]
+        lines.append("")
+    head = "| operation | store | " + " | ".join(f"fan-out {k}" for k in FANOUTS) + f" | {FANOUTS[-1]} / {FANOUTS[0]} |"
+    rows = []
+    for op in ["add", "remove", "has", "get", "count"]:
+        for s in FANOUT_STORES:
+            ns = [m.get((f"fanout_{op}/{k}", s)) for k in FANOUTS]
+            if any(v is not None for v in ns):
+                rows.append(f"| {op} | {s} | " + " | ".join(fmt(v) for v in ns) + f" | {ratio(ns[-1], ns[0])}× |")
+    if rows:
+        lines += [head, "|" + "---|" * (len(FANOUTS) + 3)] + rows + [""]
+    for group, base in [("scan/100k", "bevy"), ("modify_all/100k", "vec"), ("bulk_insert/100k", "vec_push"),
+                        ("scan/10k", "bevy"), ("modify_all/10k", "vec"), ("bulk_insert/10k", "vec_push"),
+                        ("test_suite", "relata")]:
+        lines += group_table(m, group, base)
     return "\n".join(lines)
 
 
@@ -99,6 +149,8 @@ def main():
     if not m:
         sys.exit("no Criterion output under target/criterion: run `cargo bench -p relata-benches` first")
     print(tables(m))
+    print()
+    print(workload_tables(m))
     chart(m, ROOT / "docs" / "benchmarks.svg")
     print("\nwrote docs/benchmarks.svg", file=sys.stderr)
 

@@ -12,11 +12,16 @@
 //!
 //! Rows are named by their index in creation order (`p`, `c`); each store maps indexes to its
 //! own ids. Children carry a `payload` that `get_sum` adds up, so reads touch the rows.
+//!
+//! The whole workloads of issue 11 have their own traits: [`frame`] (the game frame, with
+//! bevy_ecs beside the others) and [`suite`] (a test suite forking one fixture per test).
 
 mod baseline;
+pub mod frame;
 mod relata_store;
 mod slotmap_store;
 mod sqlite;
+pub mod suite;
 
 pub use baseline::Baseline;
 pub use relata_store::{Child, ChildRow, Parent, RelataStore, SerialChild};
