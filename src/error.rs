@@ -123,6 +123,13 @@ pub enum Error {
         /// The model whose table is full.
         model: &'static str,
     },
+    /// A change set does not fit the database it is applied to: the database does not hold the
+    /// state the change set starts from (a row it changes or deletes is not there, or a slot it
+    /// fills is taken).
+    Mismatch {
+        /// The first row that does not fit.
+        row: RowRef,
+    },
     /// A [`SharedDb`](crate::SharedDb) method was called from inside `read` or `write` on the same
     /// database and thread, where it would wait forever for itself.
     Reentrant {
@@ -216,6 +223,11 @@ impl fmt::Display for Error {
             Error::Capacity { model } => write!(
                 f,
                 "table {model} is full: it cannot hold more than u32::MAX rows at once"
+            ),
+            Error::Mismatch { row } => write!(
+                f,
+                "the change set does not fit this database at {row}: apply it to a state of this \
+                 lineage that holds what the change set started from"
             ),
             Error::Reentrant { method } => write!(
                 f,

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 mod assoc;
+mod changes;
 mod core;
 mod db;
 mod error;
+mod feed;
 mod id;
 mod index;
 mod key;
@@ -21,8 +23,10 @@ pub use assoc::has_many::{Children, PerSource};
 pub use assoc::{
     AssocOptions, BelongsTo, BelongsToMany, HasMany, HasOne, OnDelete, OnUpdate, Unlink,
 };
+pub use changes::{Association, ChangeSet, LinkChanges, TableChanges, Updated};
 pub use db::{Db, Model};
 pub use error::{Argument, Change, Error, IntegrityError, Result};
+pub use feed::{Feed, Subscription};
 pub use id::{AsId, Id, RowRef};
 pub use index::Index;
 pub use key::{Field, FkField, ForeignKey, Key};

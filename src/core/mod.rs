@@ -32,7 +32,7 @@ pub(crate) use cascade::{Deletion, Plan};
 pub(crate) use catalog::AssocDef;
 pub(crate) use declare::{AssocSpec, unknown};
 pub(crate) use index::{FkIndex, KeyFn, KeyIndex};
-pub(crate) use rows::{Arena, Cursor, Iter as ArenaIter};
+pub(crate) use rows::{Arena, Cursor, Iter as ArenaIter, SlotChange};
 pub(crate) use table::TableData;
 pub(crate) use write::{Write, not_found};
 

@@ -185,6 +185,92 @@ impl<T: Clone + Default> PVec<T> {
     }
 }
 
+/// One side of a [`PVec::diff`] walk: a node, and its height (0 for a leaf). A node lower than
+/// the walk's current level stands at child 0 of the missing levels above it (a shorter vector
+/// is the first part of a taller one).
+type Side<'a, T> = Option<(&'a Node<T>, u32)>;
+
+impl<T: Clone + Default> PVec<T> {
+    /// Calls `f(index, mine, theirs)` for every index below the longer length whose entries
+    /// may differ between `self` and `other` (`None` past a vector's end), in index order.
+    /// Subtrees the two share — the same node, by pointer — are skipped: after a fork and k
+    /// writes this is O(k log n), not O(n). Entries of a visited leaf are passed even if equal;
+    /// the caller compares them.
+    pub(crate) fn diff<'a>(
+        &'a self,
+        other: &'a Self,
+        f: &mut dyn FnMut(usize, Option<&'a T>, Option<&'a T>),
+    ) {
+        let level = self.height.max(other.height);
+        let mine = Some((&self.root, self.height));
+        let theirs = Some((&other.root, other.height));
+        Self::diff_nodes(mine, theirs, level, 0, (self.len, other.len), f);
+    }
+
+    fn diff_nodes<'a>(
+        mine: Side<'a, T>,
+        theirs: Side<'a, T>,
+        level: u32,
+        base: usize,
+        lens: (usize, usize),
+        f: &mut dyn FnMut(usize, Option<&'a T>, Option<&'a T>),
+    ) {
+        if base >= lens.0.max(lens.1) {
+            return;
+        }
+        if let (Some((a, ha)), Some((b, hb))) = (mine, theirs)
+            && ha == level
+            && hb == level
+            && same(a, b)
+        {
+            return;
+        }
+        if level == 0 {
+            let (a, b) = (leaf_of(mine), leaf_of(theirs));
+            for offset in 0..LEAF {
+                let index = base + offset;
+                if index < lens.0 || index < lens.1 {
+                    let mine = a.filter(|_| index < lens.0).map(|l| &l[offset]);
+                    let theirs = b.filter(|_| index < lens.1).map(|l| &l[offset]);
+                    f(index, mine, theirs);
+                }
+            }
+            return;
+        }
+        let span = LEAF << (BRANCH_BITS * (level - 1));
+        for i in 0..BRANCH {
+            let (a, b) = (child_of(mine, level, i), child_of(theirs, level, i));
+            Self::diff_nodes(a, b, level - 1, base + i * span, lens, f);
+        }
+    }
+}
+
+/// The entries of `side` if it is a leaf.
+fn leaf_of<'a, T>(side: Side<'a, T>) -> Option<&'a Leaf<T>> {
+    match side {
+        Some((Node::Leaf(items), 0)) => Some(&**items),
+        _ => None,
+    }
+}
+
+/// Child `i` of `side` at `level`: of a real branch, or of the missing levels above a lower node.
+fn child_of<'a, T>(side: Side<'a, T>, level: u32, i: usize) -> Side<'a, T> {
+    match side {
+        Some((node, h)) if h < level => (i == 0).then_some((node, h)),
+        Some((Node::Branch(children), h)) => children[i].as_ref().map(|c| (c, h - 1)),
+        _ => None,
+    }
+}
+
+/// Whether two nodes are the same node (shared by a fork).
+fn same<T>(a: &Node<T>, b: &Node<T>) -> bool {
+    match (a, b) {
+        (Node::Leaf(a), Node::Leaf(b)) => Arc::ptr_eq(a, b),
+        (Node::Branch(a), Node::Branch(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
 /// The leaves of a [`PVec`], in order.
 pub(crate) struct Leaves<'a, T> {
     vec: &'a PVec<T>,
@@ -239,6 +325,50 @@ mod tests {
         assert!(v.leaf(BIG).is_none());
         let starts: Vec<usize> = v.leaves().map(|(s, _)| s).take(3).collect();
         assert_eq!(starts, [0, LEAF_LEN, 2 * LEAF_LEN]);
+    }
+
+    #[test]
+    fn diff_visits_what_changed_and_skips_what_is_shared() {
+        let mut a = PVec::new();
+        for i in 0..BIG as u32 {
+            a.push(i);
+        }
+        let mut b = a.clone();
+        *b.get_mut(5).unwrap() = 1_000_000;
+        *b.get_mut(BIG - 3).unwrap() = 2_000_000;
+        for i in 0..40 {
+            b.push(i);
+        }
+        let mut seen = Vec::new();
+        a.diff(&b, &mut |i, x, y| {
+            if x != y {
+                seen.push((i, x.copied(), y.copied()));
+            }
+        });
+        let mut expected = vec![
+            (5, Some(5), Some(1_000_000)),
+            (BIG - 3, Some(BIG as u32 - 3), Some(2_000_000)),
+        ];
+        expected.extend((0..40).map(|i| (BIG + i as usize, None, Some(i))));
+        assert_eq!(seen, expected);
+        // Shared subtrees are skipped: only the touched leaves (and the new ones) are visited.
+        let mut visited = 0;
+        a.diff(&b, &mut |_, _, _| visited += 1);
+        assert!(visited <= 5 * LEAF, "visited {visited}");
+        // Unrelated vectors are compared in full, and a vector against itself is empty.
+        let c: PVec<u32> = {
+            let mut c = PVec::new();
+            for i in 0..70 {
+                c.push(i * 2);
+            }
+            c
+        };
+        let mut differing = 0;
+        c.diff(&a, &mut |_, x, y| differing += usize::from(x != y));
+        assert_eq!(differing, BIG - 1, "only index 0 agrees");
+        let mut none = 0;
+        a.diff(&a.clone(), &mut |_, _, _| none += 1);
+        assert_eq!(none, 0);
     }
 
     #[test]

@@ -228,6 +228,68 @@ impl<T: Clone> Arena<T> {
         }
     }
 
+    /// Stores `row` under the exact id `id` (a row of another state of this lineage: applying
+    /// changes, loading a save): its slot must be free. The creation counter moves past `id`,
+    /// so no later insert issues it again. Gives the row back if `id` is not of this lineage or
+    /// its slot is taken.
+    pub(crate) fn put(&mut self, id: RawId, row: T) -> Result<(), T> {
+        if !self.lineage.owns(id) || NonZeroU64::new(id.seq()).is_none() {
+            return Err(row);
+        }
+        let slot = id.slot() as usize;
+        while self.slots.len() <= slot {
+            let index = self.slots.len() as u32;
+            let next_free = self.free_head;
+            self.slots.push(Slot::Vacant { next_free });
+            self.free_head = index;
+        }
+        if !matches!(self.slots.get(slot), Some(Slot::Vacant { .. })) {
+            return Err(row);
+        }
+        self.counter.fetch_max(id.seq(), Ordering::Relaxed);
+        self.restore(id, row);
+        Ok(())
+    }
+
+    /// The creation counter: the last creation number issued.
+    #[expect(dead_code, reason = "save and load, the next step")]
+    pub(crate) fn counter(&self) -> u64 {
+        self.counter.load(Ordering::Relaxed)
+    }
+
+    /// A fresh arena (its own counter, not shared with any other) for the lineage `lineage`,
+    /// whose counter has issued up to `counter`.
+    #[expect(dead_code, reason = "save and load, the next step")]
+    pub(crate) fn with_counter(lineage: Lineage, counter: u64) -> Self {
+        Arena {
+            slots: PVec::new(),
+            free_head: NO_FREE,
+            len: 0,
+            counter: Arc::new(AtomicU64::new(counter)),
+            lineage,
+        }
+    }
+
+    /// Calls `f` for every slot whose row may differ between `self` (before) and `other`
+    /// (after), in slot order; slots the two share are skipped (see [`PVec::diff`]).
+    pub(crate) fn diff<'a>(&'a self, other: &'a Arena<T>, f: &mut dyn FnMut(SlotChange<'a, T>)) {
+        let (mine, theirs) = (&self.lineage, &other.lineage);
+        self.slots.diff(&other.slots, &mut |slot, a, b| {
+            let (a, b) = (occupied(a, mine, slot), occupied(b, theirs, slot));
+            match (a, b) {
+                (Some((x, old)), Some((y, new))) if x == y => f(SlotChange::Kept(x, old, new)),
+                (a, b) => {
+                    if let Some((x, old)) = a {
+                        f(SlotChange::Deleted(x, old));
+                    }
+                    if let Some((y, new)) = b {
+                        f(SlotChange::Inserted(y, new));
+                    }
+                }
+            }
+        });
+    }
+
     /// Live rows in storage order (not creation order). O(1) amortised per row: one walk down
     /// the trie per leaf.
     pub(crate) fn iter(&self) -> Iter<'_, T> {
@@ -307,6 +369,28 @@ impl<T: Clone> Arena<T> {
             _ => None,
         }
     }
+}
+
+/// The row in `slot`, with its id, if one lives there.
+fn occupied<'a, T>(
+    s: Option<&'a Slot<T>>,
+    lineage: &Lineage,
+    slot: usize,
+) -> Option<(RawId, &'a T)> {
+    match s {
+        Some(Slot::Occupied { seq, row }) => Some((lineage.id(member_at(*seq, slot)), row)),
+        _ => None,
+    }
+}
+
+/// What [`Arena::diff`] found in one slot.
+pub(crate) enum SlotChange<'a, T> {
+    /// A row only the later state has.
+    Inserted(RawId, &'a T),
+    /// A row only the earlier state has.
+    Deleted(RawId, &'a T),
+    /// The same row in both states, possibly with another value.
+    Kept(RawId, &'a T, &'a T),
 }
 
 /// The row in slot `slot` with creation number `seq`.

@@ -5,7 +5,7 @@ use std::any::Any;
 
 use super::Core;
 use super::index::{FkIndex, RowIndex};
-use super::rows::Arena;
+use super::rows::{Arena, SlotChange};
 use crate::Model;
 use crate::id::RawId;
 use crate::key::Key;
@@ -24,6 +24,9 @@ enum Undo<T> {
     /// A removed or replaced value the caller took once the operation could no longer fail.
     Taken,
 }
+
+/// What a patch changed: the rows it stored, and those it removed.
+pub(crate) type Patched = (Vec<RawId>, Vec<RawId>);
 
 /// What [`TableData::link_by_id`] did.
 pub(super) enum ById {
@@ -106,6 +109,57 @@ impl<T: Model> TableData<T> {
             index.insert(id.member(), stored);
         }
         Some(id)
+    }
+
+    /// Stores `row` under the exact id `id` (see [`Arena::put`]) and indexes it. Gives the row
+    /// back if `id` is not of this lineage or its slot is taken.
+    pub(super) fn put(&mut self, id: RawId, row: T) -> Result<(), T> {
+        let TableData { rows, indexes, log } = self;
+        rows.put(id, row)?;
+        log.push(Undo::Inserted(id));
+        if let Some(stored) = rows.get(id) {
+            for index in indexes.iter_mut() {
+                index.insert(id.member(), stored);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes this table's rows what `after`'s are wherever `before` and `after` differ (two
+    /// states of this lineage: a change set applied here), through `remove`, `put` and
+    /// `replace`, logged. Returns the rows it stored (to check) and those it removed, or the id
+    /// of the first change that does not fit this table (a row `before` has that is not here,
+    /// a slot already taken).
+    fn patch(&mut self, before: &Self, after: &Self) -> Result<Patched, RawId> {
+        let mut changes = Vec::new();
+        before.rows.diff(&after.rows, &mut |change| match change {
+            SlotChange::Kept(id, _, new) => changes.push((id, Some(new.clone()), false)),
+            SlotChange::Deleted(id, _) => changes.push((id, None, true)),
+            SlotChange::Inserted(id, new) => changes.push((id, Some(new.clone()), false)),
+        });
+        // Removals first, so that a slot a row left can take the row that replaced it.
+        changes.sort_by_key(|&(id, _, removed)| (!removed, id));
+        let (mut stored, mut removed) = (Vec::new(), Vec::new());
+        for (id, row, gone) in changes {
+            match row {
+                None if gone => {
+                    if !self.remove(id) {
+                        return Err(id);
+                    }
+                    removed.push(id);
+                }
+                Some(row) if self.rows.contains(id) => {
+                    self.replace(id, row).map_err(|_| id)?;
+                    stored.push(id);
+                }
+                Some(row) => {
+                    self.put(id, row).map_err(|_| id)?;
+                    stored.push(id);
+                }
+                None => {}
+            }
+        }
+        Ok((stored, removed))
     }
 
     /// Replaces row `id` with a checked value and moves it in every index. Gives the value back
@@ -445,6 +499,14 @@ pub(crate) trait ErasedTable: Any + Send + Sync {
     fn rollback(&mut self);
     /// Whether the running operation changed this table.
     fn changed(&self) -> bool;
+    /// [`TableData::patch`] from two erased states of this table; `None` if they are not.
+    fn patch_from(
+        &mut self,
+        before: &dyn ErasedTable,
+        after: &dyn ErasedTable,
+    ) -> Option<Result<Patched, RawId>>;
+    /// Checks rows `ids` (those alive) against every index, as stored.
+    fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()>;
     fn verify(&self, core: &Core) -> Result<(), String>;
 }
 
@@ -501,6 +563,25 @@ impl<T: Model> ErasedTable for TableData<T> {
 
     fn changed(&self) -> bool {
         !self.log.is_empty()
+    }
+
+    fn patch_from(
+        &mut self,
+        before: &dyn ErasedTable,
+        after: &dyn ErasedTable,
+    ) -> Option<Result<Patched, RawId>> {
+        let before = (before as &dyn Any).downcast_ref::<TableData<T>>()?;
+        let after = (after as &dyn Any).downcast_ref::<TableData<T>>()?;
+        Some(self.patch(before, after))
+    }
+
+    fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()> {
+        for &id in ids {
+            if let Some(row) = self.rows.get(id) {
+                self.check(core, Some(id), None, row)?;
+            }
+        }
+        Ok(())
     }
 
     fn verify(&self, core: &Core) -> Result<(), String> {

@@ -720,6 +720,75 @@ impl<'a> Write<'a> {
             .ok_or_else(|| unknown::<T>("association"))
     }
 
+    /// Makes this database's rows what `after`'s are wherever `before` and `after` differ: a
+    /// change set of this lineage, applied here. Every table must be one this database declared
+    /// (the same catalog entries). Rows are stored with their ids; afterwards every stored row
+    /// is checked against its table's indexes, and no row may still reference a removed one.
+    /// O(changes) when `before` and `after` share storage.
+    pub(crate) fn apply_changes(&mut self, before: &Core, after: &Core) -> Result<usize> {
+        let tables = self.core.catalog.tables.len();
+        let same = |core: &Core| {
+            core.catalog.tables.len() == tables
+                && core
+                    .catalog
+                    .tables
+                    .iter()
+                    .zip(&self.core.catalog.tables)
+                    .all(|(a, b)| a.decl == b.decl)
+        };
+        if !same(before) || !same(after) {
+            return Err(Error::UnknownHandle {
+                handle: "a change set of another database (its tables differ)".into(),
+            });
+        }
+        let mut changed = 0;
+        let mut touched = Vec::new();
+        for t in 0..tables {
+            let (Some(b), Some(a)) = (before.tables.get(t), after.tables.get(t)) else {
+                continue;
+            };
+            self.spill();
+            self.touched |= 1 << t.min(63);
+            let target = Arc::make_mut(&mut self.core.tables)
+                .get_mut(t)
+                .ok_or_else(|| internal(t))?;
+            match target.patch_from(&**b, &**a) {
+                Some(Ok((stored, removed))) => {
+                    changed += stored.len() + removed.len();
+                    touched.push((t, stored, removed));
+                }
+                Some(Err(id)) => {
+                    return Err(Error::Mismatch {
+                        row: RowRef::new(self.core.table_name(t), id),
+                    });
+                }
+                None => return Err(internal(t)),
+            }
+        }
+        for (t, stored, removed) in touched {
+            let table = self.core.tables.get(t).ok_or_else(|| internal(t))?;
+            table.check_rows(self.core, &stored)?;
+            for id in removed {
+                for &a in &self.core.catalog.tables[t].refs {
+                    let def = &self.core.catalog.assocs[a];
+                    if let Some(child) = def.ops.children(self.core, def, id).next() {
+                        let child = self
+                            .core
+                            .id_in(def.target, child)
+                            .ok_or_else(|| internal(t))?;
+                        return Err(Error::Restricted {
+                            row: RowRef::new(self.core.table_name(t), id),
+                            association: def.name,
+                            blocking_row: RowRef::new(self.core.table_name(def.target), child),
+                            change: Change::Delete,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
     /// Runs the checks deferred to the end of the operation (`NoAction` on update).
     pub(crate) fn check_deferred(&mut self) -> Result<()> {
         if self.deferred.is_empty() {

@@ -1,0 +1,282 @@
+//! Change sets: what changed between two states of one database lineage.
+
+use std::fmt;
+
+use crate::assoc::{BelongsTo, HasMany, HasOne, Link};
+use crate::core::SlotChange;
+use crate::db::{Db, Model};
+use crate::error::Result;
+use crate::id::{Id, RawId};
+use crate::key::Key;
+use crate::table::{Row, Table};
+
+/// The changes between two states of one database lineage: a database and a fork of it, a
+/// snapshot and the state after a transaction, two states published by a
+/// [`SharedDb`](crate::SharedDb). Made by [`Db::changes_since`], or received from a
+/// subscription ([`SharedDb::subscribe`](crate::SharedDb::subscribe)).
+///
+/// A change set holds both states (two O(1) forks) and computes what you ask of it: the rows
+/// of a table inserted, deleted and updated ([`table`](ChangeSet::table)), the links of an
+/// association added and removed ([`links`](ChangeSet::links)). Storage the two states share is
+/// skipped by pointer, so the cost is proportional to the changes, not to the size of the
+/// database, when one state derives from the other; two unrelated states of one lineage are
+/// compared in full. Every list is in creation order of its rows.
+///
+/// ```
+/// use relata::{Db, Id, fk};
+/// #[derive(Clone, Debug, PartialEq)] struct Post { title: &'static str }
+/// #[derive(Clone, Debug, PartialEq)] struct Comment { post: Option<Id<Post>> }
+/// let mut db = Db::new();
+/// let (posts, comments) = (db.create_table::<Post>()?, db.create_table::<Comment>()?);
+/// let post_comments = db.has_many(posts, comments, fk!(Comment, post))?;
+/// let hello = posts.insert(&mut db, Post { title: "Hello" })?;
+///
+/// let before = db.fork();
+/// posts.update(&mut db, hello, Post { title: "Hello, world" })?;
+/// let c = post_comments.create(&mut db, hello, Comment { post: None })?;
+///
+/// let changes = db.changes_since(&before);
+/// let post_changes = changes.table(posts)?;
+/// assert_eq!(post_changes.updated.len(), 1);
+/// assert_eq!(post_changes.updated[0].new.title, "Hello, world");
+/// assert_eq!(changes.table(comments)?.inserted[0].id(), c);
+/// assert_eq!(changes.links(post_comments)?.added, [(hello, c)]);
+///
+/// // A replica at the earlier state catches up by applying the change set.
+/// let mut replica = before.fork();
+/// changes.apply_to(&mut replica)?;
+/// assert!(replica.changes_since(&db).table(posts)?.is_empty());
+/// # Ok::<(), relata::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ChangeSet {
+    before: Db,
+    after: Db,
+    commit: Option<u64>,
+}
+
+impl fmt::Debug for ChangeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangeSet")
+            .field("before", &self.before)
+            .field("after", &self.after)
+            .field("commit", &self.commit)
+            .finish()
+    }
+}
+
+/// What changed in one table: its rows inserted, deleted and updated, each in creation order.
+#[derive(Debug)]
+pub struct TableChanges<'a, T> {
+    /// Rows the later state has and the earlier did not.
+    pub inserted: Vec<Row<'a, T>>,
+    /// Rows the earlier state had and the later has not, with their last values.
+    pub deleted: Vec<Row<'a, T>>,
+    /// Rows both states have, with different values.
+    pub updated: Vec<Updated<'a, T>>,
+}
+
+impl<T> TableChanges<'_, T> {
+    /// Whether nothing changed in the table.
+    pub fn is_empty(&self) -> bool {
+        self.inserted.is_empty() && self.deleted.is_empty() && self.updated.is_empty()
+    }
+
+    /// Number of rows inserted, deleted or updated.
+    pub fn len(&self) -> usize {
+        self.inserted.len() + self.deleted.len() + self.updated.len()
+    }
+}
+
+/// A row both states have, with its value before and after.
+#[derive(Debug)]
+pub struct Updated<'a, T> {
+    /// The row.
+    pub id: Id<T>,
+    /// Its value in the earlier state.
+    pub old: &'a T,
+    /// Its value in the later state.
+    pub new: &'a T,
+}
+
+/// What changed in one association: the `(source, target)` links added and removed, in order
+/// of source, then target. Moving a target from one source to another is one removed and one
+/// added link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkChanges<S, T> {
+    /// Links the later state has and the earlier did not.
+    pub added: Vec<(Id<S>, Id<T>)>,
+    /// Links the earlier state had and the later has not.
+    pub removed: Vec<(Id<S>, Id<T>)>,
+}
+
+impl<S, T> LinkChanges<S, T> {
+    /// Whether no link changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// An association handle whose links a [`ChangeSet`] can list: [`HasMany`], [`BelongsTo`],
+/// [`HasOne`] (links are listed source first, whichever side the handle is).
+pub trait Association: Copy {
+    /// The model whose rows the keys reference.
+    type Source: Model;
+    /// The model holding the keys.
+    type Target: Model;
+    /// The key type.
+    type Key: Key;
+    #[doc(hidden)]
+    #[expect(
+        private_interfaces,
+        reason = "sealed: only relata's handles implement it"
+    )]
+    fn __link(&self) -> Link<Self::Source, Self::Target, Self::Key>;
+}
+
+impl<S: Model, T: Model, K: Key> Association for HasMany<S, T, K> {
+    type Source = S;
+    type Target = T;
+    type Key = K;
+    #[expect(private_interfaces, reason = "sealed")]
+    fn __link(&self) -> Link<S, T, K> {
+        self.link
+    }
+}
+impl<S: Model, T: Model, K: Key> Association for BelongsTo<T, S, K> {
+    type Source = S;
+    type Target = T;
+    type Key = K;
+    #[expect(private_interfaces, reason = "sealed")]
+    fn __link(&self) -> Link<S, T, K> {
+        self.link
+    }
+}
+impl<S: Model, T: Model, K: Key> Association for HasOne<S, T, K> {
+    type Source = S;
+    type Target = T;
+    type Key = K;
+    #[expect(private_interfaces, reason = "sealed")]
+    fn __link(&self) -> Link<S, T, K> {
+        self.link
+    }
+}
+
+impl Db {
+    /// The changes that lead from `before` to this database: see [`ChangeSet`]. O(1); each
+    /// question asked of it costs O(changes) when one state derives from the other.
+    pub fn changes_since(&self, before: &Db) -> ChangeSet {
+        ChangeSet::new(before.fork(), self.fork(), None)
+    }
+}
+
+impl ChangeSet {
+    pub(crate) fn new(before: Db, after: Db, commit: Option<u64>) -> Self {
+        ChangeSet {
+            before,
+            after,
+            commit,
+        }
+    }
+
+    /// The earlier state.
+    pub fn before(&self) -> &Db {
+        &self.before
+    }
+
+    /// The later state.
+    pub fn after(&self) -> &Db {
+        &self.after
+    }
+
+    /// For a change set from a [`SharedDb`](crate::SharedDb) subscription: the number of the
+    /// commit that made it (commits are numbered from 1 in order); `None` otherwise.
+    pub fn commit(&self) -> Option<u64> {
+        self.commit
+    }
+
+    /// What changed in `table`: rows inserted, deleted, and updated (those whose value differs,
+    /// by `PartialEq`). `UnknownHandle` unless both states declared `table`. O(changes) when
+    /// the states share storage, O(n) otherwise.
+    pub fn table<T: Model + PartialEq>(&self, table: Table<T>) -> Result<TableChanges<'_, T>> {
+        let before = table.rows(&self.before)?;
+        let after = table.rows(&self.after)?;
+        let mut changes = TableChanges {
+            inserted: Vec::new(),
+            deleted: Vec::new(),
+            updated: Vec::new(),
+        };
+        before.diff(after, &mut |change| match change {
+            SlotChange::Inserted(id, row) => changes.inserted.push(Row::raw(id, row)),
+            SlotChange::Deleted(id, row) => changes.deleted.push(Row::raw(id, row)),
+            SlotChange::Kept(id, old, new) if old != new => changes.updated.push(Updated {
+                id: Id::from_raw(id),
+                old,
+                new,
+            }),
+            SlotChange::Kept(..) => {}
+        });
+        changes.inserted.sort_unstable_by_key(|r| r.id());
+        changes.deleted.sort_unstable_by_key(|r| r.id());
+        changes.updated.sort_unstable_by_key(|u| u.id);
+        Ok(changes)
+    }
+
+    /// The links of `association` added and removed (no `PartialEq` needed: links follow the
+    /// foreign keys of the rows that changed). `UnknownHandle` unless both states declared it.
+    pub fn links<A: Association>(
+        &self,
+        association: A,
+    ) -> Result<LinkChanges<A::Source, A::Target>> {
+        let link = association.__link();
+        let (was, now) = (link.fk(&self.before.core)?, link.fk(&self.after.core)?);
+        let key = was.index.foreign_key();
+        let source_in = |db: &Db, row: &A::Target| -> Option<RawId> {
+            let fk = link.fk(&db.core).ok()?;
+            fk.index.resolve(&db.core, fk.index.foreign_key().get(row)?)
+        };
+        let mut changes = LinkChanges {
+            added: Vec::new(),
+            removed: Vec::new(),
+        };
+        let mut record = |added: bool, source: Option<RawId>, target: RawId| {
+            if let Some(source) = source {
+                let pair = (Id::from_raw(source), Id::from_raw(target));
+                if added {
+                    changes.added.push(pair);
+                } else {
+                    changes.removed.push(pair);
+                }
+            }
+        };
+        was.targets
+            .rows()
+            .diff(now.targets.rows(), &mut |change| match change {
+                SlotChange::Inserted(id, row) => record(true, source_in(&self.after, row), id),
+                SlotChange::Deleted(id, row) => record(false, source_in(&self.before, row), id),
+                SlotChange::Kept(id, old, new) => {
+                    if key.get(old) != key.get(new) {
+                        record(false, source_in(&self.before, old), id);
+                        record(true, source_in(&self.after, new), id);
+                    }
+                }
+            });
+        changes.added.sort_unstable();
+        changes.removed.sort_unstable();
+        Ok(changes)
+    }
+
+    /// Applies the change set to `db`, a state of the same lineage that holds what the change
+    /// set starts from (typically a copy of [`before`](ChangeSet::before): a replica): every row
+    /// that differs between the two states is made in `db` what it is in
+    /// [`after`](ChangeSet::after), with its id. Atomic; afterwards the changed rows are checked
+    /// against every index as any write is. [`Error::Mismatch`](crate::Error::Mismatch) if `db`
+    /// does not hold the rows the change set changes. Returns how many rows changed.
+    /// O(changes) when the states share storage.
+    pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
+        let mut w = db.core.write();
+        let changed = w.apply_changes(&self.before.core, &self.after.core)?;
+        w.commit()?;
+        Ok(changed)
+    }
+}

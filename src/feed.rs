@@ -1,0 +1,163 @@
+//! The change feed of a [`SharedDb`](crate::SharedDb): subscribers receive the change set of
+//! every committed write, in commit order, without ever slowing the writer down.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::changes::ChangeSet;
+use crate::db::Db;
+
+/// What a [`Subscription`] receives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Feed {
+    /// The changes of one commit (its number: [`ChangeSet::commit`]).
+    Changes(ChangeSet),
+    /// The subscriber fell more than its capacity behind, and the commits it did not receive
+    /// are lost. `snapshot` is the state as of commit `commit`: resynchronise from it; the feed
+    /// goes on with the commit after it.
+    Missed {
+        /// The current state when the subscriber came back.
+        snapshot: Db,
+        /// The last commit `snapshot` includes.
+        commit: u64,
+    },
+}
+
+/// A subscriber's queue, shared with the writer.
+pub(crate) struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+struct QueueState {
+    changes: VecDeque<ChangeSet>,
+    capacity: usize,
+    /// Changes were dropped: deliver `Missed` once the queue is drained.
+    missed: bool,
+    /// Commits up to this one are in the snapshot a `Missed` delivered: skip them.
+    seen: u64,
+}
+
+impl Queue {
+    /// Offers the writer's latest change set: queued, or dropped (and the miss recorded) when
+    /// the queue is full. Never blocks on the subscriber.
+    pub(crate) fn offer(&self, changes: &ChangeSet) {
+        let mut state = self.state.lock();
+        if state.missed {
+            return;
+        }
+        if state.changes.len() < state.capacity {
+            state.changes.push_back(changes.clone());
+        } else {
+            state.changes.clear();
+            state.missed = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// The subscribers of one `SharedDb`.
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    queues: Mutex<Vec<Weak<Queue>>>,
+}
+
+impl Subscribers {
+    /// Whether anyone listens; the writer skips building change sets otherwise.
+    pub(crate) fn any(&self) -> bool {
+        !self.queues.lock().is_empty()
+    }
+
+    /// Offers `changes` to every live subscriber, forgetting dropped ones.
+    pub(crate) fn publish(&self, changes: &ChangeSet) {
+        let mut queues = self.queues.lock();
+        queues.retain(|q| match q.upgrade() {
+            Some(queue) => {
+                queue.offer(changes);
+                true
+            }
+            None => false,
+        });
+    }
+
+    pub(crate) fn add(&self, capacity: usize, seen: u64) -> Arc<Queue> {
+        let queue = Arc::new(Queue {
+            state: Mutex::new(QueueState {
+                changes: VecDeque::new(),
+                capacity: capacity.max(1),
+                missed: false,
+                seen,
+            }),
+            ready: Condvar::new(),
+        });
+        self.queues.lock().push(Arc::downgrade(&queue));
+        queue
+    }
+}
+
+/// A subscription to a [`SharedDb`](crate::SharedDb)'s commits, from
+/// [`SharedDb::subscribe`](crate::SharedDb::subscribe). Dropping it unsubscribes.
+pub struct Subscription {
+    pub(crate) queue: Arc<Queue>,
+    /// The current state and its commit number, for resynchronising after a miss.
+    pub(crate) current: Box<dyn Fn() -> (Db, u64) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The next item, if one is waiting. Never blocks.
+    pub fn try_recv(&self) -> Option<Feed> {
+        let mut state = self.queue.state.lock();
+        self.next(&mut state)
+    }
+
+    /// The next item, waiting for one for at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Feed> {
+        let mut state = self.queue.state.lock();
+        loop {
+            if let Some(feed) = self.next(&mut state) {
+                return Some(feed);
+            }
+            if self.queue.ready.wait_for(&mut state, timeout).timed_out() {
+                return self.next(&mut state);
+            }
+        }
+    }
+
+    /// The next item, waiting as long as it takes.
+    pub fn recv(&self) -> Feed {
+        let mut state = self.queue.state.lock();
+        loop {
+            if let Some(feed) = self.next(&mut state) {
+                return feed;
+            }
+            self.queue.ready.wait(&mut state);
+        }
+    }
+
+    fn next(&self, state: &mut QueueState) -> Option<Feed> {
+        while let Some(changes) = state.changes.pop_front() {
+            if changes.commit().unwrap_or(0) > state.seen {
+                state.seen = changes.commit().unwrap_or(state.seen);
+                return Some(Feed::Changes(changes));
+            }
+        }
+        if state.missed {
+            // Taken under the queue's lock: the writer offers the next commit only after it.
+            let (snapshot, commit) = (self.current)();
+            state.missed = false;
+            state.seen = commit;
+            return Some(Feed::Missed { snapshot, commit });
+        }
+        None
+    }
+}

@@ -1,0 +1,266 @@
+//! Change sets (#13): typed diffs of two states, applying them, and the change feed.
+
+use std::time::Duration;
+
+use relata::{Db, Error, Feed, HasMany, Id, SharedDb, Table, fk};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Post {
+    title: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Comment {
+    post: Option<Id<Post>>,
+    text: String,
+}
+
+struct Blog {
+    db: Db,
+    posts: Table<Post>,
+    comments: Table<Comment>,
+    post_comments: HasMany<Post, Comment>,
+}
+
+fn blog() -> Blog {
+    let mut db = Db::new();
+    let posts = db.create_table::<Post>().unwrap();
+    let comments = db.create_table::<Comment>().unwrap();
+    let post_comments = db.has_many(posts, comments, fk!(Comment, post)).unwrap();
+    Blog {
+        db,
+        posts,
+        comments,
+        post_comments,
+    }
+}
+
+fn post(title: &str) -> Post {
+    Post {
+        title: title.into(),
+    }
+}
+
+fn comment(text: &str) -> Comment {
+    Comment {
+        post: None,
+        text: text.into(),
+    }
+}
+
+#[test]
+fn a_diff_lists_inserted_deleted_and_updated_rows_and_links() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let q = b.posts.insert(&mut b.db, post("q")).unwrap();
+    let c1 = b
+        .post_comments
+        .create(&mut b.db, p, comment("one"))
+        .unwrap();
+    let c2 = b.comments.insert(&mut b.db, comment("two")).unwrap();
+    let before = b.db.fork();
+
+    b.posts.update(&mut b.db, q, post("q!")).unwrap();
+    b.post_comments.add(&mut b.db, q, c1).unwrap(); // moved: one link removed, one added
+    b.post_comments.add(&mut b.db, p, c2).unwrap();
+    b.comments
+        .modify(&mut b.db, c2, |c| c.text = "two".into())
+        .unwrap(); // no real change
+    let c3 = b
+        .post_comments
+        .create(&mut b.db, q, comment("three"))
+        .unwrap();
+    b.posts.delete(&mut b.db, p).unwrap(); // nulls c2
+
+    let changes = b.db.changes_since(&before);
+    let posts = changes.table(b.posts).unwrap();
+    assert_eq!(posts.inserted.len(), 0);
+    assert_eq!(
+        posts.deleted.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        [p]
+    );
+    assert_eq!(posts.updated.len(), 1);
+    assert_eq!(
+        (posts.updated[0].id, posts.updated[0].old.title.as_str()),
+        (q, "q")
+    );
+    let comments = changes.table(b.comments).unwrap();
+    assert_eq!(
+        comments.inserted.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        [c3]
+    );
+    assert_eq!(
+        comments.updated.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [c1],
+        "c2 ends as it began: its key was set, then nulled"
+    );
+    let links = changes.links(b.post_comments).unwrap();
+    assert_eq!(links.removed, [(p, c1)]);
+    assert_eq!(links.added, [(q, c1), (q, c3)]);
+    // Both sides of an association list the same links.
+    assert_eq!(changes.links(b.post_comments.inverse()).unwrap(), links);
+    // A state against itself changes nothing.
+    let none = b.db.changes_since(&b.db);
+    assert!(none.table(b.posts).unwrap().is_empty());
+    assert!(none.links(b.post_comments).unwrap().is_empty());
+}
+
+#[test]
+fn applying_a_diff_to_the_earlier_state_gives_the_later_one() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    for i in 0..50 {
+        b.post_comments
+            .create(&mut b.db, p, comment(&i.to_string()))
+            .unwrap();
+    }
+    let before = b.db.fork();
+    let q = b.posts.insert(&mut b.db, post("q")).unwrap();
+    let moved: Vec<Id<Comment>> = b
+        .post_comments
+        .get(&b.db, p)
+        .unwrap()
+        .map(|c| c.id())
+        .step_by(3)
+        .collect();
+    b.post_comments.add_many(&mut b.db, q, moved).unwrap();
+    b.comments
+        .delete_where(&mut b.db, |c| c.text.ends_with('7'))
+        .unwrap();
+    let changes = b.db.changes_since(&before);
+
+    let mut replica = before.fork();
+    changes.apply_to(&mut replica).unwrap();
+    replica.check_integrity().unwrap();
+    let again = replica.changes_since(&b.db);
+    assert!(again.table(b.posts).unwrap().is_empty());
+    assert!(again.table(b.comments).unwrap().is_empty());
+    assert_eq!(
+        b.post_comments.count(&replica, q),
+        b.post_comments.count(&b.db, q)
+    );
+    // Ids stay unique afterwards: a new row in the replica is no row of the source.
+    let fresh = b.posts.insert(&mut replica, post("fresh")).unwrap();
+    assert!(!b.posts.contains(&b.db, fresh).unwrap());
+}
+
+#[test]
+fn a_change_set_does_not_apply_to_a_state_that_lacks_its_rows() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let before = b.db.fork();
+    b.posts.delete(&mut b.db, p).unwrap();
+    let changes = b.db.changes_since(&before);
+    let mut elsewhere = b.db.fork(); // already without p
+    let result = changes.apply_to(&mut elsewhere);
+    assert!(matches!(result, Err(Error::Mismatch { .. })), "{result:?}");
+    elsewhere.check_integrity().unwrap();
+    // And not to another database at all.
+    let other = blog();
+    let mut other_db = other.db;
+    assert!(matches!(
+        changes.apply_to(&mut other_db),
+        Err(Error::UnknownHandle { .. })
+    ));
+}
+
+#[test]
+fn a_diff_costs_what_changed_not_what_is_stored() {
+    let mut b = blog();
+    let rows: Vec<Post> = (0..50_000).map(|i| post(&i.to_string())).collect();
+    let ids = b.posts.insert_many(&mut b.db, rows).unwrap();
+    let before = b.db.fork();
+    b.posts
+        .update(&mut b.db, ids[123], post("changed"))
+        .unwrap();
+    // The diff reports exactly the changed row (the walk skips the shared subtrees; the
+    // benchmarks measure the cost).
+    let changes = b.db.changes_since(&before);
+    let posts = changes.table(b.posts).unwrap();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts.updated[0].id, ids[123]);
+}
+
+#[test]
+fn subscribers_receive_every_commit_in_order() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let (posts, comments) = (b.posts, b.comments);
+    let shared = SharedDb::new(b.db);
+    let feed = shared.subscribe(8);
+    assert!(feed.try_recv().is_none());
+    for i in 0..3 {
+        shared
+            .write(|db| comments.insert(db, comment(&format!("c{i}"))).map(drop))
+            .unwrap();
+    }
+    // A failed write publishes nothing.
+    let failed: Result<(), Error> = shared.write(|db| {
+        posts
+            .delete(db, p)
+            .map(drop)
+            .and(Err(Error::Capacity { model: "x" }))
+    });
+    assert!(failed.is_err());
+    for commit in 1..=3u64 {
+        match feed.recv_timeout(Duration::from_secs(5)) {
+            Some(Feed::Changes(changes)) => {
+                assert_eq!(changes.commit(), Some(commit));
+                let inserted = changes.table(comments).unwrap().inserted;
+                assert_eq!(inserted.len(), 1);
+                assert_eq!(inserted[0].text, format!("c{}", commit - 1));
+            }
+            other => panic!("commit {commit}: {other:?}"),
+        }
+    }
+    assert!(feed.try_recv().is_none());
+}
+
+#[test]
+fn a_slow_subscriber_is_told_it_missed_changes_and_resynchronises() {
+    let mut b = blog();
+    let posts = b.posts;
+    b.posts.insert(&mut b.db, post("start")).unwrap();
+    let shared = SharedDb::new(b.db);
+    let slow = shared.subscribe(2);
+    for i in 0..5 {
+        shared
+            .write(|db| posts.insert(db, post(&i.to_string())).map(drop))
+            .unwrap();
+    }
+    // The writer never waited. The subscriber gets what fit, then the miss and a snapshot.
+    let mut commits = Vec::new();
+    let snapshot = loop {
+        match slow.recv_timeout(Duration::from_secs(5)).expect("an item") {
+            Feed::Changes(c) => commits.push(c.commit().unwrap()),
+            Feed::Missed { snapshot, commit } => {
+                assert_eq!(commit, 5);
+                break snapshot;
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(commits.len() <= 2);
+    assert_eq!(posts.len(&snapshot), Ok(6));
+    // After the snapshot the feed goes on with the next commit.
+    shared
+        .write(|db| posts.insert(db, post("next")).map(drop))
+        .unwrap();
+    match slow.recv_timeout(Duration::from_secs(5)) {
+        Some(Feed::Changes(c)) => assert_eq!(c.commit(), Some(6)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_dropped_subscription_stops_receiving() {
+    let b = blog();
+    let posts = b.posts;
+    let shared = SharedDb::new(b.db);
+    let feed = shared.subscribe(1);
+    drop(feed);
+    shared
+        .write(|db| posts.insert(db, post("x")).map(drop))
+        .unwrap();
+    assert_eq!(shared.read(|db| posts.len(db)), Ok(1));
+}
