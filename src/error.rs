@@ -136,6 +136,113 @@ pub enum Error {
         /// The method called (`"write"`).
         method: &'static str,
     },
+    /// Saving or loading an [`Archive`](crate::Archive) failed. A failed load loads nothing: the
+    /// database is as it was; a failed [`save_file`](crate::Archive::save_file) leaves the
+    /// previous file as it was.
+    Archive {
+        /// What went wrong.
+        problem: ArchiveProblem,
+    },
+}
+
+/// What went wrong saving or loading an [`Archive`](crate::Archive) ([`Error::Archive`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveProblem {
+    /// The input is not a relata archive in the expected format: truncated, corrupted, or
+    /// something else entirely. `message` is the format's own (for JSON: what it expected and
+    /// at which line and column).
+    Format {
+        /// What the format reported.
+        message: String,
+    },
+    /// The archive was written by a version of relata's archive format this one does not read.
+    Version {
+        /// The archive's format version.
+        found: u32,
+        /// The version this relata reads and writes.
+        supported: u32,
+    },
+    /// The archive was saved from a database declared with another schema.
+    Schema {
+        /// The first line of the archive's schema description that differs (`None`: the
+        /// archive's ends there).
+        archive: Option<String>,
+        /// The database's line at the same place (`None`: the database's ends there).
+        database: Option<String>,
+    },
+    /// The database has a table of `model` that the [`Archive`](crate::Archive) was not told
+    /// about, so its rows cannot be saved or loaded.
+    Unregistered {
+        /// The table's model.
+        model: &'static str,
+    },
+    /// The rows of `model` in the archive do not make a table: a slot or a creation number
+    /// appears twice, or ids do not fit the counters saved with them.
+    Rows {
+        /// The table's model.
+        model: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The rows break a constraint of the schema: a foreign key dangles (`Error::ForeignKey`),
+    /// a unique value is taken twice (`Error::Unique`).
+    Constraint(Box<Error>),
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: String,
+        /// What relata was doing (`"write"`, `"sync"`, `"rename"`, `"read"`).
+        operation: &'static str,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl fmt::Display for ArchiveProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArchiveProblem::Format { message } => write!(
+                f,
+                "the input is not a readable relata archive ({message}); it may be truncated or \
+                 corrupted: load a complete archive written by `Archive::save`"
+            ),
+            ArchiveProblem::Version { found, supported } => write!(
+                f,
+                "the archive has format version {found}, but this relata reads version {supported}; \
+                 load it with the relata version that wrote it"
+            ),
+            ArchiveProblem::Schema { archive, database } => {
+                let show = |line: &Option<String>| {
+                    line.as_ref()
+                        .map_or_else(|| "nothing".to_string(), |l| format!("`{}`", l.trim()))
+                };
+                write!(
+                    f,
+                    "the archive was saved with another schema: where it has {}, this database has {}; \
+                     declare the same tables, indexes and associations in the same order before loading",
+                    show(archive),
+                    show(database)
+                )
+            }
+            ArchiveProblem::Unregistered { model } => write!(
+                f,
+                "the database has a table of {model} that the archive does not know; \
+                 add `.table::<{model}>()` to the Archive"
+            ),
+            ArchiveProblem::Rows { model, message } => {
+                write!(f, "the archive's {model} rows are inconsistent: {message}")
+            }
+            ArchiveProblem::Constraint(error) => {
+                write!(f, "the archive's rows break the schema: {error}")
+            }
+            ArchiveProblem::Io {
+                path,
+                operation,
+                message,
+            } => write!(f, "could not {operation} {path}: {message}"),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -229,6 +336,7 @@ impl fmt::Display for Error {
                 "the change set does not fit this database at {row}: apply it to a state of this \
                  lineage that holds what the change set started from"
             ),
+            Error::Archive { problem } => write!(f, "archive error: {problem}"),
             Error::Reentrant { method } => write!(
                 f,
                 "SharedDb::{method} called inside a read or write of the same SharedDb on the same thread, \

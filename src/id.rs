@@ -102,6 +102,12 @@ impl RawId {
         self.place as u32
     }
 
+    /// The table instance number the id carries.
+    #[inline]
+    pub(crate) fn table(self) -> u32 {
+        (self.place >> 32) as u32
+    }
+
     /// Whether the id was issued by table instance `table`.
     #[inline]
     pub(crate) fn is_of(self, table: NonZeroU32) -> bool {
@@ -141,7 +147,6 @@ impl Lineage {
     }
 
     /// A lineage whose rows below each boundary of `restored` come from the saved lineages.
-    #[expect(dead_code, reason = "save and load, the next step, restore lineages")]
     pub(crate) fn restored(current: NonZeroU32, restored: Vec<(NonZeroU32, u64)>) -> Lineage {
         Lineage {
             current,
@@ -150,14 +155,12 @@ impl Lineage {
     }
 
     /// The number new rows carry.
-    #[expect(dead_code, reason = "save and load, the next step, restore lineages")]
     #[inline]
     pub(crate) fn current(&self) -> NonZeroU32 {
         self.current
     }
 
     /// The restored lineages and their boundaries.
-    #[expect(dead_code, reason = "save and load, the next step, restore lineages")]
     pub(crate) fn history(&self) -> &[(NonZeroU32, u64)] {
         self.restored.as_deref().unwrap_or(&[])
     }

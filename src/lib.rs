@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "serde")]
+pub mod archive;
 mod assoc;
 mod changes;
 mod core;
@@ -17,6 +19,8 @@ mod table;
 mod txn;
 mod unique;
 
+#[cfg(feature = "serde")]
+pub use archive::Archive;
 pub use assoc::belongs_to::SourceOf;
 pub use assoc::belongs_to_many::Through;
 pub use assoc::has_many::{Children, PerSource};
@@ -25,7 +29,7 @@ pub use assoc::{
 };
 pub use changes::{Association, ChangeSet, LinkChanges, TableChanges, Updated};
 pub use db::{Db, Model};
-pub use error::{Argument, Change, Error, IntegrityError, Result};
+pub use error::{ArchiveProblem, Argument, Change, Error, IntegrityError, Result};
 pub use feed::{Feed, Subscription};
 pub use id::{AsId, Id, RowRef};
 pub use index::Index;

@@ -34,6 +34,8 @@ pub(crate) struct Catalog {
 #[derive(Clone)]
 pub(crate) struct TableDef {
     pub(super) name: &'static str,
+    /// The row type.
+    pub(super) type_id: TypeId,
     pub(super) decl: NonZeroU32,
     /// Associations whose foreign key lives on this table (it is their target).
     pub(super) fks: Vec<usize>,
@@ -47,6 +49,9 @@ pub(crate) struct TableDef {
 #[derive(Clone)]
 pub(crate) struct IndexDef {
     pub(super) decl: NonZeroU32,
+    /// What it is, for the schema description: `unique email`, `index by_city`, or for a
+    /// foreign key's index `key author`.
+    pub(super) describe: String,
     /// The fields it reads, when known (`None`: any field).
     pub(super) span: Option<Span>,
 }
@@ -129,5 +134,40 @@ impl Catalog {
                     .all(|(i, other)| i == own || !Span::overlap(span, other.span));
             assoc.link_by_id = assoc.relink_fast && assoc.source_key.is_none() && !assoc.unique;
         }
+    }
+}
+
+impl Catalog {
+    /// The schema as text, one line per table, index and association, in declaration order:
+    /// what an archive records to recognise the schema it was saved with. Indexes given by a
+    /// closure are described by their name only.
+    pub(crate) fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for def in &self.tables {
+            lines.push(format!("table {}", def.name));
+            for index in &def.indexes {
+                lines.push(format!("  {}", index.describe));
+            }
+        }
+        for a in &self.assocs {
+            let kind = if a.unique { "has one" } else { "has many" };
+            let key = match a.source_key {
+                None => "id".to_string(),
+                Some(pos) => self.tables[a.source].indexes[pos].describe.clone(),
+            };
+            lines.push(format!(
+                "assoc {name}: {source} {kind} {target} by {target}.{field}{null} -> {source} {key}; \
+                 on delete {del:?}, on update {upd:?}, unlink {unlink:?}",
+                name = a.name,
+                source = self.tables[a.source].name,
+                target = self.tables[a.target].name,
+                field = a.field,
+                null = if a.nullable { " (nullable)" } else { "" },
+                del = a.on_delete,
+                upd = a.on_update,
+                unlink = a.unlink,
+            ));
+        }
+        lines
     }
 }

@@ -57,6 +57,7 @@ impl Core {
         catalog.by_type.insert(type_id, index);
         catalog.tables.push(TableDef {
             name,
+            type_id,
             decl,
             fks: Vec::new(),
             refs: Vec::new(),
@@ -72,6 +73,7 @@ impl Core {
         at: TableAt,
         index: Box<dyn RowIndex<T>>,
         span: Option<Span>,
+        describe: String,
     ) -> Result<IndexAt> {
         let decl = declaration().ok_or_else(exhausted::<T>)?;
         let data = Arc::make_mut(&mut self.tables)
@@ -80,9 +82,11 @@ impl Core {
             .ok_or_else(|| unknown::<T>("table"))?;
         let pos = data.add_index(index);
         let catalog = Arc::make_mut(&mut self.catalog);
-        catalog.tables[at.index]
-            .indexes
-            .push(IndexDef { decl, span });
+        catalog.tables[at.index].indexes.push(IndexDef {
+            decl,
+            span,
+            describe,
+        });
         catalog.refresh_relinks(at.index);
         Ok(IndexAt {
             table: at,
@@ -108,7 +112,8 @@ impl Core {
             index.insert(id.member(), row);
         }
         index.commit();
-        self.push_index(at, Box::new(index), span)
+        let kind = if unique { "unique" } else { "index" };
+        self.push_index(at, Box::new(index), span, format!("{kind} {name}"))
     }
 
     /// Declares an association. The target rows already stored are indexed, and their keys
@@ -201,7 +206,7 @@ impl Core {
         }
         index.commit();
         let decl = declaration().ok_or_else(exhausted::<T>)?;
-        let at = self.push_index(target, Box::new(index), fk.span)?;
+        let at = self.push_index(target, Box::new(index), fk.span, format!("key {}", fk.name))?;
         let catalog = Arc::make_mut(&mut self.catalog);
         let assoc = catalog.assocs.len();
         catalog.assocs.push(AssocDef {

@@ -43,6 +43,13 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     /// Writes back into `row` the key the last logged fast relink replaced (foreign-key indexes
     /// only; see `FkIndex::save_key`).
     fn restore_key(&mut self, _row: &mut T) {}
+    /// Empties the index and sets the lineages it follows: its table's (`own`), and for a
+    /// foreign key its source table's (`lineages[source]`). For restoring a save.
+    fn reset(&mut self, own: &Lineage, lineages: &[Lineage]);
+    /// Whether this is a foreign key's index, whose checks read other tables.
+    fn is_foreign(&self) -> bool {
+        false
+    }
     /// Forgets the changes logged since the last commit or rollback: they stay.
     fn commit(&mut self);
     /// Undoes the changes logged since the last commit or rollback.
@@ -426,6 +433,23 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
         self.fk.get(old) != self.fk.get(new)
     }
 
+    fn is_foreign(&self) -> bool {
+        true
+    }
+
+    fn reset(&mut self, own: &Lineage, lineages: &[Lineage]) {
+        self.table = own.clone();
+        if let Some(source) = lineages.get(self.source) {
+            self.source_lineage = source.clone();
+        }
+        self.store = match self.store {
+            Store::Slots(_) => Store::Slots(PVec::new()),
+            Store::Keys(_) => Store::Keys(OrdMap::new()),
+        };
+        self.log.clear();
+        self.saved.clear();
+    }
+
     fn restore_key(&mut self, row: &mut T) {
         if let Some(old) = self.saved.pop() {
             self.fk.set(row, old);
@@ -750,6 +774,15 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
 
     fn moves(&self, old: &T, new: &T) -> bool {
         self.key.get(old) != self.key.get(new)
+    }
+
+    fn reset(&mut self, own: &Lineage, _lineages: &[Lineage]) {
+        self.table = own.clone();
+        self.holders = match self.holders {
+            Holders::One(_) => Holders::One(OrdMap::new()),
+            Holders::Many(_) => Holders::Many(OrdMap::new()),
+        };
+        self.log.clear();
     }
 
     fn commit(&mut self) {

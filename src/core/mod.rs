@@ -18,6 +18,7 @@ mod catalog;
 mod declare;
 mod index;
 mod pvec;
+mod restore;
 mod rows;
 mod table;
 mod write;
@@ -29,9 +30,10 @@ use triomphe::Arc;
 
 pub(crate) use bucket::{Bucket, BucketIter};
 pub(crate) use cascade::{Deletion, Plan};
-pub(crate) use catalog::AssocDef;
+pub(crate) use catalog::{AssocDef, declaration};
 pub(crate) use declare::{AssocSpec, unknown};
 pub(crate) use index::{FkIndex, KeyFn, KeyIndex};
+pub(crate) use restore::Saved;
 pub(crate) use rows::{Arena, Cursor, Iter as ArenaIter, SlotChange};
 pub(crate) use table::TableData;
 pub(crate) use write::{Write, not_found};
@@ -87,6 +89,21 @@ impl Core {
     #[inline]
     pub(crate) fn data<T: Model>(&self, index: usize) -> Option<&TableData<T>> {
         (&**self.tables.get(index)? as &dyn Any).downcast_ref()
+    }
+
+    /// The number of tables.
+    pub(crate) fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// The row type of table `index`.
+    pub(crate) fn table_type(&self, index: usize) -> Option<std::any::TypeId> {
+        Some(self.catalog.tables.get(index)?.type_id)
+    }
+
+    /// The schema as text: see `Catalog::describe`.
+    pub(crate) fn schema(&self) -> Vec<String> {
+        self.catalog.describe()
     }
 
     /// The data of the table `at` names, if this database declared it. O(1).

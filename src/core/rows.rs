@@ -252,19 +252,36 @@ impl<T: Clone> Arena<T> {
     }
 
     /// The creation counter: the last creation number issued.
-    #[expect(dead_code, reason = "save and load, the next step")]
     pub(crate) fn counter(&self) -> u64 {
         self.counter.load(Ordering::Relaxed)
     }
 
     /// A fresh arena (its own counter, not shared with any other) for the lineage `lineage`,
-    /// whose counter has issued up to `counter`.
-    #[expect(dead_code, reason = "save and load, the next step")]
-    pub(crate) fn with_counter(lineage: Lineage, counter: u64) -> Self {
+    /// whose counter has issued up to `counter`, holding `rows`: `(slot, creation number, row)`
+    /// in increasing slot order. Slots between them are vacant. One pass, O(rows + slots).
+    pub(crate) fn restored(
+        lineage: Lineage,
+        counter: u64,
+        rows: impl IntoIterator<Item = (u32, NonZeroU64, T)>,
+    ) -> Self {
+        let mut slots = PVec::new();
+        let mut free_head = NO_FREE;
+        let mut len = 0;
+        for (slot, seq, row) in rows {
+            while slots.len() < slot as usize {
+                let index = slots.len() as u32;
+                slots.push(Slot::Vacant {
+                    next_free: free_head,
+                });
+                free_head = index;
+            }
+            slots.push(Slot::Occupied { seq, row });
+            len += 1;
+        }
         Arena {
-            slots: PVec::new(),
-            free_head: NO_FREE,
-            len: 0,
+            slots,
+            free_head,
+            len,
             counter: Arc::new(AtomicU64::new(counter)),
             lineage,
         }

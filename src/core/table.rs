@@ -68,6 +68,16 @@ impl<T: Model> TableData<T> {
         }
     }
 
+    /// A table with this one's indexes holding `rows` (indexes rebuilt later:
+    /// [`ErasedTable::rebuild`]).
+    pub(super) fn with_rows(&self, rows: Arena<T>) -> Self {
+        TableData {
+            rows,
+            indexes: self.indexes.clone(),
+            log: Vec::new(),
+        }
+    }
+
     /// The rows.
     #[inline]
     pub(crate) fn rows(&self) -> &Arena<T> {
@@ -484,7 +494,7 @@ impl<T: Model> TableData<T> {
 
 /// The type-erased face of a [`TableData`], for the paths that do not know a table's row type:
 /// deletes planned across tables, commit and rollback, integrity checks.
-pub(crate) trait ErasedTable: Any + Send + Sync {
+pub(crate) trait ErasedTable: Any + Send + Sync + super::restore::Restore {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
     fn len(&self) -> usize;
     /// Which ids the table's rows carry.
@@ -507,6 +517,15 @@ pub(crate) trait ErasedTable: Any + Send + Sync {
     ) -> Option<Result<Patched, RawId>>;
     /// Checks rows `ids` (those alive) against every index, as stored.
     fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()>;
+    /// Empties the foreign-key indexes (`foreign`) or the others, sets the lineages they follow
+    /// (`lineages[t]`: table `t`'s), and indexes every row again, in creation order, with the
+    /// checks of a write against `core`.
+    fn rebuild(
+        &mut self,
+        core: &Core,
+        lineages: &[crate::id::Lineage],
+        foreign: bool,
+    ) -> crate::Result<()>;
     fn verify(&self, core: &Core) -> Result<(), String>;
 }
 
@@ -573,6 +592,27 @@ impl<T: Model> ErasedTable for TableData<T> {
         let before = (before as &dyn Any).downcast_ref::<TableData<T>>()?;
         let after = (after as &dyn Any).downcast_ref::<TableData<T>>()?;
         Some(self.patch(before, after))
+    }
+
+    fn rebuild(
+        &mut self,
+        core: &Core,
+        lineages: &[crate::id::Lineage],
+        foreign: bool,
+    ) -> crate::Result<()> {
+        let TableData { rows, indexes, log } = self;
+        log.clear();
+        let mut by_creation: Vec<(RawId, &T)> = rows.iter().collect();
+        by_creation.sort_unstable_by_key(|&(id, _)| id.seq());
+        for index in indexes.iter_mut().filter(|i| i.is_foreign() == foreign) {
+            index.reset(rows.lineage(), lineages);
+            for &(id, row) in &by_creation {
+                index.check(core, Some(id), None, row)?;
+                index.insert(id.member(), row);
+            }
+            index.commit();
+        }
+        Ok(())
     }
 
     fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()> {

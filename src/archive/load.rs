@@ -1,0 +1,337 @@
+//! Reading an archive: the header is checked (format, version, schema) before any row is
+//! read, rows are read with their ids mapped to the loading database (see `ids`), and the
+//! tables are restored off to the side ([`Core::restore`]): a load that fails at any point
+//! loads nothing.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::num::NonZeroU32;
+
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::{Archive, Entry, FORMAT, VERSION, fingerprint, format_error, ids, into_saved};
+use crate::error::{ArchiveProblem, Error, Result};
+use crate::{Db, Model};
+
+/// Reads one table of `T` rows: `(model, boxed Saved<T>)`, its lineage numbers mapped.
+pub(super) type LoadFn =
+    fn(
+        &mut dyn erased_serde::Deserializer<'_>,
+    ) -> std::result::Result<(String, Box<dyn std::any::Any>), erased_serde::Error>;
+
+/// One table as read.
+#[derive(Deserialize)]
+#[serde(rename = "Table")]
+struct ReadTable<T> {
+    model: String,
+    history: Vec<(u32, u64)>,
+    current: u32,
+    counter: u64,
+    rows: Vec<(u32, u64, T)>,
+}
+
+pub(super) fn load_table<T: Model + for<'de> Deserialize<'de>>(
+    deserializer: &mut dyn erased_serde::Deserializer<'_>,
+) -> std::result::Result<(String, Box<dyn std::any::Any>), erased_serde::Error> {
+    // 0 is no lineage: the restore reports it.
+    let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
+    let table: ReadTable<T> = erased_serde::deserialize(deserializer)?;
+    let history = table
+        .history
+        .into_iter()
+        .map(|(n, boundary)| (map(n), boundary))
+        .collect();
+    let saved = into_saved(history, map(table.current), table.counter, table.rows);
+    Ok((table.model, saved))
+}
+
+impl Archive {
+    /// Replaces the contents of `db` with the archive `deserializer` reads. `db` must be
+    /// declared with the schema the archive was saved with: the same tables, indexes and
+    /// associations, in the same order (normally by the same code). Rows keep their ids; ids
+    /// saved in rows (foreign keys) name the same rows again; rows inserted afterwards get
+    /// ids never issued before. Every index is rebuilt, checking every constraint, and the
+    /// result's integrity is checked.
+    ///
+    /// An archive written by this process loads as a fork of the saved state: ids the saved
+    /// database handed out name the same rows in the loaded one. One written by another
+    /// process gets new table-instance numbers, so its ids never name rows of another database
+    /// of this process.
+    ///
+    /// O(rows · log rows) time. On any error (see [`ArchiveProblem`]: format, version,
+    /// schema, inconsistent rows, a dangling key, a duplicate unique value) `db` is unchanged.
+    ///
+    /// ```
+    /// use relata::{Archive, ArchiveProblem, Db, Error};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Serialize, Deserialize)] struct Note { text: String }
+    /// let archive = Archive::new().table::<Note>();
+    /// let mut db = Db::new();
+    /// db.create_table::<Note>()?;
+    /// let truncated = r#"{"format":"relata","version":1,"#;
+    /// let error = archive.load_json(&mut db, truncated).unwrap_err();
+    /// assert!(matches!(error, Error::Archive { problem: ArchiveProblem::Format { .. } }));
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn load<'de, D: Deserializer<'de>>(&self, db: &mut Db, deserializer: D) -> Result<()> {
+        let entries = self.entries(&db.core)?;
+        let problem = RefCell::new(None);
+        let schema = db.core.schema();
+        let seed = ArchiveSeed {
+            entries: &entries,
+            schema: &schema,
+            problem: &problem,
+        };
+        let tables = match seed.deserialize(deserializer) {
+            Ok(tables) => tables,
+            Err(error) => {
+                return Err(match problem.into_inner() {
+                    Some(error) => error,
+                    None => format_error(error.to_string()),
+                });
+            }
+        };
+        db.core.restore(tables)
+    }
+}
+
+/// Reads a whole archive; what is wrong goes into `problem` (typed), the serde error only
+/// stops the format.
+struct ArchiveSeed<'a> {
+    entries: &'a [Entry],
+    schema: &'a [String],
+    problem: &'a RefCell<Option<Error>>,
+}
+
+impl ArchiveSeed<'_> {
+    fn fail<E: serde::de::Error>(&self, problem: ArchiveProblem) -> E {
+        let message = problem.to_string();
+        *self.problem.borrow_mut() = Some(Error::Archive { problem });
+        E::custom(message)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Field {
+    Format,
+    Version,
+    Process,
+    Fingerprint,
+    Schema,
+    Tables,
+}
+
+const FIELDS: &[&str] = &[
+    "format",
+    "version",
+    "process",
+    "fingerprint",
+    "schema",
+    "tables",
+];
+
+/// The header: every field but the tables.
+#[derive(Default)]
+struct Header {
+    format: bool,
+    version: bool,
+    process: Option<u64>,
+    fingerprint: Option<String>,
+    schema: Option<Vec<String>>,
+}
+
+type Tables = Vec<Box<dyn std::any::Any>>;
+
+impl<'de> DeserializeSeed<'de> for ArchiveSeed<'_> {
+    type Value = Tables;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Tables, D::Error> {
+        deserializer.deserialize_struct("Archive", FIELDS, self)
+    }
+}
+
+impl ArchiveSeed<'_> {
+    fn check_format<E: serde::de::Error>(&self, format: &str) -> std::result::Result<(), E> {
+        if format == FORMAT {
+            Ok(())
+        } else {
+            Err(self.fail(ArchiveProblem::Format {
+                message: format!("format `{format}` where `{FORMAT}` was expected"),
+            }))
+        }
+    }
+
+    fn check_version<E: serde::de::Error>(&self, version: u32) -> std::result::Result<(), E> {
+        if version == VERSION {
+            Ok(())
+        } else {
+            Err(self.fail(ArchiveProblem::Version {
+                found: version,
+                supported: VERSION,
+            }))
+        }
+    }
+
+    /// Checks the schema, once the header has both it and its fingerprint.
+    fn check_schema<E: serde::de::Error>(&self, header: &Header) -> std::result::Result<(), E> {
+        let (Some(schema), Some(print)) = (&header.schema, &header.fingerprint) else {
+            return Ok(());
+        };
+        if let Some(at) =
+            (0..schema.len().max(self.schema.len())).find(|&i| schema.get(i) != self.schema.get(i))
+        {
+            return Err(self.fail(ArchiveProblem::Schema {
+                archive: schema.get(at).cloned(),
+                database: self.schema.get(at).cloned(),
+            }));
+        }
+        if *print != fingerprint(schema) {
+            return Err(self.fail(ArchiveProblem::Format {
+                message: "the schema's fingerprint does not match its description".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Checks that the header is complete, once the whole archive is read.
+    fn check_complete<E: serde::de::Error>(&self, header: &Header) -> std::result::Result<(), E> {
+        let fields = [
+            ("format", header.format),
+            ("version", header.version),
+            ("process", header.process.is_some()),
+            ("fingerprint", header.fingerprint.is_some()),
+            ("schema", header.schema.is_some()),
+        ];
+        if let Some((field, _)) = fields.iter().find(|(_, present)| !present) {
+            return Err(self.fail(ArchiveProblem::Format {
+                message: format!("the archive has no `{field}`"),
+            }));
+        }
+        self.check_schema(header)
+    }
+}
+
+impl<'de> Visitor<'de> for ArchiveSeed<'_> {
+    type Value = Tables;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a relata archive")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Tables, A::Error> {
+        let mut header = Header::default();
+        let mut tables = None;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Format => {
+                    let format: String = map.next_value()?;
+                    self.check_format(&format)?;
+                    header.format = true;
+                }
+                Field::Version => {
+                    self.check_version(map.next_value()?)?;
+                    header.version = true;
+                }
+                Field::Process => header.process = Some(map.next_value()?),
+                Field::Fingerprint => header.fingerprint = Some(map.next_value()?),
+                Field::Schema => header.schema = Some(map.next_value()?),
+                Field::Tables => {
+                    if tables.is_some() {
+                        return Err(A::Error::duplicate_field("tables"));
+                    }
+                    self.check_schema(&header)?;
+                    let _scope = ids::Scope::loading(header.process == Some(ids::process()));
+                    tables = Some(map.next_value_seed(TablesSeed { archive: &self })?);
+                }
+            }
+        }
+        self.check_complete(&header)?;
+        tables.ok_or_else(|| A::Error::missing_field("tables"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Tables, A::Error> {
+        let missing = |n| A::Error::invalid_length(n, &"an archive of 6 fields");
+        let format: String = seq.next_element()?.ok_or_else(|| missing(0))?;
+        self.check_format(&format)?;
+        let version: u32 = seq.next_element()?.ok_or_else(|| missing(1))?;
+        self.check_version(version)?;
+        let header = Header {
+            format: true,
+            version: true,
+            process: Some(seq.next_element()?.ok_or_else(|| missing(2))?),
+            fingerprint: Some(seq.next_element()?.ok_or_else(|| missing(3))?),
+            schema: Some(seq.next_element()?.ok_or_else(|| missing(4))?),
+        };
+        self.check_complete(&header)?;
+        let _scope = ids::Scope::loading(header.process == Some(ids::process()));
+        seq.next_element_seed(TablesSeed { archive: &self })?
+            .ok_or_else(|| missing(5))
+    }
+}
+
+/// Reads the tables, each with its row type's [`LoadFn`].
+struct TablesSeed<'a, 'b> {
+    archive: &'b ArchiveSeed<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for TablesSeed<'_, '_> {
+    type Value = Tables;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Tables, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TablesSeed<'_, '_> {
+    type Value = Tables;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} tables", self.archive.entries.len())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Tables, A::Error> {
+        let entries = self.archive.entries;
+        let mut tables = Vec::with_capacity(entries.len());
+        for (t, entry) in entries.iter().enumerate() {
+            let table = seq.next_element_seed(TableSeed { entry })?;
+            let Some((model, saved)) = table else {
+                return Err(A::Error::invalid_length(t, &self));
+            };
+            if model != entry.model {
+                return Err(self.archive.fail(ArchiveProblem::Schema {
+                    archive: Some(format!("table {model}")),
+                    database: Some(format!("table {}", entry.model)),
+                }));
+            }
+            tables.push(saved);
+        }
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(A::Error::invalid_length(entries.len() + 1, &self));
+        }
+        Ok(tables)
+    }
+}
+
+struct TableSeed<'b> {
+    entry: &'b Entry,
+}
+
+impl<'de> DeserializeSeed<'de> for TableSeed<'_> {
+    type Value = (String, Box<dyn std::any::Any>);
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        let mut erased = <dyn erased_serde::Deserializer>::erase(deserializer);
+        (self.entry.load)(&mut erased).map_err(D::Error::custom)
+    }
+}

@@ -1,0 +1,173 @@
+//! Restoring a database's rows with their ids, as an archive read them: what a load does,
+//! without any format. A restore builds every table anew, off to the side, rebuilds every
+//! index through the same checks a write makes, and checks integrity; only then does it
+//! replace the database's tables.
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::num::{NonZeroU32, NonZeroU64};
+
+use triomphe::Arc;
+
+use super::Core;
+use super::catalog::declaration;
+use super::rows::Arena;
+use super::table::{ErasedTable, TableData};
+use crate::Model;
+use crate::error::{ArchiveProblem, Error, Result};
+use crate::id::{Lineage, model_name};
+
+/// One table as an archive holds it.
+pub(crate) struct Saved<T> {
+    /// The lineages of rows restored before, with their creation-number boundaries: rows below
+    /// a boundary (and at or above the previous one) carry that entry's lineage number.
+    pub(crate) history: Vec<(u32, u64)>,
+    /// The lineage number of the saved table instance's own rows.
+    pub(crate) current: u32,
+    /// The last creation number the table issued.
+    pub(crate) counter: u64,
+    /// `(slot, creation number, row)`.
+    pub(crate) rows: Vec<(u32, u64, T)>,
+}
+
+/// The largest creation counter an archive may hold: far beyond what a table can issue, and
+/// far from the creation number the dangling id uses.
+const MAX_COUNTER: u64 = u64::MAX >> 2;
+
+impl<T: Model> TableData<T> {
+    /// A table with this one's (still filled) indexes holding the rows of `saved`, as table
+    /// instance `current`: its rows keep their ids, in the saved lineage, and rows created
+    /// afterwards carry `current`. Indexes are rebuilt later ([`ErasedTable::rebuild`]).
+    fn restored(&self, saved: Saved<T>, current: NonZeroU32) -> Result<TableData<T>, String> {
+        let number = |n: u32| NonZeroU32::new(n).ok_or("lineage number 0");
+        if saved.counter > MAX_COUNTER {
+            return Err(format!(
+                "creation counter {} is out of range",
+                saved.counter
+            ));
+        }
+        let mut history = Vec::with_capacity(saved.history.len() + 1);
+        let mut last = 0;
+        for &(n, boundary) in &saved.history {
+            if boundary < last || boundary > saved.counter + 1 {
+                return Err("lineage boundaries are out of order".into());
+            }
+            last = boundary;
+            history.push((number(n)?, boundary));
+        }
+        history.push((number(saved.current)?, saved.counter + 1));
+        let lineage = Lineage::restored(current, history);
+        let mut rows = saved.rows;
+        if !rows.is_sorted_by_key(|&(slot, ..)| slot) {
+            rows.sort_by_key(|&(slot, ..)| slot);
+        }
+        let mut seqs = HashSet::with_capacity(rows.len());
+        let mut previous = None;
+        for &(slot, seq, _) in &rows {
+            if seq == 0 || seq > saved.counter {
+                return Err(format!(
+                    "the row in slot {slot} has creation number {seq}, outside 1..={}",
+                    saved.counter
+                ));
+            }
+            // Every slot was first filled by an insert, each of which drew a creation number.
+            if u64::from(slot) >= saved.counter {
+                return Err(format!(
+                    "slot {slot} is beyond the {} rows ever created",
+                    saved.counter
+                ));
+            }
+            if previous == Some(slot) {
+                return Err(format!("slot {slot} holds two rows"));
+            }
+            previous = Some(slot);
+            if !seqs.insert(seq) {
+                return Err(format!("creation number {seq} appears twice"));
+            }
+        }
+        let rows = rows.into_iter().filter_map(|(slot, seq, row)| {
+            // Checked above: never zero.
+            NonZeroU64::new(seq).map(|seq| (slot, seq, row))
+        });
+        Ok(self.with_rows(Arena::restored(lineage, saved.counter, rows)))
+    }
+}
+
+/// The type-erased side of restoring, for [`ErasedTable`].
+pub(crate) trait Restore {
+    /// [`TableData::restored`] from a boxed `Saved<T>`.
+    fn restored_from(
+        &self,
+        saved: Box<dyn Any>,
+        current: NonZeroU32,
+    ) -> Result<Box<dyn ErasedTable>, String>;
+}
+
+impl<T: Model> Restore for TableData<T> {
+    fn restored_from(
+        &self,
+        saved: Box<dyn Any>,
+        current: NonZeroU32,
+    ) -> Result<Box<dyn ErasedTable>, String> {
+        let saved = saved
+            .downcast::<Saved<T>>()
+            .map_err(|_| format!("rows of another model than {}", model_name::<T>()))?;
+        Ok(Box::new(self.restored(*saved, current)?))
+    }
+}
+
+impl Core {
+    /// Replaces every table's rows with `saved` (one boxed `Saved<T>` per table, in catalog
+    /// order), rebuilding every index with the checks of a write and then checking integrity.
+    /// Each table becomes a new table instance. On error nothing changed.
+    pub(crate) fn restore(&mut self, saved: Vec<Box<dyn Any>>) -> Result<()> {
+        let rows_error = |model: &'static str, message: String| Error::Archive {
+            problem: ArchiveProblem::Rows { model, message },
+        };
+        if saved.len() != self.tables.len() {
+            return Err(rows_error(
+                self.tables.first().map_or("", |_| self.table_name(0)),
+                format!(
+                    "the archive has {} tables, the database {}",
+                    saved.len(),
+                    self.tables.len()
+                ),
+            ));
+        }
+        let mut tables = Vec::with_capacity(saved.len());
+        for (t, (table, saved)) in self.tables.iter().zip(saved).enumerate() {
+            let current = declaration().ok_or(Error::Capacity {
+                model: self.table_name(t),
+            })?;
+            let restored = table
+                .restored_from(saved, current)
+                .map_err(|message| rows_error(self.table_name(t), message))?;
+            tables.push(restored);
+        }
+        let lineages: Vec<Lineage> = tables.iter().map(|t| t.lineage().clone()).collect();
+        let mut restored = Core {
+            catalog: self.catalog.clone(),
+            tables: Arc::new(tables),
+        };
+        // Keys first: a foreign key by attribute looks its source up in a unique index.
+        for foreign in [false, true] {
+            for t in 0..restored.tables.len() {
+                let mut table = restored.tables[t].clone_box();
+                table
+                    .rebuild(&restored, &lineages, foreign)
+                    .map_err(|error| Error::Archive {
+                        problem: ArchiveProblem::Constraint(Box::new(error)),
+                    })?;
+                Arc::make_mut(&mut restored.tables)[t] = table;
+            }
+        }
+        restored.check_integrity().map_err(|error| {
+            rows_error(
+                self.tables.first().map_or("", |_| self.table_name(0)),
+                error.message().to_string(),
+            )
+        })?;
+        *self = restored;
+        Ok(())
+    }
+}

@@ -1,0 +1,572 @@
+//! Save and load (#13): archives keep ids, counters and every constraint; bad input loads
+//! nothing; a file save survives a crash at any step.
+#![cfg(feature = "serde")]
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use relata::archive::Storage;
+use relata::{Archive, ArchiveProblem, Db, Error, HasMany, Id, Table, Unique, field, fk};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Team {
+    name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Unit {
+    team: Option<Id<Team>>,
+    name: String,
+    hp: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Game {
+    teams: Table<Team>,
+    units: Table<Unit>,
+    roster: HasMany<Team, Unit>,
+    team_names: Unique<Team, String>,
+}
+
+fn declare(db: &mut Db) -> Game {
+    let teams = db.create_table::<Team>().unwrap();
+    let units = db.create_table::<Unit>().unwrap();
+    let roster = db.has_many(teams, units, fk!(Unit, team)).unwrap();
+    let team_names = db.unique(teams, field!(Team, name)).unwrap();
+    Game {
+        teams,
+        units,
+        roster,
+        team_names,
+    }
+}
+
+fn archive() -> Archive {
+    Archive::new().table::<Team>().table::<Unit>()
+}
+
+fn unit(team: Id<Team>, name: &str, hp: u32) -> Unit {
+    Unit {
+        team: Some(team),
+        name: name.into(),
+        hp,
+    }
+}
+
+/// A game with a deleted row and a reused slot, so that slots and creation numbers differ.
+fn game() -> (Db, Game, Vec<Id<Team>>, Vec<Id<Unit>>) {
+    let mut db = Db::new();
+    let g = declare(&mut db);
+    let red = g
+        .teams
+        .insert(&mut db, Team { name: "red".into() })
+        .unwrap();
+    let blue = g
+        .teams
+        .insert(
+            &mut db,
+            Team {
+                name: "blue".into(),
+            },
+        )
+        .unwrap();
+    let mut units = Vec::new();
+    for (i, team) in [red, blue, red, blue, red].into_iter().enumerate() {
+        units.push(
+            g.units
+                .insert(&mut db, unit(team, &format!("u{i}"), 10 + i as u32))
+                .unwrap(),
+        );
+    }
+    g.units.delete(&mut db, units.remove(1)).unwrap();
+    units.push(g.units.insert(&mut db, unit(blue, "late", 1)).unwrap());
+    (db, g, vec![red, blue], units)
+}
+
+/// Every table's rows with their ids, in creation order.
+type Contents = (Vec<(Id<Team>, Team)>, Vec<(Id<Unit>, Unit)>);
+
+fn contents(db: &Db, g: &Game) -> Contents {
+    let teams = g
+        .teams
+        .iter(db)
+        .unwrap()
+        .map(|r| (r.id(), (*r).clone()))
+        .collect();
+    let units = g
+        .units
+        .iter(db)
+        .unwrap()
+        .map(|r| (r.id(), (*r).clone()))
+        .collect();
+    (teams, units)
+}
+
+#[test]
+fn a_loaded_database_has_the_same_rows_under_the_same_ids() {
+    let (db, g, teams, units) = game();
+    let json = archive().to_json(&db).unwrap();
+    let mut loaded = Db::new();
+    let h = declare(&mut loaded);
+    archive().load_json(&mut loaded, &json).unwrap();
+    assert_eq!(contents(&loaded, &h), contents(&db, &g));
+    for &id in &units {
+        assert_eq!(
+            *h.units.get(&loaded, id).unwrap(),
+            *g.units.get(&db, id).unwrap()
+        );
+    }
+    // The indexes are rebuilt: associations, unique lookups.
+    assert_eq!(h.roster.count(&loaded, teams[0]).unwrap(), 3);
+    assert_eq!(h.roster.count(&loaded, teams[1]).unwrap(), 2);
+    let blue = h.team_names.find(&loaded, "blue").unwrap().unwrap();
+    assert_eq!(blue.id(), teams[1]);
+    loaded.check_integrity().unwrap();
+}
+
+#[test]
+fn rows_inserted_after_a_load_never_reuse_an_id() {
+    let (mut db, g, teams, units) = game();
+    let json = archive().to_json(&db).unwrap();
+    let mut loaded = Db::new();
+    let h = declare(&mut loaded);
+    archive().load_json(&mut loaded, &json).unwrap();
+    let fresh = h
+        .units
+        .insert(&mut loaded, unit(teams[0], "new", 5))
+        .unwrap();
+    let original = g.units.insert(&mut db, unit(teams[0], "other", 6)).unwrap();
+    assert!(!units.contains(&fresh));
+    assert_ne!(
+        fresh, original,
+        "two databases loaded from one state are like forks"
+    );
+    assert!(!g.units.contains(&db, fresh).unwrap());
+    assert!(!h.units.contains(&loaded, original).unwrap());
+    // The deleted row's id stays dead.
+    let deleted_seq = 2;
+    assert!(units.iter().all(|u| u.seq() != deleted_seq));
+    assert!(fresh.seq() > 6);
+}
+
+#[test]
+fn loading_into_the_database_that_was_saved_forgets_what_came_after() {
+    let (mut db, g, teams, _) = game();
+    let json = archive().to_json(&db).unwrap();
+    let after = g.units.insert(&mut db, unit(teams[1], "after", 3)).unwrap();
+    archive().load_json(&mut db, &json).unwrap();
+    assert!(!g.units.contains(&db, after).unwrap());
+    // A row inserted now has another id than the one the lost row had.
+    let again = g.units.insert(&mut db, unit(teams[1], "again", 3)).unwrap();
+    assert_ne!(again, after);
+    assert!(!g.units.contains(&db, after).unwrap());
+    db.check_integrity().unwrap();
+}
+
+/// Makes the archive look written by another process.
+fn from_elsewhere(json: &str) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
+    value["process"] = serde_json::json!(12345);
+    value.to_string()
+}
+
+#[test]
+fn an_archive_from_another_process_keeps_its_links_but_not_this_process_ids() {
+    let (db, g, teams, units) = game();
+    let json = from_elsewhere(&archive().to_json(&db).unwrap());
+    let mut loaded = Db::new();
+    let h = declare(&mut loaded);
+    archive().load_json(&mut loaded, &json).unwrap();
+    // Ids of this process's database do not name the loaded rows...
+    assert!(!h.units.contains(&loaded, units[0]).unwrap());
+    assert!(!h.teams.contains(&loaded, teams[0]).unwrap());
+    // ...but the loaded rows are all there, with their creation numbers and their links.
+    let (saved_teams, saved_units) = contents(&db, &g);
+    let (loaded_teams, loaded_units) = contents(&loaded, &h);
+    let seqs = |ids: Vec<u64>| ids;
+    assert_eq!(
+        seqs(loaded_units.iter().map(|(id, _)| id.seq()).collect()),
+        seqs(saved_units.iter().map(|(id, _)| id.seq()).collect())
+    );
+    for ((_, saved), (id, unit)) in saved_units.iter().zip(&loaded_units) {
+        assert_eq!(saved.name, unit.name);
+        let team = h.roster.inverse().get(&loaded, *id).unwrap().unwrap();
+        let saved_team = g.teams.get(&db, saved.team.unwrap()).unwrap();
+        assert_eq!(team.name, saved_team.name);
+    }
+    assert_eq!(loaded_teams.len(), saved_teams.len());
+    loaded.check_integrity().unwrap();
+}
+
+#[test]
+fn an_id_serialized_alone_reads_back_only_in_its_process() {
+    let (db, g, _, units) = game();
+    let json = serde_json::to_string(&units[0]).unwrap();
+    let back: Id<Unit> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, units[0]);
+    assert_eq!(g.units.get(&db, back).unwrap().name, "u0");
+    let mut parts: Vec<u64> = serde_json::from_str(&json).unwrap();
+    parts[3] = parts[3].wrapping_add(2);
+    let elsewhere: Id<Unit> =
+        serde_json::from_str(&serde_json::to_string(&parts).unwrap()).unwrap();
+    assert!(!g.units.contains(&db, elsewhere).unwrap());
+}
+
+fn load_error(json: &str) -> (Error, Db, Game) {
+    let mut db = Db::new();
+    let g = declare(&mut db);
+    g.teams
+        .insert(
+            &mut db,
+            Team {
+                name: "kept".into(),
+            },
+        )
+        .unwrap();
+    let before = archive().to_json(&db).unwrap();
+    let error = archive().load_json(&mut db, json).unwrap_err();
+    assert_eq!(
+        archive().to_json(&db).unwrap(),
+        before,
+        "a failed load changed the database"
+    );
+    (error, db, g)
+}
+
+fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let (db, ..) = game();
+    let mut value: serde_json::Value =
+        serde_json::from_str(&archive().to_json(&db).unwrap()).unwrap();
+    edit(&mut value);
+    value.to_string()
+}
+
+fn problem(error: Error) -> ArchiveProblem {
+    match error {
+        Error::Archive { problem } => problem,
+        other => panic!("not an archive error: {other}"),
+    }
+}
+
+#[test]
+fn truncated_input_is_a_format_error() {
+    let (db, ..) = game();
+    let json = archive().to_json(&db).unwrap();
+    for len in [0, 1, 10, json.len() / 2, json.len() - 1] {
+        let (error, ..) = load_error(&json[..len]);
+        assert!(
+            matches!(problem(error), ArchiveProblem::Format { .. }),
+            "at {len}"
+        );
+    }
+}
+
+#[test]
+fn another_version_is_named() {
+    let json = edited(|v| v["version"] = serde_json::json!(7));
+    let (error, ..) = load_error(&json);
+    assert_eq!(
+        problem(error.clone()),
+        ArchiveProblem::Version {
+            found: 7,
+            supported: 1
+        }
+    );
+    assert!(error.to_string().contains("version 7"));
+}
+
+#[test]
+fn another_schema_is_named_by_its_first_difference() {
+    let mut other = Db::new();
+    let teams = other.create_table::<Team>().unwrap();
+    let units = other.create_table::<Unit>().unwrap();
+    other.has_many(teams, units, fk!(Unit, team)).unwrap();
+    // No unique index on team names.
+    let json = archive().to_json(&other).unwrap();
+    let (error, ..) = load_error(&json);
+    let ArchiveProblem::Schema { archive, database } = problem(error.clone()) else {
+        panic!("{error}")
+    };
+    assert_eq!(archive.as_deref(), Some("table Unit"));
+    assert_eq!(database.as_deref().map(str::trim), Some("unique name"));
+    assert!(error.to_string().contains("unique name"), "{error}");
+}
+
+#[test]
+fn a_table_the_archive_does_not_know_is_named() {
+    let (db, ..) = game();
+    let error = Archive::new().table::<Team>().to_json(&db).unwrap_err();
+    assert_eq!(
+        problem(error.clone()),
+        ArchiveProblem::Unregistered { model: "Unit" }
+    );
+    assert!(error.to_string().contains(".table::<Unit>()"), "{error}");
+}
+
+#[test]
+fn a_dangling_key_is_a_constraint_error_naming_the_row() {
+    // Point the first unit's team at a creation number no team has.
+    let json = edited(|v| v["tables"][1]["rows"][0][2]["team"][0] = serde_json::json!(99));
+    let (error, ..) = load_error(&json);
+    let ArchiveProblem::Constraint(inner) = problem(error.clone()) else {
+        panic!("{error}")
+    };
+    assert!(
+        matches!(
+            *inner,
+            Error::ForeignKey {
+                model: "Unit",
+                field: "team",
+                ..
+            }
+        ),
+        "{inner}"
+    );
+}
+
+#[test]
+fn a_duplicate_unique_value_is_a_constraint_error() {
+    let json = edited(|v| v["tables"][0]["rows"][1][2]["name"] = serde_json::json!("red"));
+    let (error, ..) = load_error(&json);
+    let ArchiveProblem::Constraint(inner) = problem(error.clone()) else {
+        panic!("{error}")
+    };
+    assert!(
+        matches!(*inner, Error::Unique { model: "Team", .. }),
+        "{inner}"
+    );
+}
+
+#[test]
+fn inconsistent_rows_are_named() {
+    for (what, edit) in [
+        (
+            "slot",
+            Box::new(|v: &mut serde_json::Value| {
+                v["tables"][1]["rows"][1][0] = v["tables"][1]["rows"][0][0].clone()
+            }) as Box<dyn FnOnce(&mut serde_json::Value)>,
+        ),
+        (
+            "creation number",
+            Box::new(|v: &mut serde_json::Value| {
+                v["tables"][1]["rows"][0][1] = serde_json::json!(1000)
+            }),
+        ),
+        (
+            "counter",
+            Box::new(|v: &mut serde_json::Value| v["tables"][1]["counter"] = serde_json::json!(2)),
+        ),
+    ] {
+        let (error, ..) = load_error(&edited(edit));
+        assert!(
+            matches!(
+                problem(error.clone()),
+                ArchiveProblem::Rows { model: "Unit", .. }
+            ),
+            "{what}: {error}"
+        );
+    }
+}
+
+#[test]
+fn an_edited_fingerprint_or_format_is_a_format_error() {
+    for json in [
+        edited(|v| v["fingerprint"] = serde_json::json!("0000")),
+        edited(|v| v["format"] = serde_json::json!("sqlite")),
+        r#"{"hello": 1}"#.to_string(),
+        "[1, 2, 3]".to_string(),
+    ] {
+        let (error, ..) = load_error(&json);
+        assert!(
+            matches!(problem(error.clone()), ArchiveProblem::Format { .. }),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn a_load_inside_a_failed_transaction_is_rolled_back() {
+    let (db, ..) = game();
+    let json = archive().to_json(&db).unwrap();
+    let mut target = Db::new();
+    let g = declare(&mut target);
+    let result: Result<(), Error> = target.transaction(|db| {
+        archive().load_json(db, &json)?;
+        assert_eq!(g.units.len(db)?, 5);
+        g.teams.insert(db, Team { name: "red".into() })?; // taken: fails
+        Ok(())
+    });
+    assert!(result.is_err());
+    assert_eq!(g.units.len(&target).unwrap(), 0);
+}
+
+#[test]
+fn save_file_and_load_file_round_trip() {
+    let dir = std::env::temp_dir().join(format!("relata-archive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("game.json");
+    let (db, g, ..) = game();
+    archive().save_file(&db, &path).unwrap();
+    assert!(!dir.join("game.json.tmp").exists());
+    let mut loaded = Db::new();
+    let h = declare(&mut loaded);
+    archive().load_file(&mut loaded, &path).unwrap();
+    assert_eq!(contents(&loaded, &h), contents(&db, &g));
+    let missing = archive()
+        .load_file(&mut loaded, dir.join("nope.json"))
+        .unwrap_err();
+    assert!(matches!(
+        problem(missing),
+        ArchiveProblem::Io {
+            operation: "read",
+            ..
+        }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An in-memory file system that "crashes" after a number of steps: from then on every
+/// operation fails, and what was written but not synced is lost.
+#[derive(Default, Clone)]
+struct Crashing {
+    /// Durable files.
+    files: std::collections::HashMap<PathBuf, Vec<u8>>,
+    /// Written, not yet synced.
+    dirty: std::collections::HashMap<PathBuf, Vec<u8>>,
+    steps_left: usize,
+}
+
+impl Crashing {
+    fn step(&mut self) -> io::Result<()> {
+        if self.steps_left == 0 {
+            return Err(io::Error::other("crashed"));
+        }
+        self.steps_left -= 1;
+        Ok(())
+    }
+
+    /// The files after a crash: only what was synced.
+    fn after_crash(&self) -> Crashing {
+        Crashing {
+            files: self.files.clone(),
+            dirty: Default::default(),
+            steps_left: usize::MAX,
+        }
+    }
+}
+
+struct CrashingFile<'a> {
+    fs: &'a mut Crashing,
+    path: PathBuf,
+}
+
+impl Write for CrashingFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.fs.step()?;
+        // Write at most 100 bytes per step, so that a crash can land mid-file.
+        let n = buf.len().min(100);
+        self.fs
+            .dirty
+            .entry(self.path.clone())
+            .or_default()
+            .extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Storage for Crashing {
+    fn create(&mut self, path: &Path) -> io::Result<Box<dyn Write + '_>> {
+        self.step()?;
+        self.dirty.insert(path.to_owned(), Vec::new());
+        // An unsynced create may leave an empty or partial file behind.
+        self.files.insert(path.to_owned(), Vec::new());
+        Ok(Box::new(CrashingFile {
+            fs: self,
+            path: path.to_owned(),
+        }))
+    }
+    fn sync(&mut self, path: &Path) -> io::Result<()> {
+        self.step()?;
+        let data = self.dirty.remove(path).unwrap_or_default();
+        self.files.insert(path.to_owned(), data);
+        Ok(())
+    }
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        self.step()?;
+        let data = self
+            .files
+            .remove(from)
+            .ok_or_else(|| io::Error::other("no such file"))?;
+        self.files.insert(to.to_owned(), data);
+        Ok(())
+    }
+    fn sync_dir(&mut self, _dir: &Path) -> io::Result<()> {
+        self.step()
+    }
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        self.step()?;
+        self.files.remove(path);
+        Ok(())
+    }
+    fn open(&mut self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        let data = self
+            .files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::other("no such file"))?;
+        Ok(Box::new(io::Cursor::new(data)))
+    }
+}
+
+#[test]
+fn a_save_interrupted_at_any_step_leaves_the_old_file_or_the_new_one() {
+    let path = Path::new("saves/game.json");
+    let (mut db, g, teams, _) = game();
+    let mut fs = Crashing {
+        steps_left: usize::MAX,
+        ..Default::default()
+    };
+    archive().save_file_in(&mut fs, &db, path).unwrap();
+    let old = contents(&db, &g);
+    for i in 0..20 {
+        g.units
+            .insert(&mut db, unit(teams[0], &format!("more{i}"), i))
+            .unwrap();
+    }
+    let new = contents(&db, &g);
+    let mut crashed_at = 0;
+    let mut saw = [false, false];
+    for steps in 0.. {
+        let mut attempt = Crashing {
+            steps_left: steps,
+            ..fs.clone()
+        };
+        let finished = archive().save_file_in(&mut attempt, &db, path).is_ok();
+        let mut after = attempt.after_crash();
+        let mut loaded = Db::new();
+        let h = declare(&mut loaded);
+        archive()
+            .load_file_in(&mut after, &mut loaded, path)
+            .unwrap_or_else(|e| panic!("crash after {steps} steps left an unloadable file: {e}"));
+        let found = contents(&loaded, &h);
+        assert!(
+            found == old || found == new,
+            "crash after {steps} steps: neither state"
+        );
+        saw[usize::from(found == new)] = true;
+        if finished {
+            assert!(found == new);
+            crashed_at = steps;
+            break;
+        }
+    }
+    assert!(saw[0] && saw[1]);
+    assert!(
+        crashed_at > 5,
+        "the save took only {crashed_at} steps: the simulation is too coarse"
+    );
+}
