@@ -6,6 +6,7 @@ mod assoc;
 mod changes;
 mod core;
 mod db;
+mod dump;
 mod error;
 mod feed;
 mod id;
@@ -29,6 +30,7 @@ pub use assoc::{
 };
 pub use changes::{Association, ChangeSet, LinkChanges, TableChanges, Updated};
 pub use db::{Db, Model};
+pub use dump::Dump;
 pub use error::{ArchiveProblem, Argument, Change, Error, IntegrityError, Result};
 pub use feed::{Feed, Subscription};
 pub use id::{AsId, Id, RowRef};

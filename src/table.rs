@@ -62,6 +62,27 @@ impl<'a, T> Row<'a, T> {
     pub fn value(&self) -> &'a T {
         self.value
     }
+
+    /// A copy of the row's value (`row.clone()` copies the `Row`, not the value). Costs one
+    /// `T::clone`.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Unit { hp: u32 }
+    /// let mut db = Db::new();
+    /// let units = db.create_table::<Unit>()?;
+    /// units.insert(&mut db, Unit { hp: 3 })?;
+    /// let owned: Vec<Unit> = units.iter(&db)?.map(|u| u.cloned()).collect();
+    /// assert_eq!(owned, [Unit { hp: 3 }]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn cloned(&self) -> T
+    where
+        T: Clone,
+    {
+        self.value.clone()
+    }
 }
 
 impl<T> Clone for Row<'_, T> {

@@ -50,6 +50,9 @@ pub(crate) trait AssocOps: Send + Sync {
     ) -> Result<bool>;
     /// Whether row `child`'s key references no live row.
     fn dangles(&self, core: &Core, def: &AssocDef, child: RawId) -> bool;
+    /// Row `child`'s key, as `Debug` shows it (`Some("null")` for a null key); `None` if there
+    /// is no such row.
+    fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String>;
 }
 
 /// A source key change: the rows that held the old key, and the new key.
@@ -124,6 +127,15 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
             .foreign_key()
             .get(row)
             .is_some_and(|key| index.resolve(core, key).is_none())
+    }
+
+    fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String> {
+        let index = Self::index(core, def)?;
+        let row = core.data::<T>(def.target)?.rows().get(child)?;
+        Some(match index.foreign_key().get(row) {
+            Some(key) => format!("{key:?}"),
+            None => "null".to_string(),
+        })
     }
 }
 

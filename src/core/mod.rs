@@ -101,6 +101,26 @@ impl Core {
         Some(self.catalog.tables.get(index)?.type_id)
     }
 
+    /// The ids of table `index`'s live rows, in creation order. O(n log n).
+    pub(crate) fn ids_of(&self, index: usize) -> Vec<RawId> {
+        self.tables.get(index).map_or_else(Vec::new, |t| t.ids())
+    }
+
+    /// The foreign keys table `index` holds: `(field name, row → key as shown)`.
+    pub(crate) fn keys_of(&self, index: usize) -> Vec<(&'static str, impl Fn(RawId) -> String + '_)> {
+        let Some(def) = self.catalog.tables.get(index) else {
+            return Vec::new();
+        };
+        def.fks
+            .iter()
+            .map(|&a| {
+                let assoc = &self.catalog.assocs[a];
+                let show = move |id| assoc.ops.show_key(self, assoc, id).unwrap_or_default();
+                (assoc.field, show)
+            })
+            .collect()
+    }
+
     /// The schema as text: see `Catalog::describe`.
     pub(crate) fn schema(&self) -> Vec<String> {
         self.catalog.describe()

@@ -497,6 +497,8 @@ impl<T: Model> TableData<T> {
 pub(crate) trait ErasedTable: Any + Send + Sync + super::restore::Restore {
     fn clone_box(&self) -> Box<dyn ErasedTable>;
     fn len(&self) -> usize;
+    /// The ids of the live rows, in creation order. O(n log n).
+    fn ids(&self) -> Vec<RawId>;
     /// Which ids the table's rows carry.
     fn lineage(&self) -> &crate::id::Lineage;
     /// The row `id` names, if it is alive.
@@ -536,6 +538,12 @@ impl Clone for Box<dyn ErasedTable> {
 }
 
 impl<T: Model> ErasedTable for TableData<T> {
+    fn ids(&self) -> Vec<RawId> {
+        let mut ids: Vec<RawId> = self.rows.iter().map(|(id, _)| id).collect();
+        ids.sort_unstable_by_key(|id| id.seq());
+        ids
+    }
+
     fn clone_box(&self) -> Box<dyn ErasedTable> {
         Box::new(self.clone())
     }
