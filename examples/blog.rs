@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo run --example blog`.
 
-use relata::{Db, Id, Query, Unlink, fk};
+use relata::{HasMany, Id, Query, Schema, Table, Unlink};
 
 #[derive(Clone, Debug)]
 struct Post {
@@ -25,6 +25,20 @@ struct Review {
     stars: u8,
 }
 
+/// The schema, in one place: each field is a handle, its attribute says how it is declared.
+#[derive(Schema, Clone, Copy)]
+struct Blog {
+    posts: Table<Post>,
+    comments: Table<Comment>,
+    reviews: Table<Review>,
+    /// `Comment.post` is an `Option`: deleting a post nulls its comments' keys (SetNull).
+    #[has_many(key = post)]
+    post_comments: HasMany<Post, Comment>,
+    /// `Review.post` is not: deleting a post deletes its reviews (Cascade).
+    #[has_many(key = post)]
+    post_reviews: HasMany<Post, Review>,
+}
+
 fn comment(body: &str, likes: u32) -> Comment {
     Comment {
         post: None,
@@ -34,10 +48,14 @@ fn comment(body: &str, likes: u32) -> Comment {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut db = Db::new();
-    let posts = db.create_table::<Post>()?;
-    let comments = db.create_table::<Comment>()?;
-    let post_comments = db.has_many(posts, comments, fk!(Comment, post))?;
+    let (mut db, blog) = Blog::new()?;
+    let Blog {
+        posts,
+        comments,
+        reviews,
+        post_comments,
+        post_reviews,
+    } = blog;
     let comment_post = post_comments.inverse();
 
     let hello = posts.insert(
@@ -167,8 +185,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // A non-null foreign key: unlinking would store null, so it is refused and nothing changes.
-    let reviews = db.create_table::<Review>()?;
-    let post_reviews = db.has_many(posts, reviews, fk!(Review, post))?;
     let r1 = post_reviews.create(
         &mut db,
         hello,

@@ -6,7 +6,7 @@
 //!
 //! Run with `cargo run --example lending`.
 
-use relata::{Db, Error, HasMany, Id, Index, Query, Row, Table, Unique, field, fk};
+use relata::{HasMany, Id, Index, Query, Row, Schema, Table, Unique};
 
 #[derive(Clone, Debug)]
 struct Member {
@@ -33,51 +33,35 @@ struct Tag {
     uses: u32,
 }
 
+/// The schema in one place. Each attribute is the SQL it stands for.
+#[derive(Schema, Clone, Copy)]
 struct Library {
     members: Table<Member>,
     books: Table<Book>,
     loans: Table<Loan>,
     tags: Table<Tag>,
+    // loans.member REFERENCES members ON DELETE CASCADE (the key is not null)
+    #[has_many(key = member)]
     member_loans: HasMany<Member, Loan>,
+    #[has_many(key = book)]
+    book_loans: HasMany<Book, Loan>,
+    // CREATE INDEX loans_due ON loans (due_on)
+    #[index(due_on)]
     by_due: Index<Loan, u32>,
+    // CREATE INDEX member_due ON loans (member, due_on)
+    #[index(by = |l: &Loan| (l.member, l.due_on), name = "member_due")]
     by_member_due: Index<Loan, (Id<Member>, u32)>,
+    // CREATE UNIQUE INDEX active_loan ON loans (book) WHERE NOT returned
+    #[unique(book, filter = |l: &Loan| !l.returned, name = "active_loan")]
     active_loan: Unique<Loan, Id<Book>>,
+    #[unique(title)]
     by_title: Unique<Book, String>,
+    #[unique(name)]
     tag_by_name: Unique<Tag, String>,
 }
 
-fn declare(db: &mut Db) -> Result<Library, Error> {
-    let members = db.create_table::<Member>()?;
-    let books = db.create_table::<Book>()?;
-    let loans = db.create_table::<Loan>()?;
-    let tags = db.create_table::<Tag>()?;
-    let member_loans = db.has_many(members, loans, fk!(Loan, member))?;
-    db.has_many(books, loans, fk!(Loan, book))?;
-    Ok(Library {
-        members,
-        books,
-        loans,
-        tags,
-        member_loans,
-        // CREATE INDEX loans_due ON loans (due_on)
-        by_due: db.index(loans, field!(Loan, due_on))?,
-        // CREATE INDEX loans_member_due ON loans (member, due_on)
-        by_member_due: db.index_by(loans, "member_due", |l: &Loan| (l.member, l.due_on))?,
-        // CREATE UNIQUE INDEX one_active_loan ON loans (book) WHERE NOT returned
-        active_loan: db.unique_where(
-            loans,
-            "active_loan",
-            |l: &Loan| !l.returned,
-            |l: &Loan| l.book,
-        )?,
-        by_title: db.unique(books, field!(Book, title))?,
-        tag_by_name: db.unique(tags, field!(Tag, name))?,
-    })
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut db = Db::new();
-    let lib = declare(&mut db)?;
+    let (mut db, lib) = Library::new()?;
 
     let ada = lib.members.insert(&mut db, Member { name: "Ada".into() })?;
     let bob = lib.members.insert(&mut db, Member { name: "Bob".into() })?;

@@ -2,6 +2,10 @@
 //! department whose deletion cascades through courses to enrollments, and a Restrict that blocks
 //! a delete until its blocker is gone — each step printing what it returns.
 //!
+//! This example declares its schema with the plain API, without `#[derive(Schema)]`: the calls
+//! the derive expands to (`create_table`, `has_many_with`, `belongs_to_many`, ...), for code that
+//! builds a schema at run time or prefers no macros.
+//!
 //! Run with `cargo run --example school`.
 
 use relata::{AssocOptions, Db, Id, OnDelete, Unlink, fk};

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use relata::{Archive, Db, Feed, HasMany, Id, SharedDb, Table, fk};
+use relata::{Db, Feed, HasMany, Id, Schema, SharedDb, Table};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,30 +27,14 @@ const GUILDS: usize = 6;
 const PLAYERS: usize = 5_000;
 const TICKS: u32 = 200;
 
-#[derive(Clone, Copy)]
+/// The schema. `#[schema(archive)]` also generates `World::archive()`, to save and load it.
+#[derive(Schema, Clone, Copy)]
+#[schema(archive)]
 struct World {
     guilds: Table<Guild>,
     players: Table<Player>,
+    #[has_many(key = guild)]
     members: HasMany<Guild, Player>,
-}
-
-impl World {
-    /// The schema: the saving and the loading database are declared by the same code.
-    fn declare(db: &mut Db) -> relata::Result<World> {
-        let guilds = db.create_table::<Guild>()?;
-        let players = db.create_table::<Player>()?;
-        let members = db.has_many(guilds, players, fk!(Player, guild))?;
-        Ok(World {
-            guilds,
-            players,
-            members,
-        })
-    }
-
-    /// What a save holds: every table of the schema.
-    fn archive() -> Archive {
-        Archive::new().table::<Guild>().table::<Player>()
-    }
 }
 
 /// A tiny seeded generator, so every run is the same.
@@ -65,8 +49,7 @@ impl Rng {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut db = Db::new();
-    let world = World::declare(&mut db)?;
+    let (mut db, world) = World::new()?;
     let guild_ids = (0..GUILDS)
         .map(|i| {
             world.guilds.insert(

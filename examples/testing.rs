@@ -5,7 +5,7 @@
 //! `cargo test --example testing` runs the tests; `cargo run --example testing` prints the diff
 //! one of them asserts.
 
-use relata::{Db, HasMany, Id, Table, fk};
+use relata::{Db, HasMany, Id, Schema, Table};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Customer {
@@ -20,10 +20,11 @@ struct Order {
     paid: bool,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Schema, Clone, Copy)]
 struct Shop {
     customers: Table<Customer>,
     orders: Table<Order>,
+    #[has_many(key = customer)]
     customer_orders: HasMany<Customer, Order>,
 }
 
@@ -33,33 +34,30 @@ fn cancel_stale_orders(db: &mut Db, shop: Shop, today: u32, max_age: u32) -> rel
     db.transaction(|db| {
         let stale: Vec<Order> = shop
             .orders
-            .filter(db, |o| !o.paid && today.saturating_sub(o.placed_day) > max_age)?
+            .filter(db, |o| {
+                !o.paid && today.saturating_sub(o.placed_day) > max_age
+            })?
             .map(|o| o.cloned())
             .collect();
         for order in &stale {
             shop.customers
                 .modify(db, order.customer, |c| c.flagged = true)?;
         }
-        let report = shop
-            .orders
-            .delete_where(db, |o| !o.paid && today.saturating_sub(o.placed_day) > max_age)?;
+        let report = shop.orders.delete_where(db, |o| {
+            !o.paid && today.saturating_sub(o.placed_day) > max_age
+        })?;
         Ok(report.total_deleted())
     })
 }
 
 /// The fixture every test starts from: two customers, four orders.
 fn fixture() -> (Db, Shop) {
-    let mut db = Db::new();
-    let customers = db.create_table::<Customer>().unwrap();
-    let orders = db.create_table::<Order>().unwrap();
-    let customer_orders = db
-        .has_many(customers, orders, fk!(Order, customer))
-        .unwrap();
-    let shop = Shop {
+    let (mut db, shop) = Shop::new().unwrap();
+    let Shop {
         customers,
-        orders,
         customer_orders,
-    };
+        ..
+    } = shop;
     let ada = customers
         .insert(
             &mut db,

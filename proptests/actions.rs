@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use relata::{AssocOptions, BelongsToMany, Db, Error, HasMany, HasOne, Id, OnDelete, Table, fk};
+use relata::{BelongsToMany, Db, Error, HasMany, HasOne, Id, Table};
 
 use crate::actions_reference::*;
 use crate::reference::Fail;
@@ -216,6 +216,8 @@ impl Ids {
     }
 }
 
+/// The schema, declared by the derive: every association kind and referential action.
+#[derive(relata::Schema)]
 struct Schema {
     orgs: Table<Org>,
     teams: Table<Team>,
@@ -225,54 +227,25 @@ struct Schema {
     desks: Table<Desk>,
     projects: Table<Project>,
     assignments: Table<Assignment>,
+    #[has_many(key = org)]
+    org_teams: HasMany<Org, Team>,
+    #[has_many(key = parent, on_delete = Cascade)]
+    subteams: HasMany<Team, Team>,
+    #[has_many(key = team)]
     team_members: HasMany<Team, Member>,
+    #[has_many(key = member, on_delete = Restrict)]
+    member_tasks: HasMany<Member, Task>,
+    #[has_many(key = team, on_delete = NoAction)]
+    team_badges: HasMany<Team, Badge>,
+    #[has_one(key = member)]
     desk: HasOne<Member, Desk>,
+    #[belongs_to_many(key = member, other_key = project)]
     works_on: BelongsToMany<Member, Project, Assignment>,
 }
 
 fn schema() -> (Schema, Db) {
-    let mut db = Db::new();
-    let orgs = db.create_table().unwrap();
-    let teams = db.create_table().unwrap();
-    let members = db.create_table().unwrap();
-    let tasks = db.create_table().unwrap();
-    let badges = db.create_table().unwrap();
-    let desks = db.create_table().unwrap();
-    let projects = db.create_table().unwrap();
-    let assignments = db.create_table().unwrap();
-    let with = |action| AssocOptions::new().on_delete(action);
-    db.has_many(orgs, teams, fk!(Team, org)).unwrap();
-    db.has_many_with(teams, teams, fk!(Team, parent), with(OnDelete::Cascade))
-        .unwrap();
-    let team_members = db.has_many(teams, members, fk!(Member, team)).unwrap();
-    db.has_many_with(members, tasks, fk!(Task, member), with(OnDelete::Restrict))
-        .unwrap();
-    db.has_many_with(teams, badges, fk!(Badge, team), with(OnDelete::NoAction))
-        .unwrap();
-    let desk = db.has_one(members, desks, fk!(Desk, member)).unwrap();
-    let works_on = db
-        .belongs_to_many(
-            members,
-            projects,
-            assignments,
-            fk!(Assignment, member),
-            fk!(Assignment, project),
-        )
-        .unwrap();
-    let s = Schema {
-        orgs,
-        teams,
-        members,
-        tasks,
-        badges,
-        desks,
-        projects,
-        assignments,
-        team_members,
-        desk,
-        works_on,
-    };
-    (s, db)
+    let (db, schema) = Schema::new().unwrap();
+    (schema, db)
 }
 
 #[derive(Clone, Copy, Debug)]

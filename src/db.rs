@@ -52,6 +52,29 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
+    /// The schema as text, one line per table, index and association, in declaration order:
+    /// what an [`Archive`](crate::Archive) records to recognise the schema it was saved with,
+    /// and a quick way to see what a schema declared. O(declarations).
+    ///
+    /// ```
+    /// # use relata::{Db, Id, fk};
+    /// #[derive(Clone)] struct Post;
+    /// #[derive(Clone)] struct Comment { post: Option<Id<Post>> }
+    /// let mut db = Db::new();
+    /// let (posts, comments) = (db.create_table::<Post>()?, db.create_table::<Comment>()?);
+    /// db.has_many(posts, comments, fk!(Comment, post))?;
+    /// assert_eq!(
+    ///     db.schema(),
+    ///     "table Post\ntable Comment\n  key post\n\
+    ///      assoc Comment: Post has many Comment by Comment.post (nullable) -> Post id; \
+    ///      on delete SetNull, on update Cascade, unlink Nullify"
+    /// );
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn schema(&self) -> String {
+        self.core.schema().join("\n")
+    }
+
     /// An empty database with no tables.
     pub fn new() -> Self {
         Db::default()

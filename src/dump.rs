@@ -87,7 +87,11 @@ impl fmt::Display for Dump<'_> {
             let plural = if ids.len() == 1 { "" } else { "s" };
             writeln!(f, "{name}: {} row{plural}", ids.len())?;
             let keys = core.keys_of(t);
-            let show = self.rows.iter().find(|&&(i, _)| i == t).map(|&(_, show)| show);
+            let show = self
+                .rows
+                .iter()
+                .find(|&&(i, _)| i == t)
+                .map(|&(_, show)| show);
             for id in ids {
                 write!(f, "  {name}#{}", id.seq())?;
                 for (field, key) in &keys {

@@ -222,6 +222,12 @@ impl<T, K> ForeignKey<T, K> {
 
 /// The type of a foreign-key field: `K` (non-null) or `Option<K>` (nullable). Used by
 /// [`fk!`](crate::fk) to pick the right [`ForeignKey`] constructor from the field's type.
+#[diagnostic::on_unimplemented(
+    message = "a field of type `{Self}` cannot hold this association's key `{K}`",
+    label = "this foreign key must be `{K}` or `Option<{K}>`",
+    note = "a foreign key to a model's id is `Id<Model>` (or `Option<Id<Model>>` if it may be null); \
+            one to a unique attribute has that attribute's type"
+)]
 pub trait FkField<K>: Sized {
     /// Builds the [`ForeignKey`] for a field of this type.
     fn foreign_key<T>(

@@ -15,6 +15,7 @@ mod key;
 mod keyed;
 mod query;
 mod report;
+mod schema;
 mod shared;
 mod table;
 mod txn;
@@ -37,7 +38,10 @@ pub use id::{AsId, Id, RowRef};
 pub use index::Index;
 pub use key::{Field, FkField, ForeignKey, Key};
 pub use query::Query;
+#[cfg(feature = "derive")]
+pub use relata_derive::Schema;
 pub use report::Report;
+pub use schema::{__private, Schema};
 pub use shared::SharedDb;
 pub use table::{Deleted, Row, RowIter, Scan, Table};
 pub use txn::Transaction;

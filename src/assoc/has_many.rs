@@ -450,11 +450,38 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// Inserts `value` with its foreign key set to `source` (Sequelize `createComment`);
-    /// whatever key `value` held is overwritten. Returns the new row's id.
-    pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
+    /// whatever key `value` held is overwritten. Returns the new row's id. For a non-null key,
+    /// [`create_with`](HasMany::create_with) builds the row from the key instead.
+    pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
+        self.create_with(db, source, |_| value)
+    }
+
+    /// Inserts the row `make` builds from `source`'s key (the value its foreign key gets), so
+    /// that a row with a non-null key is built without a placeholder. Returns the new row's id.
+    /// `make` runs once, before anything changes; if it panics, nothing changed.
+    ///
+    /// ```
+    /// use relata::{Db, Id, fk};
+    /// #[derive(Clone)] struct Squad { name: &'static str }
+    /// #[derive(Clone)] struct Unit { squad: Id<Squad>, hp: u32 }
+    /// let mut db = Db::new();
+    /// let (squads, units) = (db.create_table::<Squad>()?, db.create_table::<Unit>()?);
+    /// let squad_units = db.has_many(squads, units, fk!(Unit, squad))?;
+    /// let alpha = squads.insert(&mut db, Squad { name: "alpha" })?;
+    /// let scout = squad_units.create_with(&mut db, alpha, |squad| Unit { squad, hp: 10 })?;
+    /// assert_eq!(units.get(&db, scout)?.squad, alpha);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn create_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        make: impl FnOnce(K) -> T,
+    ) -> Result<Id<T>> {
         let mut w = db.core.write();
         let fk = self.link.fk(w.core())?;
         let key = self.link.key_of(w.core(), &fk, source.as_id())?;
+        let mut value = make(key.clone());
         fk.index.foreign_key().point(&mut value, key);
         let target = fk.def.target();
         let id = w.insert(target, value)?;

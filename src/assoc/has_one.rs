@@ -131,11 +131,24 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
     /// Inserts `value` as the target of `source`, replacing the current one as
     /// [`set`](HasOne::set) would (Sequelize `createProfile`). Atomic: if the insert fails, the
     /// previous target is still linked. Returns the new row's id.
-    pub fn create(&self, db: &mut Db, source: impl AsId<S>, mut value: T) -> Result<Id<T>> {
+    pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
+        self.create_with(db, source, |_| value)
+    }
+
+    /// Like [`create`](HasOne::create), with the row built by `make` from `source`'s key (the
+    /// value its foreign key gets): no placeholder for a non-null key. `make` runs once, before
+    /// anything changes.
+    pub fn create_with(
+        &self,
+        db: &mut Db,
+        source: impl AsId<S>,
+        make: impl FnOnce(K) -> T,
+    ) -> Result<Id<T>> {
         let source = source.as_id();
         let mut w = db.core.write();
         let fk = self.link.fk(w.core())?;
         let key = self.link.key_of(w.core(), &fk, source)?;
+        let mut value = make(key.clone());
         let target = fk.def.target();
         if let Some(current) = self.current(w.core(), source)? {
             let unlinking = self.link.plan_unlink(&w, vec![current], None)?;

@@ -107,7 +107,10 @@ impl Core {
     }
 
     /// The foreign keys table `index` holds: `(field name, row → key as shown)`.
-    pub(crate) fn keys_of(&self, index: usize) -> Vec<(&'static str, impl Fn(RawId) -> String + '_)> {
+    pub(crate) fn keys_of(
+        &self,
+        index: usize,
+    ) -> Vec<(&'static str, impl Fn(RawId) -> String + '_)> {
         let Some(def) = self.catalog.tables.get(index) else {
             return Vec::new();
         };

@@ -1,0 +1,340 @@
+//! The expansion: `declare` (every table, then every index, then every association, in field
+//! order, in one transaction), `new`, the `Schema` impl, and compile-time checks spanned at the
+//! attribute they are about.
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Type};
+
+use crate::parse::{Assoc, AssocKind, Errors, Handle, KeyIndex, KeyOf, Kind, Many, Schema};
+
+/// A model type as written, without spaces, to find its table.
+fn type_key(ty: &Type) -> String {
+    ty.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The schema's tables: model → field.
+struct Tables<'a> {
+    by_model: HashMap<String, &'a Ident>,
+}
+
+impl<'a> Tables<'a> {
+    fn new(schema: &'a Schema, errors: &mut Errors) -> Self {
+        let mut by_model = HashMap::new();
+        for handle in &schema.handles {
+            if let Kind::Table { model } = &handle.kind
+                && let Some(first) = by_model.insert(type_key(model), &handle.field)
+            {
+                errors.at(
+                    handle.field.span(),
+                    format!(
+                        "a database holds one table per model, and `{first}` is already the table of `{}`",
+                        model.to_token_stream()
+                    ),
+                );
+            }
+        }
+        Tables { by_model }
+    }
+
+    /// The table field of `model`, or an error pointing at `model`.
+    fn of(&self, model: &Type, errors: &mut Errors) -> Option<&'a Ident> {
+        let found = self.by_model.get(&type_key(model)).copied();
+        if found.is_none() {
+            let name = model.to_token_stream().to_string().replace(' ', "");
+            let field = plural(&name);
+            errors.at(
+                model.span(),
+                format!(
+                    "`{name}` has no table in this schema; add a field `{field}: Table<{name}>`"
+                ),
+            );
+        }
+        found
+    }
+}
+
+/// A field name for a model's table: `LoanItem` → `loan_items`.
+fn plural(model: &str) -> String {
+    let base = model.rsplit("::").next().unwrap_or(model);
+    let base = base.split('<').next().unwrap_or(base);
+    let mut snake = String::new();
+    for (i, c) in base.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            snake.push('_');
+        }
+        snake.extend(c.to_lowercase());
+    }
+    snake.push('s');
+    snake
+}
+
+pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let tables = Tables::new(schema, &mut errors);
+    let uniques: HashMap<String, &KeyIndex> = schema
+        .handles
+        .iter()
+        .filter_map(|h| match &h.kind {
+            Kind::Key(k) if k.unique => Some((h.field.to_string(), k)),
+            _ => None,
+        })
+        .collect();
+    let (mut table_decls, mut index_decls, mut assoc_decls) = (Vec::new(), Vec::new(), Vec::new());
+    for Handle { field, kind } in &schema.handles {
+        match kind {
+            Kind::Table { model } => table_decls.push(quote! {
+                let #field = db.create_table::<#model>()?;
+            }),
+            Kind::Key(index) => {
+                if let Some(table) = tables.of(&index.model, &mut errors) {
+                    index_decls.push(key_index(field, table, index));
+                }
+            }
+            Kind::Assoc(a) => {
+                if let Some(decl) = assoc(field, a, &tables, &uniques, &mut errors) {
+                    assoc_decls.push(decl);
+                }
+            }
+            Kind::Many(m) => {
+                if let Some(decl) = many(field, m, &tables, &mut errors) {
+                    assoc_decls.push(decl);
+                }
+            }
+        }
+    }
+    errors.finish()?;
+    let ident = &schema.ident;
+    let fields: Vec<&Ident> = schema.handles.iter().map(|h| &h.field).collect();
+    let archive = schema.archive.then(|| {
+        let models = schema.handles.iter().filter_map(|h| match &h.kind {
+            Kind::Table { model } => Some(model),
+            _ => None,
+        });
+        quote! {
+            /// An [`Archive`](::relata::Archive) of every table of this schema, to save and
+            /// load a database declared with it.
+            pub fn archive() -> ::relata::Archive {
+                ::relata::Archive::new() #( .table::<#models>() )*
+            }
+        }
+    });
+    Ok(quote! {
+        impl #ident {
+            /// A fresh database with this schema declared on it, and the schema's handles.
+            pub fn new() -> ::relata::Result<(::relata::Db, Self)> {
+                let mut db = ::relata::Db::new();
+                let schema = Self::declare(&mut db)?;
+                ::core::result::Result::Ok((db, schema))
+            }
+
+            /// Declares this schema's tables, indexes and associations on `db`, in one
+            /// transaction (on error nothing is declared), and returns their handles.
+            pub fn declare(db: &mut ::relata::Db) -> ::relata::Result<Self> {
+                db.transaction(|db| {
+                    #(#table_decls)*
+                    #(#index_decls)*
+                    #(#assoc_decls)*
+                    ::core::result::Result::Ok(#ident { #(#fields),* })
+                })
+            }
+
+            #archive
+        }
+
+        // A handle declared only for its constraints (a foreign key nobody navigates) is not
+        // dead code: this reads every field, so that rustc does not warn about them.
+        const _: () = {
+            #[allow(dead_code)]
+            fn read_every_handle(schema: &#ident) {
+                let _ = (#(&schema.#fields,)*);
+            }
+        };
+
+        impl ::relata::Schema for #ident {
+            fn declare(db: &mut ::relata::Db) -> ::relata::Result<Self> {
+                #ident::declare(db)
+            }
+        }
+    })
+}
+
+fn name_of(name: &Option<LitStr>, field: &Ident) -> LitStr {
+    name.clone()
+        .unwrap_or_else(|| LitStr::new(&field.to_string(), field.span()))
+}
+
+fn key_index(field: &Ident, table: &Ident, index: &KeyIndex) -> TokenStream {
+    let model = &index.model;
+    let (plain, by, filtered) = if index.unique {
+        (quote!(unique), quote!(unique_by), quote!(unique_where))
+    } else {
+        (quote!(index), quote!(index_by), quote!(index_where))
+    };
+    match (&index.key, &index.filter) {
+        (KeyOf::Field(key), None) => {
+            quote_spanned! {key.span()=>
+                let #field = db.#plain(#table, ::relata::field!(#model, #key))?;
+            }
+        }
+        (KeyOf::Field(key), Some(filter)) => {
+            let name = name_of(&index.name, key);
+            quote_spanned! {key.span()=>
+                let #field = db.#filtered(
+                    #table,
+                    #name,
+                    #filter,
+                    |row: &#model| ::core::clone::Clone::clone(&row.#key),
+                )?;
+            }
+        }
+        (KeyOf::By(by_fn), None) => {
+            let name = name_of(&index.name, field);
+            quote! { let #field = db.#by(#table, #name, #by_fn)?; }
+        }
+        (KeyOf::By(by_fn), Some(filter)) => {
+            let name = name_of(&index.name, field);
+            quote! { let #field = db.#filtered(#table, #name, #filter, #by_fn)?; }
+        }
+    }
+}
+
+/// The foreign key `target.key` holding keys of type `key_type` (`_`: inferred), built where
+/// `key` is written so that rustc's errors about it (no such field, a key of the wrong type)
+/// point at the attribute.
+fn foreign_key(target: &Type, key: &Ident, key_type: TokenStream) -> TokenStream {
+    quote_spanned! {key.span()=>
+        <_ as ::relata::FkField<#key_type>>::__at_offset(
+            ::core::stringify!(#key),
+            ::core::mem::offset_of!(#target, #key),
+            |row: &#target| &row.#key,
+            |row: &mut #target| &mut row.#key,
+        )
+    }
+}
+
+/// A check that `target.key` is nullable, pointing at `at` (a `SetNull` or `Nullify`).
+fn nullable(target: &Type, key: &Ident, at: &Ident) -> TokenStream {
+    let check = if at == "Nullify" {
+        quote_spanned!(at.span()=> nullify)
+    } else {
+        quote_spanned!(at.span()=> set_null)
+    };
+    quote_spanned! {at.span()=>
+        ::relata::__private::#check(|row: &#target| &row.#key);
+    }
+}
+
+fn assoc(
+    field: &Ident,
+    a: &Assoc,
+    tables: &Tables<'_>,
+    uniques: &HashMap<String, &KeyIndex>,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let source_table = tables.of(&a.source, errors);
+    let target_table = tables.of(&a.target, errors)?;
+    let (source, target, key) = (&a.source, &a.target, &a.key);
+    let mut checks = Vec::new();
+    let mut options = quote!(::relata::AssocOptions::new());
+    if let Some(name) = &a.name {
+        options.extend(quote!(.name(#name)));
+    }
+    if let Some(inverse) = &a.inverse {
+        options.extend(quote!(.inverse(#inverse)));
+    }
+    for (value, setter, kind) in [
+        (&a.on_delete, quote!(on_delete), quote!(OnDelete)),
+        (&a.on_update, quote!(on_update), quote!(OnUpdate)),
+        (&a.unlink, quote!(unlink), quote!(Unlink)),
+    ] {
+        if let Some(value) = value {
+            options.extend(quote!(.#setter(::relata::#kind::#value)));
+            if value == "SetNull" || value == "Nullify" {
+                checks.push(nullable(target, key, value));
+            }
+        }
+    }
+    let key_type = match (&a.source_key, &a.key_type) {
+        (_, Some(k)) => quote!(#k),
+        (None, None) => quote!(::relata::Id<#source>),
+        (Some(_), None) => quote!(_),
+    };
+    let fk = foreign_key(target, key, key_type);
+    let declare = match &a.source_key {
+        None => {
+            if let Some(k) = &a.key_type {
+                let is_id = matches!(k, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Id"));
+                if !is_id {
+                    errors.at(
+                        k.span(),
+                        format!(
+                            "a key other than the source's id needs `source_key = <a Unique<{}, _> field>` in `#[{}]`",
+                            source.to_token_stream(),
+                            a.kind.attribute()
+                        ),
+                    );
+                    return None;
+                }
+            }
+            let source_table = source_table?;
+            let method = match a.kind {
+                AssocKind::HasOne => quote!(has_one_with),
+                _ => quote!(has_many_with),
+            };
+            quote_spanned! {a.span=> db.#method(#source_table, #target_table, #fk, #options) }
+        }
+        Some(unique) => {
+            match uniques.get(&unique.to_string()) {
+                Some(index) if type_key(&index.model) == type_key(source) => {}
+                Some(index) => {
+                    errors.at(
+                        unique.span(),
+                        format!(
+                            "`{unique}` is a unique index of `{}`, not of the source `{}`",
+                            index.model.to_token_stream(),
+                            source.to_token_stream()
+                        ),
+                    );
+                    return None;
+                }
+                None => {
+                    errors.at(
+                        unique.span(),
+                        format!(
+                            "`source_key` names a `Unique<{}, _>` field of this schema, and `{unique}` is not one",
+                            source.to_token_stream()
+                        ),
+                    );
+                    return None;
+                }
+            }
+            let method = match a.kind {
+                AssocKind::HasOne => quote!(has_one_by),
+                _ => quote!(has_many_by),
+            };
+            quote_spanned! {a.span=> db.#method(#unique, #target_table, #fk, #options) }
+        }
+    };
+    let inverse = (a.kind == AssocKind::BelongsTo).then(|| quote!(.inverse()));
+    Some(quote! {
+        #(#checks)*
+        let #field = #declare? #inverse;
+    })
+}
+
+fn many(field: &Ident, m: &Many, tables: &Tables<'_>, errors: &mut Errors) -> Option<TokenStream> {
+    let source = tables.of(&m.source, errors);
+    let target = tables.of(&m.target, errors);
+    let junction = tables.of(&m.junction, errors);
+    let (source, target, junction) = (source?, target?, junction?);
+    let (s, t) = (&m.source, &m.target);
+    let to_source = foreign_key(&m.junction, &m.key, quote!(::relata::Id<#s>));
+    let to_target = foreign_key(&m.junction, &m.other_key, quote!(::relata::Id<#t>));
+    Some(quote! {
+        let #field = db.belongs_to_many(#source, #target, #junction, #to_source, #to_target)?;
+    })
+}

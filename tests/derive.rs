@@ -1,0 +1,290 @@
+//! `#[derive(Schema)]` (#14): a whole schema from one struct, every kind of handle and option,
+//! the same schema as the plain API declares, and the behaviour the options ask for.
+#![cfg(feature = "derive")]
+
+use relata::{
+    BelongsTo, BelongsToMany, Db, Error, HasMany, HasOne, Id, Index, Schema, Table, Unique,
+};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Member {
+    name: String,
+    email: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Card {
+    member: Option<Id<Member>>,
+    number: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Book {
+    title: String,
+    year: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Loan {
+    member: Id<Member>,
+    book: Id<Book>,
+    due_on: u32,
+    returned: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Note {
+    author_email: Option<String>,
+    text: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Tag {
+    name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct BookTag {
+    book: Id<Book>,
+    tag: Id<Tag>,
+}
+
+#[derive(Schema, Clone, Copy, Debug)]
+struct Library {
+    members: Table<Member>,
+    cards: Table<Card>,
+    books: Table<Book>,
+    loans: Table<Loan>,
+    notes: Table<Note>,
+    tags: Table<Tag>,
+    book_tags: Table<BookTag>,
+
+    #[unique(email)]
+    member_email: Unique<Member, String>,
+    #[index(year)]
+    books_by_year: Index<Book, u32>,
+    #[index(by = |l: &Loan| (l.member, l.due_on))]
+    loans_by_member_due: Index<Loan, (Id<Member>, u32)>,
+    #[unique(book, filter = |l: &Loan| !l.returned, name = "active_loan")]
+    active_loan: Unique<Loan, Id<Book>>,
+    #[index(by = |b: &Book| b.title.len(), filter = |b: &Book| b.year > 1900)]
+    modern_by_title_length: Index<Book, usize>,
+    // A key field called like an option (regression: read as `name = ..`).
+    #[unique(name)]
+    tag_names: Unique<Tag, String>,
+
+    #[has_many(key = member, on_delete = Restrict, name = "loans", inverse = "borrower")]
+    member_loans: HasMany<Member, Loan>,
+    #[belongs_to(key = book)]
+    loan_book: BelongsTo<Loan, Book>,
+    #[has_one(key = member, on_delete = SetNull, unlink = Nullify)]
+    member_card: HasOne<Member, Card>,
+    #[has_many(key = author_email, source_key = member_email, on_update = Cascade, on_delete = SetNull)]
+    member_notes: HasMany<Member, Note, String>,
+    #[belongs_to_many(key = book, other_key = tag)]
+    book_tag_links: BelongsToMany<Book, Tag, BookTag>,
+}
+
+/// The same schema, declared with the plain API: what the derive expands to.
+fn plain(db: &mut Db) -> relata::Result<()> {
+    use relata::{AssocOptions, OnDelete, OnUpdate, Unlink, field, fk};
+    let members = db.create_table::<Member>()?;
+    let cards = db.create_table::<Card>()?;
+    let books = db.create_table::<Book>()?;
+    let loans = db.create_table::<Loan>()?;
+    let notes = db.create_table::<Note>()?;
+    let tags = db.create_table::<Tag>()?;
+    let book_tags = db.create_table::<BookTag>()?;
+    let member_email = db.unique(members, field!(Member, email))?;
+    db.index(books, field!(Book, year))?;
+    db.index_by(loans, "loans_by_member_due", |l: &Loan| {
+        (l.member, l.due_on)
+    })?;
+    db.unique_where(
+        loans,
+        "active_loan",
+        |l: &Loan| !l.returned,
+        |l: &Loan| l.book,
+    )?;
+    db.index_where(
+        books,
+        "modern_by_title_length",
+        |b: &Book| b.year > 1900,
+        |b: &Book| b.title.len(),
+    )?;
+    db.unique(tags, field!(Tag, name))?;
+    let options = AssocOptions::new()
+        .name("loans")
+        .inverse("borrower")
+        .on_delete(OnDelete::Restrict);
+    db.has_many_with(members, loans, fk!(Loan, member), options)?;
+    db.has_many_with(books, loans, fk!(Loan, book), AssocOptions::new())?;
+    let options = AssocOptions::new()
+        .on_delete(OnDelete::SetNull)
+        .unlink(Unlink::Nullify);
+    db.has_one_with(members, cards, fk!(Card, member), options)?;
+    let options = AssocOptions::new()
+        .on_update(OnUpdate::Cascade)
+        .on_delete(OnDelete::SetNull);
+    db.has_many_by(member_email, notes, fk!(Note, author_email), options)?;
+    db.belongs_to_many(
+        books,
+        tags,
+        book_tags,
+        fk!(BookTag, book),
+        fk!(BookTag, tag),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn the_derive_declares_what_the_plain_api_declares() {
+    let (derived, _) = Library::new().unwrap();
+    let mut by_hand = Db::new();
+    plain(&mut by_hand).unwrap();
+    assert_eq!(derived.schema(), by_hand.schema());
+    assert!(
+        derived.schema().contains("on delete Restrict"),
+        "{}",
+        derived.schema()
+    );
+}
+
+fn member(name: &str) -> Member {
+    Member {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+    }
+}
+
+#[test]
+fn handles_work_and_options_take_effect() {
+    let (mut db, lib) = Library::new().unwrap();
+    let ada = lib.members.insert(&mut db, member("ada")).unwrap();
+    let dune = lib
+        .books
+        .insert(
+            &mut db,
+            Book {
+                title: "Dune".into(),
+                year: 1965,
+            },
+        )
+        .unwrap();
+    // create_with: the loan is built from its key, no placeholder.
+    let loan = lib
+        .member_loans
+        .create_with(&mut db, ada, |member| Loan {
+            member,
+            book: dune,
+            due_on: 3,
+            returned: false,
+        })
+        .unwrap();
+    assert_eq!(lib.loan_book.get(&db, loan).unwrap().unwrap().title, "Dune");
+    assert_eq!(
+        lib.member_email
+            .find(&db, "ada@example.com")
+            .unwrap()
+            .unwrap()
+            .id(),
+        ada
+    );
+    assert_eq!(lib.books_by_year.count(&db, &1965).unwrap(), 1);
+    assert_eq!(lib.loans_by_member_due.count(&db, &(ada, 3)).unwrap(), 1);
+    assert_eq!(lib.modern_by_title_length.count(&db, &4).unwrap(), 1);
+
+    // Partial unique: one active loan per book.
+    let again = Loan {
+        member: ada,
+        book: dune,
+        due_on: 9,
+        returned: false,
+    };
+    assert!(matches!(
+        lib.loans.insert(&mut db, again.clone()),
+        Err(Error::Unique { .. })
+    ));
+    lib.loans
+        .modify(&mut db, loan, |l| l.returned = true)
+        .unwrap();
+    lib.loans.insert(&mut db, again).unwrap();
+
+    // Restrict, under the declared name.
+    let blocked = lib.members.delete(&mut db, ada).unwrap_err();
+    assert!(
+        matches!(
+            blocked,
+            Error::Restricted {
+                association: "loans",
+                ..
+            }
+        ),
+        "{blocked}"
+    );
+
+    // HasOne with SetNull; BelongsToMany.
+    let card = lib
+        .member_card
+        .create(
+            &mut db,
+            ada,
+            Card {
+                member: None,
+                number: 7,
+            },
+        )
+        .unwrap();
+    assert_eq!(lib.member_card.get(&db, ada).unwrap().unwrap().id(), card);
+    let scifi = lib
+        .book_tag_links
+        .create(&mut db, dune, Tag { name: "sf".into() })
+        .unwrap();
+    assert!(lib.book_tag_links.has(&db, dune, scifi).unwrap());
+
+    // A key by attribute follows its source (on update Cascade), and is nulled on delete.
+    let note = lib
+        .member_notes
+        .create(
+            &mut db,
+            ada,
+            Note {
+                author_email: None,
+                text: "hi".into(),
+            },
+        )
+        .unwrap();
+    lib.members
+        .modify(&mut db, ada, |m| m.email = "ada@new.org".into())
+        .unwrap();
+    assert_eq!(
+        lib.notes.get(&db, note).unwrap().author_email.as_deref(),
+        Some("ada@new.org")
+    );
+    lib.loans.delete_where(&mut db, |_| true).unwrap();
+    lib.members.delete(&mut db, ada).unwrap();
+    assert_eq!(lib.notes.get(&db, note).unwrap().author_email, None);
+    assert_eq!(lib.cards.get(&db, card).unwrap().member, None);
+    db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_schema_declares_on_an_existing_database_atomically() {
+    let mut db = Db::new();
+    let members = db.create_table::<Member>().unwrap();
+    // A table of Member already exists: the whole declaration fails, and nothing of it stays.
+    let error = Library::declare(&mut db).unwrap_err();
+    assert!(matches!(error, Error::Definition { .. }), "{error}");
+    assert_eq!(db.schema(), "table Member");
+    members.insert(&mut db, member("bob")).unwrap();
+
+    let mut fresh = Db::new();
+    let lib = <Library as Schema>::declare(&mut fresh).unwrap();
+    lib.members.insert(&mut fresh, member("cy")).unwrap();
+    let (_, other) = Library::create().unwrap();
+    // Handles of one database are unknown to another.
+    assert!(matches!(
+        other.members.len(&fresh),
+        Err(Error::UnknownHandle { .. })
+    ));
+}

@@ -1,0 +1,30 @@
+use relata::{HasMany, Id, Schema, Table};
+
+#[derive(Clone)]
+struct Member {
+    name: String,
+}
+
+#[derive(Clone)]
+struct Book {
+    title: String,
+}
+
+#[derive(Clone)]
+struct Loan {
+    member: Id<Member>,
+    book: Id<Book>,
+}
+
+#[derive(Schema)]
+struct Library {
+    members: Table<Member>,
+    books: Table<Book>,
+    loans: Table<Loan>,
+    member_loans: HasMany<Member, Loan>,
+    #[unique(title)]
+    book_loans: HasMany<Book, Loan>,
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,30 @@
+use relata::{HasMany, Id, Schema, Table};
+
+#[derive(Clone)]
+struct Member {
+    name: String,
+}
+
+#[derive(Clone)]
+struct Book {
+    title: String,
+}
+
+#[derive(Clone)]
+struct Loan {
+    member: Id<Member>,
+    book: Id<Book>,
+}
+
+#[derive(Schema)]
+struct Library {
+    members: Table<Member>,
+    books: Table<Book>,
+    loans: Table<Loan>,
+    #[has_many(key = member, on_delet = Cascade)]
+    member_loans: HasMany<Member, Loan>,
+    #[has_many(key = book, on_delete = Delete)]
+    book_loans: HasMany<Book, Loan>,
+}
+
+fn main() {}
