@@ -6,6 +6,8 @@
 mod actions;
 mod actions_reference;
 mod blog;
+mod indexes;
+mod indexes_reference;
 mod keyed;
 mod keyed_reference;
 mod lineage;

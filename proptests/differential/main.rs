@@ -3,7 +3,7 @@
 //! ON UPDATE actions itself), compared after every step: success or failure and its class, the
 //! value returned, and the full contents of every table.
 //!
-//! Three schemas, each with its own histories:
+//! Four schemas, each with its own histories:
 //!
 //! - the library (this module): Author (unique `name`, the source key of Book.author);
 //!   Book.author → Author.name (nullable, SET NULL, ON UPDATE CASCADE); Chapter.book (non-null,
@@ -11,7 +11,9 @@
 //!   UNIQUE, SET NULL); Book ↔ Tag through BookTag (payload `n`, UNIQUE pair, CASCADE both ways);
 //! - [`keys`]: chains of on-update actions through attribute keys (org.code ← dept.code, itself
 //!   unique ← desk.code), beside ON UPDATE SET NULL, RESTRICT and NO ACTION;
-//! - [`restrict`]: RESTRICT and NO ACTION whose blocking row the same cascade would delete.
+//! - [`restrict`]: RESTRICT and NO ACTION whose blocking row the same cascade would delete;
+//! - [`lending`]: secondary, composite and partial (unique) indexes, range reads, set-based
+//!   `UPDATE … WHERE` and `DELETE … WHERE` with cascades, and upserts.
 //!
 //! Where relata deliberately differs from SQL, the translation normalises:
 //! - relata reports an id naming no row as `NotFound`; SQL has no such error, so the
@@ -31,6 +33,7 @@
 
 mod ids;
 mod keys;
+mod lending;
 mod model;
 mod regressions;
 mod relata_side;
