@@ -166,7 +166,9 @@ impl<T: Model, K: Key> Index<T, K> {
 
     /// The rows of `range`, filtered, ordered, limited and offset by `query` (SQL
     /// `SELECT … WHERE k BETWEEN … AND <filter> ORDER BY … LIMIT … OFFSET …`). Without an order
-    /// they come in key order, and the read stops once the page is full. O(log n + k).
+    /// they come in key order (creation order within a key), and the read stops once the page
+    /// is full; with an order, rows it considers equal keep that key order, not creation order.
+    /// O(log n + k).
     ///
     /// ```
     /// use relata::{Db, Query, field};

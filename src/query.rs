@@ -11,8 +11,8 @@ type Order<'q, T> = Box<dyn Fn(&Row<'_, T>, &Row<'_, T>) -> Ordering + 'q>;
 /// filter, an order, a limit and an offset, applied in that order. Filters and orderings see
 /// the whole [`Row`]: its value (through `Deref`) and its id.
 ///
-/// Without an order, rows come in creation order; an order is a stable sort, so rows it
-/// considers equal keep their creation order.
+/// Without an order, rows come in creation order (over an index range: in key order); an order
+/// is a stable sort, so rows it considers equal keep the order they came in.
 ///
 /// ```
 /// use relata::Query;

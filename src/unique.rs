@@ -203,7 +203,8 @@ impl<T: Model, K: Key> Unique<T, K> {
     }
 
     /// The rows of `range`, filtered, ordered, limited and offset by `query`. Without an order
-    /// they come in key order. O(log n + k), plus the sort when `query` orders.
+    /// they come in key order; with one, rows it considers equal keep key order. O(log n + k),
+    /// plus the sort when `query` orders.
     pub fn query<'a, Q, R>(
         &self,
         db: &'a Db,
