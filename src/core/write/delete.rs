@@ -1,0 +1,50 @@
+//! Deletes: a plan of everything the on-delete actions reach, then its application. See the
+//! parent module's docs.
+
+use triomphe::Arc;
+
+use super::{Write, internal};
+use crate::core::AssocAt;
+use crate::core::cascade::{self, Deletion, Plan};
+use crate::error::Result;
+use crate::id::RawId;
+
+impl Write<'_> {
+    /// Plans the delete of `roots` and of everything their on-delete actions reach. Reads only.
+    pub(crate) fn plan_delete(&self, roots: &[(usize, RawId)]) -> Result<Plan> {
+        cascade::plan(self.core, roots)
+    }
+
+    /// Applies a plan made by [`plan_delete`](Write::plan_delete) on this, unchanged, state:
+    /// nulls first, then deletes in plan order, each through this path.
+    pub(crate) fn apply_delete(&mut self, plan: Plan) -> Result<Deletion> {
+        for &(a, child) in plan.nulls() {
+            let def = &self.core.catalog.assocs[a];
+            let (ops, at) = (
+                def.ops,
+                AssocAt {
+                    index: a,
+                    decl: def.decl,
+                },
+            );
+            ops.relink(self, at, child, None)?;
+        }
+        self.spill();
+        for &(t, id) in plan.deletes() {
+            self.touched |= 1 << t.min(63);
+            let tables = Arc::make_mut(&mut self.core.tables);
+            let removed = tables.get_mut(t).is_some_and(|table| table.remove(id));
+            if !removed {
+                return Err(internal(t));
+            }
+        }
+        Ok(plan.into_deletion(self.core))
+    }
+
+    /// Deletes `roots` with their on-delete actions: [`plan_delete`](Write::plan_delete), then
+    /// [`apply_delete`](Write::apply_delete).
+    pub(crate) fn delete(&mut self, roots: &[(usize, RawId)]) -> Result<Deletion> {
+        let plan = self.plan_delete(roots)?;
+        self.apply_delete(plan)
+    }
+}

@@ -1,0 +1,170 @@
+//! Set-based writes: updates of every row a predicate or a list of ids picks
+//! (`modify_where`, `modify_ids`), and change sets applied from another state
+//! (`apply_changes`). See the parent module's docs.
+
+use triomphe::Arc;
+
+use super::{Write, data_of, internal};
+use crate::Model;
+use crate::core::Core;
+use crate::error::{Change, Error, Result};
+use crate::id::{RawId, RowRef};
+
+impl Write<'_> {
+    /// Changes every row of table `t` that `pick` picks with `change`, as one set-based update
+    /// (SQL `UPDATE … WHERE`), and returns how many it changed. Each changed row is checked
+    /// against every index, as [`replace`](Write::replace) checks one, in storage order.
+    ///
+    /// When no association uses a key of this table as its source key, rows change in place
+    /// (`TableData::modify_in_place`): one pass, and only rows whose index keys moved are checked
+    /// and reindexed afterwards. Otherwise (on-update actions may apply) each row goes through
+    /// `replace`.
+    pub(crate) fn modify_where<T: Model>(
+        &mut self,
+        t: usize,
+        mut pick: impl FnMut(RawId, &T) -> bool,
+        mut change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        if self.keyed_source(t) {
+            let picked: Vec<(RawId, T)> = data_of::<T>(self.core, t)?
+                .rows()
+                .iter()
+                .filter(|&(id, row)| pick(id, row))
+                .map(|(id, row)| {
+                    let mut new = row.clone();
+                    change(&mut new);
+                    (id, new)
+                })
+                .collect();
+            let changed = picked.len();
+            for (id, new) in picked {
+                self.replace(t, id, new)?;
+            }
+            return Ok(changed);
+        }
+        let (changed, moved) = self
+            .data_mut::<T>(t)?
+            .modify_in_place(&mut pick, &mut change);
+        self.check_moved::<T>(t, moved)?;
+        Ok(changed)
+    }
+
+    /// [`modify_where`](Write::modify_where) for the rows `ids` names (distinct ids, in the
+    /// order given; ids naming no live row are skipped): O(log n) per row, not a scan.
+    pub(crate) fn modify_ids<T: Model>(
+        &mut self,
+        t: usize,
+        ids: &[RawId],
+        mut change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        if self.keyed_source(t) {
+            let data = data_of::<T>(self.core, t)?;
+            let picked: Vec<(RawId, T)> = ids
+                .iter()
+                .filter_map(|&id| {
+                    let mut new = data.rows().get(id)?.clone();
+                    change(&mut new);
+                    Some((id, new))
+                })
+                .collect();
+            let changed = picked.len();
+            for (id, new) in picked {
+                self.replace(t, id, new)?;
+            }
+            return Ok(changed);
+        }
+        let (changed, moved) = self.data_mut::<T>(t)?.modify_listed(ids, &mut change);
+        self.check_moved::<T>(t, moved)?;
+        Ok(changed)
+    }
+
+    /// Whether an association uses a key of table `t` as its source key (then changing a row
+    /// may call for on-update actions).
+    fn keyed_source(&self, t: usize) -> bool {
+        let catalog = &self.core.catalog;
+        catalog.tables[t]
+            .refs
+            .iter()
+            .any(|&a| catalog.assocs[a].source_key.is_some())
+    }
+
+    /// Checks and reindexes, in order, rows changed in place whose index keys moved.
+    fn check_moved<T: Model>(&mut self, t: usize, moved: Vec<(RawId, usize)>) -> Result<()> {
+        for (id, at) in moved {
+            let data = data_of::<T>(self.core, t)?;
+            let (old, new) = data.before_and_after(id, at).ok_or_else(|| internal(t))?;
+            data.check(self.core, Some(id), Some(old), new)?;
+            self.data_mut::<T>(t)?.reindex(id, at);
+        }
+        Ok(())
+    }
+
+    /// Makes this database's rows what `after`'s are wherever `before` and `after` differ: a
+    /// change set of this lineage, applied here. Every table must be one this database declared
+    /// (the same catalog entries). Rows are stored with their ids; afterwards every stored row
+    /// is checked against its table's indexes, and no row may still reference a removed one.
+    /// O(changes) when `before` and `after` share storage.
+    pub(crate) fn apply_changes(&mut self, before: &Core, after: &Core) -> Result<usize> {
+        let tables = self.core.catalog.tables.len();
+        let same = |core: &Core| {
+            core.catalog.tables.len() == tables
+                && core
+                    .catalog
+                    .tables
+                    .iter()
+                    .zip(&self.core.catalog.tables)
+                    .all(|(a, b)| a.decl == b.decl)
+        };
+        if !same(before) || !same(after) {
+            return Err(Error::UnknownHandle {
+                handle: "a change set of another database (its tables differ)".into(),
+            });
+        }
+        let mut changed = 0;
+        let mut touched = Vec::new();
+        for t in 0..tables {
+            let (Some(b), Some(a)) = (before.tables.get(t), after.tables.get(t)) else {
+                continue;
+            };
+            self.spill();
+            self.touched |= 1 << t.min(63);
+            let target = Arc::make_mut(&mut self.core.tables)
+                .get_mut(t)
+                .ok_or_else(|| internal(t))?;
+            match target.patch_from(&**b, &**a) {
+                Some(Ok((stored, removed))) => {
+                    changed += stored.len() + removed.len();
+                    touched.push((t, stored, removed));
+                }
+                Some(Err(id)) => {
+                    return Err(Error::Mismatch {
+                        row: RowRef::new(self.core.table_name(t), id),
+                    });
+                }
+                None => return Err(internal(t)),
+            }
+        }
+        for (t, stored, removed) in touched {
+            let table = self.core.tables.get(t).ok_or_else(|| internal(t))?;
+            table.check_rows(self.core, &stored)?;
+            for id in removed {
+                for &a in &self.core.catalog.tables[t].refs {
+                    let def = &self.core.catalog.assocs[a];
+                    if let Some(child) = def.ops.children(self.core, def, id).next() {
+                        let child = self
+                            .core
+                            .id_in(def.target, child)
+                            .ok_or_else(|| internal(t))?;
+                        return Err(Error::Restricted {
+                            row: RowRef::new(self.core.table_name(t), id),
+                            association: def.name,
+                            blocking_row: RowRef::new(self.core.table_name(def.target), child),
+                            change: Change::Delete,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+}
