@@ -159,7 +159,7 @@ impl SharedDb {
     /// Subscribes to the change feed: the returned [`Subscription`] receives the
     /// [`ChangeSet`] of every write committed from now on, in commit order. At most `capacity`
     /// change sets wait for it: a subscriber that falls further behind never slows the writer
-    /// down; it receives [`Feed::Missed`] with a snapshot to resynchronise from. O(1) per commit
+    /// down; it receives [`Feed::Missed`](crate::Feed::Missed) with a snapshot to resynchronise from. O(1) per commit
     /// and subscriber (two forks); a write costs nothing more while nobody subscribes.
     ///
     /// ```
