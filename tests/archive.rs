@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use relata::archive::Storage;
+use relata::archive::{Storage, Tables};
 use relata::{Archive, ArchiveProblem, Db, Error, HasMany, Id, Table, Unique, field, fk};
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ fn declare(db: &mut Db) -> Game {
     }
 }
 
-fn archive() -> Archive {
+fn archive() -> Archive<impl Tables> {
     Archive::new().table::<Team>().table::<Unit>()
 }
 

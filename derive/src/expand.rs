@@ -117,7 +117,7 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
         quote! {
             /// An [`Archive`](::relata::Archive) of every table of this schema, to save and
             /// load a database declared with it.
-            pub fn archive() -> ::relata::Archive {
+            pub fn archive() -> ::relata::Archive<impl ::relata::archive::Tables> {
                 ::relata::Archive::new() #( .table::<#models>() )*
             }
         }

@@ -81,7 +81,7 @@ fn temporary(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-impl Archive {
+impl<L: super::Tables> Archive<L> {
     /// Saves `db` as JSON to the file at `path`, crash-safely: the archive is written to
     /// `path.tmp`, synced, and renamed over `path`, and the directory is synced. If the save
     /// fails or the process dies part-way, `path` still holds the previous save (or nothing,

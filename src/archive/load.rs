@@ -3,6 +3,7 @@
 //! tables are restored off to the side ([`Core::restore`]): a load that fails at any point
 //! loads nothing.
 
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::fmt;
 use std::num::NonZeroU32;
@@ -10,20 +11,16 @@ use std::num::NonZeroU32;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{Archive, Entry, FORMAT, VERSION, fingerprint, format_error, ids, into_saved};
+use super::{
+    Archive, FORMAT, Tables as ArchiveTables, VERSION, fingerprint, format_error, ids, into_saved,
+};
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::{Db, Model};
-
-/// Reads one table of `T` rows: `(model, boxed Saved<T>)`, its lineage numbers mapped.
-pub(super) type LoadFn =
-    fn(
-        &mut dyn erased_serde::Deserializer<'_>,
-    ) -> std::result::Result<(String, Box<dyn std::any::Any>), erased_serde::Error>;
 
 /// One table as read.
 #[derive(Deserialize)]
 #[serde(rename = "Table")]
-struct ReadTable<T> {
+pub(super) struct ReadTable<T> {
     model: String,
     history: Vec<(u32, u64)>,
     current: u32,
@@ -31,22 +28,23 @@ struct ReadTable<T> {
     rows: Vec<(u32, u64, T)>,
 }
 
-pub(super) fn load_table<T: Model + for<'de> Deserialize<'de>>(
-    deserializer: &mut dyn erased_serde::Deserializer<'_>,
-) -> std::result::Result<(String, Box<dyn std::any::Any>), erased_serde::Error> {
-    // 0 is no lineage: the restore reports it.
-    let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
-    let table: ReadTable<T> = erased_serde::deserialize(deserializer)?;
-    let history = table
-        .history
-        .into_iter()
-        .map(|(n, boundary)| (map(n), boundary))
-        .collect();
-    let saved = into_saved(history, map(table.current), table.counter, table.rows);
-    Ok((table.model, saved))
+impl<T: Model> ReadTable<T> {
+    /// The model name, and the table as the restore takes it (a boxed `Saved<T>`), its lineage
+    /// numbers mapped to this process's.
+    pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
+        // 0 is no lineage: the restore reports it.
+        let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
+        let history = self
+            .history
+            .into_iter()
+            .map(|(n, boundary)| (map(n), boundary))
+            .collect();
+        let saved = into_saved(history, map(self.current), self.counter, self.rows);
+        (self.model, saved)
+    }
 }
 
-impl Archive {
+impl<L: ArchiveTables> Archive<L> {
     /// Replaces the contents of `db` with the archive `deserializer` reads. `db` must be
     /// declared with the schema the archive was saved with: the same tables, indexes and
     /// associations, in the same order (normally by the same code). Rows keep their ids; ids
@@ -75,11 +73,16 @@ impl Archive {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn load<'de, D: Deserializer<'de>>(&self, db: &mut Db, deserializer: D) -> Result<()> {
-        let entries = self.entries(&db.core)?;
+        self.check_listed(&db.core)?;
         let problem = RefCell::new(None);
         let schema = db.core.schema();
+        let core = &db.core;
+        let types = (0..core.table_count())
+            .filter_map(|t| Some((core.table_type(t)?, core.table_name(t))))
+            .collect::<Vec<_>>();
         let seed = ArchiveSeed {
-            entries: &entries,
+            tables: &self.tables,
+            types: &types,
             schema: &schema,
             problem: &problem,
         };
@@ -98,13 +101,15 @@ impl Archive {
 
 /// Reads a whole archive; what is wrong goes into `problem` (typed), the serde error only
 /// stops the format.
-struct ArchiveSeed<'a> {
-    entries: &'a [Entry],
+struct ArchiveSeed<'a, L> {
+    tables: &'a L,
+    /// The database's tables: row type and model name, in catalog order.
+    types: &'a [(TypeId, &'static str)],
     schema: &'a [String],
     problem: &'a RefCell<Option<Error>>,
 }
 
-impl ArchiveSeed<'_> {
+impl<L: ArchiveTables> ArchiveSeed<'_, L> {
     fn fail<E: serde::de::Error>(&self, problem: ArchiveProblem) -> E {
         let message = problem.to_string();
         *self.problem.borrow_mut() = Some(Error::Archive { problem });
@@ -144,7 +149,7 @@ struct Header {
 
 type Tables = Vec<Box<dyn std::any::Any>>;
 
-impl<'de> DeserializeSeed<'de> for ArchiveSeed<'_> {
+impl<'de, L: ArchiveTables> DeserializeSeed<'de> for ArchiveSeed<'_, L> {
     type Value = Tables;
 
     fn deserialize<D: Deserializer<'de>>(
@@ -155,7 +160,7 @@ impl<'de> DeserializeSeed<'de> for ArchiveSeed<'_> {
     }
 }
 
-impl ArchiveSeed<'_> {
+impl<L: ArchiveTables> ArchiveSeed<'_, L> {
     fn check_format<E: serde::de::Error>(&self, format: &str) -> std::result::Result<(), E> {
         if format == FORMAT {
             Ok(())
@@ -216,7 +221,7 @@ impl ArchiveSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ArchiveSeed<'_> {
+impl<'de, L: ArchiveTables> Visitor<'de> for ArchiveSeed<'_, L> {
     type Value = Tables;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -274,12 +279,12 @@ impl<'de> Visitor<'de> for ArchiveSeed<'_> {
     }
 }
 
-/// Reads the tables, each with its row type's [`LoadFn`].
-struct TablesSeed<'a, 'b> {
-    archive: &'b ArchiveSeed<'a>,
+/// Reads the tables, each with the code of its row type.
+struct TablesSeed<'a, 'b, L> {
+    archive: &'b ArchiveSeed<'a, L>,
 }
 
-impl<'de> DeserializeSeed<'de> for TablesSeed<'_, '_> {
+impl<'de, L: ArchiveTables> DeserializeSeed<'de> for TablesSeed<'_, '_, L> {
     type Value = Tables;
 
     fn deserialize<D: Deserializer<'de>>(
@@ -290,48 +295,32 @@ impl<'de> DeserializeSeed<'de> for TablesSeed<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for TablesSeed<'_, '_> {
+impl<'de, L: ArchiveTables> Visitor<'de> for TablesSeed<'_, '_, L> {
     type Value = Tables;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} tables", self.archive.entries.len())
+        write!(f, "{} tables", self.archive.types.len())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Tables, A::Error> {
-        let entries = self.archive.entries;
-        let mut tables = Vec::with_capacity(entries.len());
-        for (t, entry) in entries.iter().enumerate() {
-            let table = seq.next_element_seed(TableSeed { entry })?;
-            let Some((model, saved)) = table else {
+        let types = self.archive.types;
+        let mut tables = Vec::with_capacity(types.len());
+        for (t, &(type_id, expected)) in types.iter().enumerate() {
+            let read = self.archive.tables.__load(type_id, &mut seq);
+            let Some((model, saved)) = read.transpose()?.flatten() else {
                 return Err(A::Error::invalid_length(t, &self));
             };
-            if model != entry.model {
+            if model != expected {
                 return Err(self.archive.fail(ArchiveProblem::Schema {
                     archive: Some(format!("table {model}")),
-                    database: Some(format!("table {}", entry.model)),
+                    database: Some(format!("table {expected}")),
                 }));
             }
             tables.push(saved);
         }
         if seq.next_element::<IgnoredAny>()?.is_some() {
-            return Err(A::Error::invalid_length(entries.len() + 1, &self));
+            return Err(A::Error::invalid_length(types.len() + 1, &self));
         }
         Ok(tables)
-    }
-}
-
-struct TableSeed<'b> {
-    entry: &'b Entry,
-}
-
-impl<'de> DeserializeSeed<'de> for TableSeed<'_> {
-    type Value = (String, Box<dyn std::any::Any>);
-
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<Self::Value, D::Error> {
-        let mut erased = <dyn erased_serde::Deserializer>::erase(deserializer);
-        (self.entry.load)(&mut erased).map_err(D::Error::custom)
     }
 }

@@ -15,14 +15,16 @@
 mod file;
 mod ids;
 mod load;
+mod tables;
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::any::Any;
 
 use serde::ser::{SerializeSeq, SerializeStruct};
+
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use file::{Disk, Storage};
+pub use tables::{Tables, With};
 
 use crate::core::{Core, Saved, TableData};
 use crate::error::{ArchiveProblem, Error, Result};
@@ -72,23 +74,25 @@ const FORMAT: &str = "relata";
 /// assert_eq!(roster.count(&loaded, red)?, 1);
 /// # Ok::<(), relata::Error>(())
 /// ```
-#[derive(Clone, Default)]
-pub struct Archive {
-    tables: HashMap<TypeId, Entry>,
+///
+/// An archive's type lists its row types (`Archive<With<Unit, With<Team, ()>>>`), so that every
+/// table is written and read by code made for its row type and the format: name it as
+/// `Archive<impl Tables>` when a function returns one.
+#[derive(Clone)]
+pub struct Archive<L = ()> {
+    tables: L,
 }
 
-/// How one row type is written and read.
-#[derive(Clone, Copy)]
-struct Entry {
-    model: &'static str,
-    save: for<'a> fn(&'a Core, usize) -> Option<Box<dyn erased_serde::Serialize + 'a>>,
-    load: load::LoadFn,
+impl Default for Archive {
+    fn default() -> Self {
+        Archive::new()
+    }
 }
 
-impl std::fmt::Debug for Archive {
+impl<L: Tables> std::fmt::Debug for Archive<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut models: Vec<&str> = self.tables.values().map(|e| e.model).collect();
-        models.sort_unstable();
+        let mut models = Vec::new();
+        self.tables.__models(&mut models);
         f.debug_struct("Archive").field("tables", &models).finish()
     }
 }
@@ -96,40 +100,38 @@ impl std::fmt::Debug for Archive {
 impl Archive {
     /// An archive of no tables yet. O(1).
     pub fn new() -> Self {
-        Self::default()
+        Archive { tables: () }
     }
+}
 
+impl<L: Tables> Archive<L> {
     /// Adds the table of `T` rows: its rows are written with `T`'s `Serialize` and read with
     /// its `Deserialize`. Every table of a database must be added before it can be saved or
     /// loaded. O(1).
-    pub fn table<T>(mut self) -> Self
+    pub fn table<T>(self) -> Archive<With<T, L>>
     where
         T: Model + Serialize + for<'de> Deserialize<'de>,
     {
-        self.tables.insert(
-            TypeId::of::<T>(),
-            Entry {
-                model: model_name::<T>(),
-                save: save_table::<T>,
-                load: load::load_table::<T>,
-            },
-        );
-        self
+        Archive {
+            tables: With::new(self.tables),
+        }
     }
 
-    /// The entry of every table of `core`, in catalog order.
-    fn entries(&self, core: &Core) -> Result<Vec<Entry>> {
-        (0..core.table_count())
-            .map(|t| {
-                core.table_type(t)
-                    .and_then(|type_id| self.tables.get(&type_id).copied())
-                    .ok_or(Error::Archive {
-                        problem: ArchiveProblem::Unregistered {
-                            model: core.table_name(t),
-                        },
-                    })
-            })
-            .collect()
+    /// Checks that every table of `core` is listed.
+    fn check_listed(&self, core: &Core) -> Result<()> {
+        for t in 0..core.table_count() {
+            let listed = core
+                .table_type(t)
+                .and_then(|type_id| self.tables.__model(type_id));
+            if listed.is_none() {
+                return Err(Error::Archive {
+                    problem: ArchiveProblem::Unregistered {
+                        model: core.table_name(t),
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Writes `db` through `serializer`: every table's rows with their ids, the counters that
@@ -141,11 +143,11 @@ impl Archive {
     /// has a table the archive does not list, and with [`ArchiveProblem::Format`] when the
     /// serializer (or a row's `Serialize`) fails.
     pub fn save<S: Serializer>(&self, db: &Db, serializer: S) -> Result<S::Ok> {
-        let entries = self.entries(&db.core)?;
+        self.check_listed(&db.core)?;
         let _scope = ids::Scope::saving();
         Written {
-            core: &db.core,
-            entries: &entries,
+            db,
+            tables: &self.tables,
         }
         .serialize(serializer)
         .map_err(|e| format_error(e.to_string()))
@@ -184,52 +186,53 @@ fn fingerprint(schema: &[String]) -> String {
 }
 
 /// A whole database, as written.
-struct Written<'a> {
-    core: &'a Core,
-    entries: &'a [Entry],
+struct Written<'a, L> {
+    db: &'a Db,
+    tables: &'a L,
 }
 
-impl Serialize for Written<'_> {
+impl<L: Tables> Serialize for Written<'_, L> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let schema = self.core.schema();
+        let schema = self.db.core.schema();
         let mut out = serializer.serialize_struct("Archive", 6)?;
         out.serialize_field("format", FORMAT)?;
         out.serialize_field("version", &VERSION)?;
         out.serialize_field("process", &ids::process())?;
         out.serialize_field("fingerprint", &fingerprint(&schema))?;
         out.serialize_field("schema", &schema)?;
-        out.serialize_field("tables", &Tables(self))?;
+        out.serialize_field("tables", &WrittenTables(self))?;
         out.end()
     }
 }
 
-struct Tables<'a, 'b>(&'b Written<'a>);
+struct WrittenTables<'a, 'b, L>(&'b Written<'a, L>);
 
-impl Serialize for Tables<'_, '_> {
+impl<L: Tables> Serialize for WrittenTables<'_, '_, L> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let Written { core, entries } = self.0;
-        let mut out = serializer.serialize_seq(Some(entries.len()))?;
-        for (t, entry) in entries.iter().enumerate() {
-            let table = (entry.save)(core, t).ok_or_else(|| {
-                serde::ser::Error::custom(format!("table {} is not of its model", entry.model))
-            })?;
-            out.serialize_element(&table)?;
+        let Written { db, tables } = self.0;
+        let core = &db.core;
+        let mut out = serializer.serialize_seq(Some(core.table_count()))?;
+        for t in 0..core.table_count() {
+            let written = core
+                .table_type(t)
+                .and_then(|type_id| tables.__save(db, t, type_id, &mut out));
+            match written {
+                Some(result) => result?,
+                None => {
+                    return Err(serde::ser::Error::custom(format!(
+                        "table {} is not in the archive",
+                        core.table_name(t)
+                    )));
+                }
+            }
         }
         out.end()
     }
 }
 
 /// One table, as written: `{model, history, current, counter, rows}`.
-struct WrittenTable<'a, T> {
-    data: &'a TableData<T>,
-}
-
-fn save_table<T: Model + Serialize>(
-    core: &Core,
-    index: usize,
-) -> Option<Box<dyn erased_serde::Serialize + '_>> {
-    let data = core.data::<T>(index)?;
-    Some(Box::new(WrittenTable { data }))
+pub(super) struct WrittenTable<'a, T> {
+    pub(super) data: &'a TableData<T>,
 }
 
 impl<T: Model + Serialize> Serialize for WrittenTable<'_, T> {

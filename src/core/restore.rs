@@ -4,7 +4,6 @@
 //! replace the database's tables.
 
 use std::any::Any;
-use std::collections::HashSet;
 use std::num::{NonZeroU32, NonZeroU64};
 
 use triomphe::Arc;
@@ -61,7 +60,6 @@ impl<T: Model> TableData<T> {
         if !rows.is_sorted_by_key(|&(slot, ..)| slot) {
             rows.sort_by_key(|&(slot, ..)| slot);
         }
-        let mut seqs = HashSet::with_capacity(rows.len());
         let mut previous = None;
         for &(slot, seq, _) in &rows {
             if seq == 0 || seq > saved.counter {
@@ -81,9 +79,11 @@ impl<T: Model> TableData<T> {
                 return Err(format!("slot {slot} holds two rows"));
             }
             previous = Some(slot);
-            if !seqs.insert(seq) {
-                return Err(format!("creation number {seq} appears twice"));
-            }
+        }
+        let mut seqs: Vec<u64> = rows.iter().map(|&(_, seq, _)| seq).collect();
+        seqs.sort_unstable();
+        if let Some(twice) = seqs.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("creation number {} appears twice", twice[0]));
         }
         let rows = rows.into_iter().filter_map(|(slot, seq, row)| {
             // Checked above: never zero.
