@@ -5,7 +5,10 @@
 
 mod actions;
 mod actions_reference;
+mod archive;
 mod blog;
+mod changes;
+mod changes_reference;
 mod indexes;
 mod indexes_reference;
 mod keyed;

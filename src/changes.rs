@@ -255,9 +255,17 @@ impl ChangeSet {
                 SlotChange::Inserted(id, row) => record(true, source_in(&self.after, row), id),
                 SlotChange::Deleted(id, row) => record(false, source_in(&self.before, row), id),
                 SlotChange::Kept(id, old, new) => {
-                    if key.get(old) != key.get(new) {
-                        record(false, source_in(&self.before, old), id);
-                        record(true, source_in(&self.after, new), id);
+                    // By the rows the keys name, not the keys: an attribute key may follow
+                    // its source's new value (no link changed) or stay while another source
+                    // takes that value (a link changed).
+                    let (was, now) = if key.get(old).is_none() && key.get(new).is_none() {
+                        (None, None)
+                    } else {
+                        (source_in(&self.before, old), source_in(&self.after, new))
+                    };
+                    if was != now {
+                        record(false, was, id);
+                        record(true, now, id);
                     }
                 }
             });
@@ -271,7 +279,9 @@ impl ChangeSet {
     /// that differs between the two states is made in `db` what it is in
     /// [`after`](ChangeSet::after), with its id. Atomic; afterwards the changed rows are checked
     /// against every index as any write is. [`Error::Mismatch`](crate::Error::Mismatch) if `db`
-    /// does not hold the rows the change set changes. Returns how many rows changed.
+    /// does not hold the rows the change set changes or deletes (or a slot it fills is taken).
+    /// Returns how many rows it wrote: at least those [`table`](ChangeSet::table) lists, plus
+    /// unchanged rows stored beside a changed one (rewritten with their equal value).
     /// O(changes) when the states share storage.
     pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
         let mut w = db.core.write();

@@ -50,6 +50,8 @@ pub(crate) trait AssocOps: Send + Sync {
     ) -> Result<bool>;
     /// Whether row `child`'s key references no live row.
     fn dangles(&self, core: &Core, def: &AssocDef, child: RawId) -> bool;
+    /// For a key by attribute, a target row whose key no source holds, and the key.
+    fn first_dangling(&self, core: &Core, def: &AssocDef) -> Option<(RawId, String)>;
     /// Row `child`'s key, as `Debug` shows it (`Some("null")` for a null key); `None` if there
     /// is no such row.
     fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String>;
@@ -127,6 +129,12 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
             .foreign_key()
             .get(row)
             .is_some_and(|key| index.resolve(core, key).is_none())
+    }
+
+    fn first_dangling(&self, core: &Core, def: &AssocDef) -> Option<(RawId, String)> {
+        let index = Self::index(core, def)?;
+        let (member, key) = index.first_dangling(core)?;
+        Some((core.id_in(def.target, member)?, key))
     }
 
     fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String> {

@@ -141,32 +141,37 @@ impl<T: Model> TableData<T> {
     /// of the first change that does not fit this table (a row `before` has that is not here,
     /// a slot already taken).
     fn patch(&mut self, before: &Self, after: &Self) -> Result<Patched, RawId> {
+        enum Change<T> {
+            Remove,
+            Update(T),
+            Insert(T),
+        }
         let mut changes = Vec::new();
         before.rows.diff(&after.rows, &mut |change| match change {
-            SlotChange::Kept(id, _, new) => changes.push((id, Some(new.clone()), false)),
-            SlotChange::Deleted(id, _) => changes.push((id, None, true)),
-            SlotChange::Inserted(id, new) => changes.push((id, Some(new.clone()), false)),
+            SlotChange::Kept(id, _, new) => changes.push((id, Change::Update(new.clone()))),
+            SlotChange::Deleted(id, _) => changes.push((id, Change::Remove)),
+            SlotChange::Inserted(id, new) => changes.push((id, Change::Insert(new.clone()))),
         });
         // Removals first, so that a slot a row left can take the row that replaced it.
-        changes.sort_by_key(|&(id, _, removed)| (!removed, id));
+        changes.sort_by_key(|(id, change)| (!matches!(change, Change::Remove), *id));
         let (mut stored, mut removed) = (Vec::new(), Vec::new());
-        for (id, row, gone) in changes {
-            match row {
-                None if gone => {
+        for (id, change) in changes {
+            match change {
+                Change::Remove => {
                     if !self.remove(id) {
                         return Err(id);
                     }
                     removed.push(id);
                 }
-                Some(row) if self.rows.contains(id) => {
+                // A row the change set keeps must be here: it is not re-created.
+                Change::Update(row) => {
                     self.replace(id, row).map_err(|_| id)?;
                     stored.push(id);
                 }
-                Some(row) => {
+                Change::Insert(row) => {
                     self.put(id, row).map_err(|_| id)?;
                     stored.push(id);
                 }
-                None => {}
             }
         }
         Ok((stored, removed))
@@ -517,7 +522,9 @@ pub(crate) trait ErasedTable: Any + Send + Sync + super::restore::Restore {
         before: &dyn ErasedTable,
         after: &dyn ErasedTable,
     ) -> Option<Result<Patched, RawId>>;
-    /// Checks rows `ids` (those alive) against every index, as stored.
+    /// Checks rows `ids` (those alive), already stored and indexed, against every index: what
+    /// a write checks before storing, judged on the stored state (see
+    /// `RowIndex::check_stored`).
     fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()>;
     /// Empties the foreign-key indexes (`foreign`) or the others, sets the lineages they follow
     /// (`lineages[t]`: table `t`'s), and indexes every row again, in creation order, with the
@@ -626,8 +633,13 @@ impl<T: Model> ErasedTable for TableData<T> {
     fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()> {
         for &id in ids {
             if let Some(row) = self.rows.get(id) {
-                self.check(core, Some(id), None, row)?;
+                for index in &self.indexes {
+                    index.check_stored(core, id, row)?;
+                }
             }
+        }
+        for index in &self.indexes {
+            index.check_displaced(&self.rows)?;
         }
         Ok(())
     }

@@ -203,6 +203,21 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
         self.store.bucket(key, &self.source_lineage)
     }
 
+    /// For a key by attribute: a row whose key no source row holds, with that key (after a
+    /// change applied wholesale renamed or removed sources). O(keys · log n). `None` for id
+    /// keys, whose sources' removals are checked by their children.
+    pub(crate) fn first_dangling(&self, core: &Core) -> Option<(Member, String)> {
+        let Store::Keys(map) = &self.store else {
+            return None;
+        };
+        map.iter().find_map(|(key, bucket)| {
+            let holder = bucket.iter().next()?;
+            self.resolve(core, key)
+                .is_none()
+                .then(|| (holder, format!("{key:?}")))
+        })
+    }
+
     /// The source row `key` references, if it exists. O(log n).
     pub(crate) fn resolve(&self, core: &Core, key: &K) -> Option<RawId> {
         match self.source_key {
@@ -353,6 +368,42 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
             return Ok(());
         }
         self.check_key(core, id, key)
+    }
+
+    fn check_stored(&self, core: &Core, id: RawId, row: &T) -> Result<()> {
+        let Some(key) = self.fk.get(row) else {
+            return Ok(());
+        };
+        // Not through `resolve`: the bucket storing this row created proves nothing.
+        let resolves = match self.source_key {
+            SourceKey::Id => key
+                .__raw()
+                .and_then(|raw| core.data::<S>(self.source).map(|d| d.rows().contains(raw)))
+                .unwrap_or(false),
+            SourceKey::Attr { .. } => self.resolve(core, key).is_some(),
+        };
+        if !resolves {
+            return Err(Error::ForeignKey {
+                model: model_name::<T>(),
+                field: self.fk.name,
+                row: Some(RowRef::new(model_name::<T>(), id)),
+                references: model_name::<S>(),
+                key: format!("{key:?}"),
+            });
+        }
+        if self.unique
+            && let Some(other) = self
+                .bucket(key)
+                .and_then(|b| b.iter().find(|&m| m != id.member()))
+        {
+            return Err(Error::Unique {
+                model: model_name::<T>(),
+                field: self.fk.name,
+                key: format!("{key:?}"),
+                existing: RowRef::new(model_name::<T>(), self.table.id(other)),
+            });
+        }
+        Ok(())
     }
 
     fn insert(&mut self, id: Member, row: &T) {

@@ -179,13 +179,13 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
         }
     }
 
-    fn put(&mut self, key: &K, id: Member) {
+    /// Adds `id` under `key`; for a unique key, returns the row it displaced.
+    fn put(&mut self, key: &K, id: Member) -> Option<Member> {
         match &mut self.holders {
-            Holders::One(m) => {
-                m.insert(key.clone(), id);
-            }
+            Holders::One(m) => m.insert(key.clone(), id).filter(|&held| held != id),
             Holders::Many(m) => {
                 m.entry(key.clone()).or_default().insert(id);
+                None
             }
         }
     }
@@ -209,8 +209,22 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
     }
 
     fn add(&mut self, key: K, id: Member) {
-        self.put(&key, id);
+        // A write checks first and never displaces a row; a change applied wholesale may, and
+        // its check finds the displaced row in the log (`check_displaced`), whose rollback
+        // puts it back.
+        if let Some(displaced) = self.put(&key, id) {
+            self.log.push(Logged::Removed(key.clone(), displaced));
+        }
         self.log.push(Logged::Added(key, id));
+    }
+
+    fn conflict(&self, key: &K, existing: Member) -> Error {
+        Error::Unique {
+            model: model_name::<T>(),
+            field: self.name,
+            key: format!("{key:?}"),
+            existing: RowRef::new(model_name::<T>(), self.table.id(existing)),
+        }
     }
 
     fn take(&mut self, key: K, id: Member) {
@@ -276,6 +290,36 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
         self.key.get(old) != self.key.get(new)
     }
 
+    fn check_stored(&self, _core: &Core, id: RawId, row: &T) -> Result<()> {
+        let (Holders::One(map), Some(key)) = (&self.holders, self.key.get(row)) else {
+            return Ok(());
+        };
+        match map.get(&*key) {
+            Some(&holder) if holder != id.member() => Err(self.conflict(&key, holder)),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_displaced(&self, rows: &Arena<T>) -> Result<()> {
+        let Holders::One(map) = &self.holders else {
+            return Ok(());
+        };
+        for change in &self.log {
+            let Logged::Removed(key, member) = change else {
+                continue;
+            };
+            let still_holds = rows
+                .get(self.table.id(*member))
+                .and_then(|row| self.key.get(row))
+                .is_some_and(|k| &*k == key);
+            if still_holds && map.get(key) != Some(member) {
+                let holder = map.get(key).copied().unwrap_or(*member);
+                return Err(self.conflict(key, holder));
+            }
+        }
+        Ok(())
+    }
+
     fn reset(&mut self, own: &Lineage, _lineages: &[Lineage]) {
         self.table = own.clone();
         self.holders = match self.holders {
@@ -293,7 +337,9 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
         while let Some(change) = self.log.pop() {
             match change {
                 Logged::Added(key, id) => self.drop_key(&key, id),
-                Logged::Removed(key, id) => self.put(&key, id),
+                Logged::Removed(key, id) => {
+                    self.put(&key, id);
+                }
             }
         }
     }

@@ -40,6 +40,16 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     fn insert(&mut self, id: Member, row: &T);
     fn remove(&mut self, id: Member, row: &T);
     fn replace(&mut self, id: Member, old: &T, new: &T);
+    /// Whether row `id`, already stored as `row` and indexed, keeps this index's constraint:
+    /// [`check`](RowIndex::check) judged on the stored state, without trusting what storing
+    /// it changed (a bucket it created proves no source alive; an entry it took over from
+    /// another row is a conflict). For changes applied wholesale (`ChangeSet::apply_to`).
+    fn check_stored(&self, core: &Core, id: RawId, row: &T) -> Result<()>;
+    /// Whether the rows this operation's changes displaced from a unique key still hold it:
+    /// then two rows hold one unique key. Unique key indexes only.
+    fn check_displaced(&self, _rows: &Arena<T>) -> Result<()> {
+        Ok(())
+    }
     /// Whether the row's key in this index differs between `old` and `new`.
     fn moves(&self, old: &T, new: &T) -> bool;
     /// Writes back into `row` the key the last logged fast relink replaced (foreign-key indexes

@@ -147,6 +147,22 @@ impl Write<'_> {
         for (t, stored, removed) in touched {
             let table = self.core.tables.get(t).ok_or_else(|| internal(t))?;
             table.check_rows(self.core, &stored)?;
+            if !stored.is_empty() || !removed.is_empty() {
+                // Sources renamed or removed by attribute: no key may be left naming nothing.
+                for &a in &self.core.catalog.tables[t].refs {
+                    let def = &self.core.catalog.assocs[a];
+                    if let Some((child, key)) = def.ops.first_dangling(self.core, def) {
+                        let target = self.core.table_name(def.target);
+                        return Err(Error::ForeignKey {
+                            model: target,
+                            field: def.field(),
+                            row: Some(RowRef::new(target, child)),
+                            references: self.core.table_name(t),
+                            key,
+                        });
+                    }
+                }
+            }
             for id in removed {
                 for &a in &self.core.catalog.tables[t].refs {
                     let def = &self.core.catalog.assocs[a];
