@@ -2,15 +2,17 @@
 """Turn Criterion's output into the tables of BENCHMARKS.md and the chart docs/benchmarks.svg.
 
 Usage (after `cargo bench -p relata-benches`):  python3 benches/report.py
-Reads target/criterion/**/new/{benchmark,estimates}.json; standard library only.
+Reads $CARGO_TARGET_DIR/criterion/**/new/{benchmark,estimates}.json (target/ by default);
+standard library only.
 """
 import json
 import math
+import os
 import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CRITERION = ROOT / "target" / "criterion"
+CRITERION = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "criterion"
 STORES = ["relata", "sqlite", "baseline", "slotmap"]
 OPS = ["add_remove", "count", "has", "get", "set", "delete_parent"]
 SIZES = ["1k", "100k"]
@@ -20,6 +22,15 @@ WORKLOADS = ["frame", "fanout_add", "fanout_remove", "fanout_has", "fanout_get",
 FANOUTS = ["10", "100", "10000"]
 FANOUT_STORES = ["relata", "sqlite", "baseline", "slotmap"]
 FRAMES_JSON = CRITERION / "frames" / "frames.json"
+# Change sets, save/load and the feed of issue 13 (benches/benches/changes.rs): each group with
+# the functions its ratios are taken against.
+CHANGES = [("diff/after_10_changes/1M", ["dirty_list"]),
+           ("diff/unrelated/100k", ["vec", "btreemap"]),
+           ("diff/unrelated/1M", ["vec", "btreemap"]),
+           ("archive/save/1M", ["sqlite_backup", "sqlite_serialize", "baseline"]),
+           ("archive/load/1M", ["sqlite_backup", "sqlite_serialize", "baseline"]),
+           ("feed/write/1M", ["no_subscriber", "plain_db"])]
+CHANGES_PREFIXES = ["diff", "archive", "feed"]
 
 
 def medians():
@@ -34,6 +45,10 @@ def medians():
 def fmt(ns):
     if ns is None:
         return "–"
+    if ns >= 1e9:
+        return f"{ns / 1e9:,.2f} s"
+    if ns >= 1e6:
+        return f"{ns / 1e6:,.2f} ms"
     if ns >= 1000:
         return f"{ns / 1000:,.2f} µs"
     return f"{ns:,.1f} ns"
@@ -62,7 +77,7 @@ def tables(m):
             lines.append(f"| unique_index | {size} | {fmt(plain)} | {fmt(unique)} | {ratio(unique, plain)}× |")
     lines += ["", "| other | median |", "|---|---|"]
     for (group, fn), ns in sorted(m.items()):
-        if group.split("/")[0] not in OPS + ["unique_index"] + WORKLOADS:
+        if group.split("/")[0] not in OPS + ["unique_index"] + WORKLOADS + CHANGES_PREFIXES:
             lines.append(f"| {group}/{fn} | {fmt(ns)} |")
     return "\n".join(lines)
 
@@ -111,6 +126,22 @@ def workload_tables(m):
     return "\n".join(lines)
 
 
+def changes_tables(m):
+    """The groups of benches/benches/changes.rs, each function's median and its ratio to the
+    group's reference functions."""
+    lines = []
+    for group, bases in CHANGES:
+        fns = sorted((fn, ns) for (g, fn), ns in m.items() if g == group)
+        if not fns:
+            continue
+        lines += [f"| {group} | median | " + " | ".join(f"/ {b}" for b in bases) + " |",
+                  "|---|---|" + "---|" * len(bases)]
+        lines += [f"| {fn} | {fmt(ns)} | " + " | ".join(f"{ratio(ns, m.get((group, b)))}×" for b in bases) + " |"
+                  for fn, ns in fns]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def chart(m, path):
     """Horizontal bars, log scale, one block per operation and size."""
     colors = {"relata": "#c0392b", "sqlite": "#2c3e50", "baseline": "#27ae60", "slotmap": "#8e44ad"}
@@ -151,6 +182,8 @@ def main():
     print(tables(m))
     print()
     print(workload_tables(m))
+    print()
+    print(changes_tables(m))
     chart(m, ROOT / "docs" / "benchmarks.svg")
     print("\nwrote docs/benchmarks.svg", file=sys.stderr)
 
