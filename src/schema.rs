@@ -100,31 +100,18 @@ use crate::{Db, Result};
 ///     #[has_many(key = post, on_delete = Cascade)]
 ///     post_comments: HasMany<Post, Comment>,
 /// }
-/// # let (derived, _) = Blog::new()?;
-/// # let mut by_hand = Db::new();
-/// # BlogByHand::declare(&mut by_hand)?;
-/// # assert_eq!(derived.schema(), by_hand.schema());
-/// # struct BlogByHand { posts: Table<Post>, comments: Table<Comment>, post_slug: Unique<Post, String>, post_comments: HasMany<Post, Comment> }
-/// # impl BlogByHand {
-/// #     fn declare(db: &mut relata::Db) -> relata::Result<Self> {
-/// #         use relata::{AssocOptions, OnDelete, field, fk};
-/// #         let Blog = |posts, comments, post_slug, post_comments| BlogByHand { posts, comments, post_slug, post_comments };
-/// #         db.transaction(|db| {
-/// #             let posts = db.create_table::<Post>()?;
-/// #             let comments = db.create_table::<Comment>()?;
-/// #             let post_slug = db.unique(posts, field!(Post, slug))?;
-/// #             let options = AssocOptions::new().on_delete(OnDelete::Cascade);
-/// #             let post_comments = db.has_many_with(posts, comments, fk!(Comment, post), options)?;
-/// #             Ok(Blog(posts, comments, post_slug, post_comments))
-/// #         })
-/// #     }
-/// # }
+/// # let _ = Blog::new()?;
 /// # Ok::<(), relata::Error>(())
 /// ```
 ///
-/// the derive generates (paths shortened; checked against the derive by this page's test):
+/// the derive generates (paths shortened; this page's test declares it by hand, as below, and
+/// checks that it gives the same [`Db::schema`] as the derive):
 ///
-/// ```ignore
+/// ```
+/// # use relata::{AssocOptions, Db, HasMany, Id, OnDelete, Table, Unique, field, fk};
+/// # #[derive(Clone)] struct Post { slug: String }
+/// # #[derive(Clone)] struct Comment { post: Option<Id<Post>> }
+/// # struct Blog { posts: Table<Post>, comments: Table<Comment>, post_slug: Unique<Post, String>, post_comments: HasMany<Post, Comment> }
 /// impl Blog {
 ///     /// A fresh database with this schema declared on it, and the schema's handles.
 ///     pub fn new() -> relata::Result<(Db, Self)> {
@@ -155,6 +142,23 @@ use crate::{Db, Result};
 ///         Blog::declare(db)
 ///     }
 /// }
+/// # let (by_hand, _) = Blog::new()?;
+/// # let derived = {
+/// #     use relata::Schema;
+/// #     #[derive(Schema)]
+/// #     struct Blog {
+/// #         posts: Table<Post>,
+/// #         comments: Table<Comment>,
+/// #         #[unique(slug)]
+/// #         post_slug: Unique<Post, String>,
+/// #         #[has_many(key = post, on_delete = Cascade)]
+/// #         post_comments: HasMany<Post, Comment>,
+/// #     }
+/// #     Blog::new()?.0
+/// # };
+/// # assert_eq!(by_hand.schema(), derived.schema());
+/// # assert!(by_hand.schema().contains("Comment.post"), "{}", by_hand.schema());
+/// # Ok::<(), relata::Error>(())
 /// ```
 ///
 /// plus, for `SetNull` and `Nullify`, a call that only compiles when the key is an `Option`.
