@@ -1,0 +1,132 @@
+//! The random operations of a history, each with its fuse, and their strategies.
+
+use super::*;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Pick {
+    pub(super) live: bool,
+    pub(super) n: usize,
+}
+
+fn pick() -> impl Strategy<Value = Pick> {
+    (prop::bool::weighted(0.9), any::<usize>()).prop_map(|(live, n)| Pick { live, n })
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Kind {
+    /// `key`: a tag (Node, Bud) or a pick of a node (Leaf, Twig); `None`: null (or tag 0).
+    Insert {
+        t: usize,
+        key: Option<Pick>,
+        n: u8,
+    },
+    Update {
+        t: usize,
+        row: Pick,
+        key: Option<Pick>,
+        n: u8,
+    },
+    Delete {
+        t: usize,
+        row: Pick,
+    },
+    /// `Table::modify`; `panics`: the change closure itself panics.
+    Modify {
+        t: usize,
+        row: Pick,
+        n: u8,
+        panics: bool,
+    },
+    /// Twig (`t == TWIG`) or Bud (`t == BUD`) `add`.
+    Add {
+        t: usize,
+        node: Pick,
+        child: Pick,
+    },
+    /// Twig `set`, or Leaf `set_with` (`delete`: the delete policy).
+    Set {
+        t: usize,
+        node: Pick,
+        children: Vec<Pick>,
+        delete: bool,
+    },
+    RemoveTwigs {
+        node: Pick,
+        twigs: Vec<Pick>,
+    },
+    /// HasMany `create` of a Leaf, Twig or Bud.
+    Create {
+        t: usize,
+        node: Pick,
+        n: u8,
+    },
+    /// BelongsTo `create`: a new node for a twig (an insert, then a relink in another table).
+    CreateNode {
+        twig: Pick,
+        tag: u8,
+        n: u8,
+    },
+    /// Keeps a fork of the database (at most a few; the oldest goes).
+    Snapshot,
+    /// Drops every snapshot: storage stops being shared.
+    Release,
+    Begin {
+        closure: bool,
+    },
+    Commit,
+    Rollback,
+    /// Panics inside the current transaction: the panic unwinds out of it.
+    Abort,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Op {
+    pub(super) kind: Kind,
+    /// The row clone that panics during this operation (0: the first), if any.
+    pub(super) fuse: Option<u32>,
+    /// Whether a fork shares the storage while the operation runs (so its writes copy rows).
+    pub(super) share: bool,
+}
+
+pub(super) fn op() -> impl Strategy<Value = Op> {
+    let table = 0..TABLES;
+    let key = || prop::option::weighted(0.9, pick());
+    let picks = || prop::collection::vec(pick(), 0..4);
+    let kind = prop_oneof![
+        8 => (table.clone(), key(), any::<u8>()).prop_map(|(t, key, n)| Kind::Insert { t, key, n }),
+        4 => (table.clone(), pick(), key(), any::<u8>()).prop_map(|(t, row, key, n)| Kind::Update { t, row, key, n }),
+        3 => (table.clone(), pick()).prop_map(|(t, row)| Kind::Delete { t, row }),
+        3 => (table, pick(), any::<u8>(), prop::bool::weighted(0.2))
+            .prop_map(|(t, row, n, panics)| Kind::Modify { t, row, n, panics }),
+        3 => (prop::sample::select(&[TWIG, BUD][..]), pick(), pick())
+            .prop_map(|(t, node, child)| Kind::Add { t, node, child }),
+        2 => (prop::sample::select(&[LEAF, TWIG][..]), pick(), picks(), any::<bool>())
+            .prop_map(|(t, node, children, delete)| Kind::Set { t, node, children, delete }),
+        1 => (pick(), picks()).prop_map(|(node, twigs)| Kind::RemoveTwigs { node, twigs }),
+        2 => (prop::sample::select(&[LEAF, TWIG, BUD][..]), pick(), any::<u8>())
+            .prop_map(|(t, node, n)| Kind::Create { t, node, n }),
+        1 => (pick(), 0..TAGS, any::<u8>()).prop_map(|(twig, tag, n)| Kind::CreateNode { twig, tag, n }),
+        6 => Just(Kind::Snapshot),
+        1 => Just(Kind::Release),
+        1 => any::<bool>().prop_map(|closure| Kind::Begin { closure }),
+        1 => Just(Kind::Commit),
+        1 => Just(Kind::Rollback),
+        1 => Just(Kind::Abort),
+    ];
+    (
+        kind,
+        prop::option::weighted(0.6, prop_oneof![4 => 0..2u32, 1 => 0..16u32]),
+        prop::bool::weighted(0.5),
+    )
+        .prop_map(|(kind, fuse, share)| Op { kind, fuse, share })
+}
+
+pub(super) fn class(e: Error) -> Fail {
+    match e {
+        Error::NotFound { .. } => Fail::NotFound,
+        Error::Validation { .. } => Fail::Validation,
+        Error::ForeignKey { .. } => Fail::ForeignKey,
+        Error::Unique { .. } => Fail::Unique,
+        other => panic!("unexpected error class: {other}"),
+    }
+}
