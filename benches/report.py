@@ -31,6 +31,11 @@ CHANGES = [("diff/after_10_changes/1M", ["dirty_list"]),
            ("archive/load/1M", ["sqlite_backup", "sqlite_serialize", "baseline"]),
            ("feed/write/1M", ["no_subscriber", "plain_db"])]
 CHANGES_PREFIXES = ["diff", "archive", "feed"]
+# The queries of issue 12 (benches/benches/queries.rs): each group against SQLite with the
+# same index and against a scan.
+QUERIES = [(g, ["sqlite", "relata_scan", "vec_scan"]) for g in
+           ["query_eq/1M", "query_range/1M", "count_range/1M"]] + \
+          [("update_1pct/1M", ["sqlite", "relata_where", "vec"])]
 
 
 def medians():
@@ -126,11 +131,11 @@ def workload_tables(m):
     return "\n".join(lines)
 
 
-def changes_tables(m):
-    """The groups of benches/benches/changes.rs, each function's median and its ratio to the
-    group's reference functions."""
+def changes_tables(m, groups=None):
+    """The groups of benches/benches/changes.rs (or `groups`), each function's median and its
+    ratio to the group's reference functions."""
     lines = []
-    for group, bases in CHANGES:
+    for group, bases in groups or CHANGES:
         fns = sorted((fn, ns) for (g, fn), ns in m.items() if g == group)
         if not fns:
             continue
@@ -184,6 +189,8 @@ def main():
     print(workload_tables(m))
     print()
     print(changes_tables(m))
+    print()
+    print(changes_tables(m, QUERIES))
     chart(m, ROOT / "docs" / "benchmarks.svg")
     print("\nwrote docs/benchmarks.svg", file=sys.stderr)
 
