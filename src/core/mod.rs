@@ -240,3 +240,35 @@ impl Core {
         Ok(())
     }
 }
+
+/// Entries an empty undo log may keep room for.
+const LOG_KEPT: usize = 64;
+
+/// Empties an undo log at the end of an operation, giving back the memory of a large one: a log
+/// lives as long as its table or index, and one big operation (declaring an index over a million
+/// rows, a bulk insert) must not leave it holding memory in proportion to that operation.
+pub(crate) fn clear_log<V>(log: &mut Vec<V>) {
+    if log.capacity() > LOG_KEPT {
+        *log = Vec::new();
+    } else {
+        log.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LOG_KEPT, clear_log};
+
+    #[test]
+    fn a_large_log_gives_its_memory_back_and_a_small_one_keeps_it() {
+        let mut large: Vec<u64> = (0..10_000).collect();
+        clear_log(&mut large);
+        assert!(large.is_empty());
+        assert!(large.capacity() <= LOG_KEPT, "{}", large.capacity());
+        let mut small: Vec<u64> = Vec::with_capacity(8);
+        small.extend(0..8);
+        clear_log(&mut small);
+        assert!(small.is_empty());
+        assert_eq!(small.capacity(), 8);
+    }
+}

@@ -568,7 +568,7 @@ impl<T: Model> ErasedTable for TableData<T> {
     }
 
     fn commit(&mut self) {
-        self.log.clear();
+        super::clear_log(&mut self.log);
         for index in &mut self.indexes {
             index.commit();
         }
@@ -590,6 +590,7 @@ impl<T: Model> ErasedTable for TableData<T> {
                 Undo::Taken => {}
             }
         }
+        super::clear_log(log);
         for index in indexes.iter_mut() {
             index.rollback();
         }

@@ -458,8 +458,8 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
     }
 
     fn commit(&mut self) {
-        self.log.clear();
-        self.saved.clear();
+        crate::core::clear_log(&mut self.log);
+        crate::core::clear_log(&mut self.saved);
     }
 
     fn rollback(&mut self) {
@@ -469,7 +469,8 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
                 Logged::Removed(key, id) => self.store.link(&key, id),
             }
         }
-        self.saved.clear();
+        crate::core::clear_log(&mut self.log);
+        crate::core::clear_log(&mut self.saved);
     }
 
     fn verify(&self, core: &Core, rows: &Arena<T>) -> std::result::Result<(), String> {

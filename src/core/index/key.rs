@@ -330,7 +330,7 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
     }
 
     fn commit(&mut self) {
-        self.log.clear();
+        crate::core::clear_log(&mut self.log);
     }
 
     fn rollback(&mut self) {
@@ -342,6 +342,7 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
                 }
             }
         }
+        crate::core::clear_log(&mut self.log);
     }
 
     fn verify(&self, _core: &Core, rows: &Arena<T>) -> std::result::Result<(), String> {
