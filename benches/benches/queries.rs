@@ -19,7 +19,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime};
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
 use relata::{Db, Index, Table, field};
 use relata_benches::Rng;
 use rusqlite::Connection;
@@ -139,9 +141,25 @@ fn reads(
         b.iter(|| {
             let lo = next();
             let answer: u64 = match (count, width) {
-                (true, _) => s.relata.by_due.count_range(&s.relata.db, lo..lo + width).unwrap() as u64,
-                (false, 1) => s.relata.by_due.find(&s.relata.db, &lo).unwrap().map(|l| u64::from(l.fine)).sum(),
-                (false, _) => s.relata.by_due.range(&s.relata.db, lo..lo + width).unwrap().map(|l| u64::from(l.fine)).sum(),
+                (true, _) => s
+                    .relata
+                    .by_due
+                    .count_range(&s.relata.db, lo..lo + width)
+                    .unwrap() as u64,
+                (false, 1) => s
+                    .relata
+                    .by_due
+                    .find(&s.relata.db, &lo)
+                    .unwrap()
+                    .map(|l| u64::from(l.fine))
+                    .sum(),
+                (false, _) => s
+                    .relata
+                    .by_due
+                    .range(&s.relata.db, lo..lo + width)
+                    .unwrap()
+                    .map(|l| u64::from(l.fine))
+                    .sum(),
             };
             black_box(answer)
         })
@@ -200,7 +218,13 @@ fn check_reads(s: &Stores) {
                 .map(|l| u64::from(l.fine))
                 .sum()
         };
-        let eq: u64 = s.relata.by_due.find(&s.relata.db, &lo).unwrap().map(|l| u64::from(l.fine)).sum();
+        let eq: u64 = s
+            .relata
+            .by_due
+            .find(&s.relata.db, &lo)
+            .unwrap()
+            .map(|l| u64::from(l.fine))
+            .sum();
         assert_eq!(eq, vec_sum(1));
         assert_eq!(sqlite_sum(&s.conn, SQL_EQ, [lo]), vec_sum(1));
         let range: u64 = s
@@ -211,10 +235,26 @@ fn check_reads(s: &Stores) {
             .map(|l| u64::from(l.fine))
             .sum();
         assert_eq!(range, vec_sum(WINDOW));
-        assert_eq!(sqlite_sum(&s.conn, SQL_RANGE, [lo, lo + WINDOW]), vec_sum(WINDOW));
-        let in_range = s.vec.iter().filter(|l| l.due_on >= lo && l.due_on < lo + WINDOW).count();
-        assert_eq!(s.relata.by_due.count_range(&s.relata.db, lo..lo + WINDOW).unwrap(), in_range);
-        assert_eq!(sqlite_sum(&s.conn, SQL_COUNT, [lo, lo + WINDOW]), in_range as u64);
+        assert_eq!(
+            sqlite_sum(&s.conn, SQL_RANGE, [lo, lo + WINDOW]),
+            vec_sum(WINDOW)
+        );
+        let in_range = s
+            .vec
+            .iter()
+            .filter(|l| l.due_on >= lo && l.due_on < lo + WINDOW)
+            .count();
+        assert_eq!(
+            s.relata
+                .by_due
+                .count_range(&s.relata.db, lo..lo + WINDOW)
+                .unwrap(),
+            in_range
+        );
+        assert_eq!(
+            sqlite_sum(&s.conn, SQL_COUNT, [lo, lo + WINDOW]),
+            in_range as u64
+        );
     }
 }
 
