@@ -31,11 +31,11 @@ CHANGES = [("diff/after_10_changes/1M", ["dirty_list"]),
            ("archive/load/1M", ["sqlite_backup", "sqlite_serialize", "baseline"]),
            ("feed/write/1M", ["no_subscriber", "plain_db"])]
 CHANGES_PREFIXES = ["diff", "archive", "feed"]
-# The queries of issue 12 (benches/benches/queries.rs): each group against SQLite with the
-# same index and against a scan.
-QUERIES = [(g, ["sqlite", "relata_scan", "vec_scan"]) for g in
-           ["query_eq/1M", "query_range/1M", "count_range/1M"]] + \
-          [("update_1pct/1M", ["sqlite", "relata_where", "vec"])]
+# The queries of issue 12 (benches/benches/queries.rs): relata through its index beside SQLite
+# with the same index, each beside its own full scan and a plain `Vec` scan.
+QUERIES = ["query_eq/1M", "query_range/1M", "count_range/1M", "update_1pct/1M", "update_key_1pct/1M"]
+QUERIES_FNS = ["relata", "sqlite", "relata_scan", "sqlite_scan", "vec"]
+QUERIES_PREFIXES = sorted({g.split("/")[0] for g in QUERIES})
 
 
 def medians():
@@ -82,7 +82,7 @@ def tables(m):
             lines.append(f"| unique_index | {size} | {fmt(plain)} | {fmt(unique)} | {ratio(unique, plain)}× |")
     lines += ["", "| other | median |", "|---|---|"]
     for (group, fn), ns in sorted(m.items()):
-        if group.split("/")[0] not in OPS + ["unique_index"] + WORKLOADS + CHANGES_PREFIXES:
+        if group.split("/")[0] not in OPS + ["unique_index"] + WORKLOADS + CHANGES_PREFIXES + QUERIES_PREFIXES:
             lines.append(f"| {group}/{fn} | {fmt(ns)} |")
     return "\n".join(lines)
 
@@ -147,6 +147,24 @@ def changes_tables(m, groups=None):
     return "\n".join(lines)
 
 
+def queries_table(m):
+    """The groups of benches/benches/queries.rs, one row each: the medians of relata (through
+    its index), SQLite (with the same index), their full scans and a `Vec` scan, with ratios."""
+    rows = []
+    for group in QUERIES:
+        r = {fn: m.get((group, fn)) for fn in QUERIES_FNS}
+        if all(v is None for v in r.values()):
+            continue
+        rows.append(f"| {group} | " + " | ".join(fmt(r[fn]) for fn in QUERIES_FNS)
+                    + f" | {ratio(r['sqlite'], r['relata'])}× | {ratio(r['relata_scan'], r['relata'])}×"
+                    + f" | {ratio(r['relata'], r['vec'])}× |")
+    if not rows:
+        return ""
+    return "\n".join(["| query | relata | SQLite | relata scan | SQLite scan | Vec scan "
+                      "| SQLite / relata | relata scan / relata | relata / Vec scan |",
+                      "|---|---|---|---|---|---|---|---|---|"] + rows)
+
+
 def chart(m, path):
     """Horizontal bars, log scale, one block per operation and size."""
     colors = {"relata": "#c0392b", "sqlite": "#2c3e50", "baseline": "#27ae60", "slotmap": "#8e44ad"}
@@ -190,7 +208,7 @@ def main():
     print()
     print(changes_tables(m))
     print()
-    print(changes_tables(m, QUERIES))
+    print(queries_table(m))
     chart(m, ROOT / "docs" / "benchmarks.svg")
     print("\nwrote docs/benchmarks.svg", file=sys.stderr)
 
