@@ -570,3 +570,19 @@ fn a_save_interrupted_at_any_step_leaves_the_old_file_or_the_new_one() {
         "the save took only {crashed_at} steps: the simulation is too coarse"
     );
 }
+
+/// Regression: a corrupted slot number (with a counter to match) made the load rebuild billions
+/// of empty slots and run out of memory (found by the corrupted-archive property test in CI).
+#[test]
+fn a_slot_far_beyond_the_rows_is_refused_without_allocating_it() {
+    let json = edited(|v| {
+        v["tables"][1]["counter"] = serde_json::json!(1u64 << 40);
+        v["tables"][1]["rows"][0][0] = serde_json::json!(4_000_000_000u32);
+    });
+    let (error, ..) = load_error(&json);
+    let problem = problem(error);
+    assert!(
+        matches!(&problem, ArchiveProblem::Rows { message, .. } if message.contains("slot 4000000000")),
+        "{problem:?}"
+    );
+}

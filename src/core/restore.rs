@@ -33,6 +33,12 @@ pub(crate) struct Saved<T> {
 /// far from the creation number the dangling id uses.
 const MAX_COUNTER: u64 = u64::MAX >> 2;
 
+/// Empty slots a load recreates beyond four per row: a slot's position is part of its row's id,
+/// so the empty slots before the last row are rebuilt, and a corrupted slot number must not make
+/// a load allocate gigabytes (2^26 empty slots is a few hundred megabytes; a real database whose
+/// table shrank further than this from its peak is the one case refused).
+const MAX_SPARE_SLOTS: u64 = 1 << 26;
+
 impl<T: Model> TableData<T> {
     /// A table with this one's (still filled) indexes holding the rows of `saved`, as table
     /// instance `current`: its rows keep their ids, in the saved lineage, and rows created
@@ -77,6 +83,12 @@ impl<T: Model> TableData<T> {
             }
             if previous == Some(slot) {
                 return Err(format!("slot {slot} holds two rows"));
+            }
+            if u64::from(slot) >= MAX_SPARE_SLOTS.max(4 * rows.len() as u64) {
+                return Err(format!(
+                    "slot {slot} is beyond the slots {} rows can need",
+                    rows.len()
+                ));
             }
             previous = Some(slot);
         }
