@@ -264,3 +264,68 @@ fn a_dropped_subscription_stops_receiving() {
         .unwrap();
     assert_eq!(shared.read(|db| posts.len(db)), Ok(1));
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Tag {
+    name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Label {
+    tag: Option<String>,
+}
+
+/// A change set that renames or removes a source keyed by attribute is refused where a target
+/// row still holds the old key (the check reads the old keys of the changed sources only).
+#[test]
+fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
+    let mut db = Db::new();
+    let tags = db.create_table::<Tag>().unwrap();
+    let labels = db.create_table::<Label>().unwrap();
+    let names = db.unique(tags, relata::field!(Tag, name)).unwrap();
+    let tagged = db
+        .has_many_by(
+            names,
+            labels,
+            fk!(Label, tag),
+            relata::AssocOptions::new().name("labels"),
+        )
+        .unwrap();
+    let a = tags.insert(&mut db, Tag { name: "a".into() }).unwrap();
+    let b = tags.insert(&mut db, Tag { name: "b".into() }).unwrap();
+    let before = db.fork();
+    // Elsewhere, a label of each tag.
+    let mut target = before.fork();
+    let la = tagged.create(&mut target, a, Label { tag: None }).unwrap();
+    tagged.create(&mut target, b, Label { tag: None }).unwrap();
+    // Here, `a` renamed and `b` removed, with no labels to follow.
+    tags.update(&mut db, a, Tag { name: "z".into() }).unwrap();
+    let renamed = db.changes_since(&before);
+    tags.delete(&mut db, b).unwrap();
+    let both = db.changes_since(&before);
+
+    let mut t = target.fork();
+    let result = renamed.apply_to(&mut t);
+    match result {
+        Err(Error::ForeignKey {
+            row: Some(row),
+            key,
+            ..
+        }) => {
+            assert!(row.is(la), "{row}");
+            assert_eq!(key, "\"a\"");
+        }
+        other => panic!("expected a ForeignKey error, got {other:?}"),
+    }
+    assert_eq!(tags.get(&t, a).map(|t| t.name.clone()), Ok("a".into()));
+    let result = both.apply_to(&mut target.fork());
+    assert!(
+        matches!(result, Err(Error::ForeignKey { .. })),
+        "{result:?}"
+    );
+    // Where no label holds the old keys, both apply.
+    let mut plain = before.fork();
+    assert_eq!(both.apply_to(&mut plain), Ok(2));
+    assert_eq!(tags.len(&plain), Ok(1));
+    plain.check_integrity().unwrap();
+}

@@ -50,8 +50,15 @@ pub(crate) trait AssocOps: Send + Sync {
     ) -> Result<bool>;
     /// Whether row `child`'s key references no live row.
     fn dangles(&self, core: &Core, def: &AssocDef, child: RawId) -> bool;
-    /// For a key by attribute, a target row whose key no source holds, and the key.
-    fn first_dangling(&self, core: &Core, def: &AssocDef) -> Option<(RawId, String)>;
+    /// For a key by attribute: a target row holding a key that source rows `sources` held in
+    /// `old` and no source row holds in `core`, and the key. O(sources · log n).
+    fn dangling_from(
+        &self,
+        core: &Core,
+        old: &Core,
+        def: &AssocDef,
+        sources: &[RawId],
+    ) -> Option<(RawId, String)>;
     /// Row `child`'s key, as `Debug` shows it (`Some("null")` for a null key); `None` if there
     /// is no such row.
     fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String>;
@@ -131,10 +138,21 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
             .is_some_and(|key| index.resolve(core, key).is_none())
     }
 
-    fn first_dangling(&self, core: &Core, def: &AssocDef) -> Option<(RawId, String)> {
+    fn dangling_from(
+        &self,
+        core: &Core,
+        old: &Core,
+        def: &AssocDef,
+        sources: &[RawId],
+    ) -> Option<(RawId, String)> {
         let index = Self::index(core, def)?;
-        let (member, key) = index.first_dangling(core)?;
-        Some((core.id_in(def.target, member)?, key))
+        let before = old.data::<S>(def.source)?;
+        let keys = before.index::<KeyIndex<S, K>>(def.source_key?)?;
+        sources.iter().find_map(|&id| {
+            let key = keys.key_of(before.rows().get(id)?)?;
+            let (member, key) = index.dangling(core, &key)?;
+            Some((core.id_in(def.target, member)?, key))
+        })
     }
 
     fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String> {

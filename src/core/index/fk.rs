@@ -203,19 +203,17 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
         self.store.bucket(key, &self.source_lineage)
     }
 
-    /// For a key by attribute: a row whose key no source row holds, with that key (after a
-    /// change applied wholesale renamed or removed sources). O(keys · log n). `None` for id
-    /// keys, whose sources' removals are checked by their children.
-    pub(crate) fn first_dangling(&self, core: &Core) -> Option<(Member, String)> {
-        let Store::Keys(map) = &self.store else {
+    /// For a key by attribute: a row holding `key`, with that key, if no source row holds it
+    /// (after a change applied wholesale renamed or removed the source that did). O(log n).
+    /// `None` for id keys, whose sources' removals are checked by their children.
+    pub(crate) fn dangling(&self, core: &Core, key: &K) -> Option<(Member, String)> {
+        let Store::Keys(_) = &self.store else {
             return None;
         };
-        map.iter().find_map(|(key, bucket)| {
-            let holder = bucket.iter().next()?;
-            self.resolve(core, key)
-                .is_none()
-                .then(|| (holder, format!("{key:?}")))
-        })
+        let holder = self.bucket(key)?.iter().next()?;
+        self.resolve(core, key)
+            .is_none()
+            .then(|| (holder, format!("{key:?}")))
     }
 
     /// The source row `key` references, if it exists. O(log n).

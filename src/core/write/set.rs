@@ -82,10 +82,14 @@ impl Write<'_> {
     /// may call for on-update actions).
     fn keyed_source(&self, t: usize) -> bool {
         let catalog = &self.core.catalog;
-        catalog.tables[t]
-            .refs
-            .iter()
-            .any(|&a| catalog.assocs[a].source_key.is_some())
+        catalog.tables.get(t).is_some_and(|table| {
+            table.refs.iter().any(|&a| {
+                catalog
+                    .assocs
+                    .get(a)
+                    .is_some_and(|d| d.source_key.is_some())
+            })
+        })
     }
 
     /// Checks and reindexes, in order, rows changed in place whose index keys moved.
@@ -120,6 +124,11 @@ impl Write<'_> {
                 handle: "a change set of another database (its tables differ)".into(),
             });
         }
+        // The state before, to read the keys of source rows renamed or removed by attribute
+        // (O(1): it shares storage; taken only when such a key exists).
+        let old = (0..tables)
+            .any(|t| self.keyed_source(t))
+            .then(|| self.core.clone());
         let mut changed = 0;
         let mut touched = Vec::new();
         for t in 0..tables {
@@ -147,11 +156,19 @@ impl Write<'_> {
         for (t, stored, removed) in touched {
             let table = self.core.tables.get(t).ok_or_else(|| internal(t))?;
             table.check_rows(self.core, &stored)?;
-            if !stored.is_empty() || !removed.is_empty() {
-                // Sources renamed or removed by attribute: no key may be left naming nothing.
-                for &a in &self.core.catalog.tables[t].refs {
-                    let def = &self.core.catalog.assocs[a];
-                    if let Some((child, key)) = def.ops.first_dangling(self.core, def) {
+            let catalog = &self.core.catalog;
+            let refs = &catalog.tables.get(t).ok_or_else(|| internal(t))?.refs;
+            if let Some(old) = &old {
+                // Sources renamed or removed by attribute: no key they held may be left naming
+                // nothing.
+                let sources: Vec<RawId> = stored.iter().chain(&removed).copied().collect();
+                for &a in refs {
+                    let def = catalog.assocs.get(a).ok_or_else(|| internal(t))?;
+                    if def.source_key.is_none() {
+                        continue;
+                    }
+                    if let Some((child, key)) = def.ops.dangling_from(self.core, old, def, &sources)
+                    {
                         let target = self.core.table_name(def.target);
                         return Err(Error::ForeignKey {
                             model: target,
@@ -164,8 +181,8 @@ impl Write<'_> {
                 }
             }
             for id in removed {
-                for &a in &self.core.catalog.tables[t].refs {
-                    let def = &self.core.catalog.assocs[a];
+                for &a in refs {
+                    let def = catalog.assocs.get(a).ok_or_else(|| internal(t))?;
                     if let Some(child) = def.ops.children(self.core, def, id).next() {
                         let child = self
                             .core
