@@ -329,3 +329,51 @@ fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
     assert_eq!(tags.len(&plain), Ok(1));
     plain.check_integrity().unwrap();
 }
+
+/// A change set that removes a source and puts another in its slot, applied where a row the
+/// change set does not touch still references the removed source, is refused, and leaves the
+/// state as it was. (It used to be applied: linking the new source's row reset the old
+/// source's bucket, the row was then missed by the check for children of removed rows, and
+/// the database kept a dangling key; a failed apply did not restore the bucket either.)
+#[test]
+fn a_change_set_that_reuses_a_removed_sources_slot_is_refused_where_it_still_has_children() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let a = b.post_comments.create(&mut b.db, p, comment("a")).unwrap();
+    let before = b.db.fork();
+    // Elsewhere, another comment on `p`.
+    let mut target = before.fork();
+    let c = b
+        .post_comments
+        .create(&mut target, p, comment("c"))
+        .unwrap();
+    let was = target.fork();
+    // Here, `p` and its comment go; `q` takes `p`'s slot and `b` takes `a`'s.
+    b.comments.delete(&mut b.db, a).unwrap();
+    b.posts.delete(&mut b.db, p).unwrap();
+    let q = b.posts.insert(&mut b.db, post("q")).unwrap();
+    b.post_comments.create(&mut b.db, q, comment("b")).unwrap();
+    let changes = b.db.changes_since(&before);
+
+    let result = changes.apply_to(&mut target);
+    match &result {
+        Err(Error::ForeignKey { row: Some(row), .. }) => assert!(row.is(c), "{row}"),
+        other => panic!("expected a ForeignKey error naming {c:?}, got {other:?}"),
+    }
+    target.check_integrity().unwrap();
+    let ids = |db: &Db| -> Vec<Id<Comment>> {
+        b.post_comments
+            .get(db, p)
+            .unwrap()
+            .map(|r| r.id())
+            .collect()
+    };
+    assert_eq!(ids(&target), ids(&was));
+    assert_eq!(b.post_comments.count(&target, p), Ok(2));
+    assert_eq!(b.posts.len(&target), Ok(1));
+    // Where only `a` references `p`, it applies.
+    let mut plain = before.fork();
+    assert!(changes.apply_to(&mut plain).is_ok());
+    plain.check_integrity().unwrap();
+    assert_eq!(b.post_comments.count(&plain, q), Ok(1));
+}

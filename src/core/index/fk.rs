@@ -59,19 +59,31 @@ impl<K: Key> Store<K> {
         }
     }
 
+    /// Adds `child` to `key`'s bucket. A slot's bucket stamped with another source is reset
+    /// first; if it still held rows (the old source left with children, which only a change
+    /// applied wholesale does), they are returned, to be logged and checked.
     #[inline]
-    fn link(&mut self, key: &K, child: Member) {
+    #[must_use]
+    fn link(&mut self, key: &K, child: Member) -> Option<Logged<K>> {
+        let mut displaced = None;
         match self {
             Store::Slots(v) => {
-                let Some(raw) = key.__raw() else { return };
+                let raw = key.__raw()?;
                 let slot = raw.slot() as usize;
                 while v.len() <= slot {
                     v.push(Entry::default());
                 }
                 if let Some(entry) = v.get_mut(slot) {
                     if entry.stamp != raw.member().seq {
-                        entry.stamp = raw.member().seq;
-                        entry.bucket = Bucket::Empty;
+                        let stamp = std::mem::replace(&mut entry.stamp, raw.member().seq);
+                        let bucket = std::mem::replace(&mut entry.bucket, Bucket::Empty);
+                        if !bucket.is_empty() {
+                            displaced = Some(Logged::Displaced {
+                                slot: raw.slot(),
+                                stamp,
+                                bucket,
+                            });
+                        }
                     }
                     entry.bucket.insert(child);
                 }
@@ -79,6 +91,16 @@ impl<K: Key> Store<K> {
             Store::Keys(m) => {
                 m.entry(key.clone()).or_default().insert(child);
             }
+        }
+        displaced
+    }
+
+    /// Puts back a bucket [`link`](Self::link) displaced (rollback).
+    fn restore(&mut self, slot: u32, stamp: Seq, bucket: Bucket) {
+        if let Store::Slots(v) = self
+            && let Some(entry) = v.get_mut(slot as usize)
+        {
+            *entry = Entry { stamp, bucket };
         }
     }
 
@@ -327,8 +349,10 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
             }
         }
         if let Some(new) = new {
-            self.store.link(new, child);
+            // Unlogged relinks are those of a live source, whose bucket is never displaced.
+            let displaced = self.store.link(new, child);
             if logged {
+                self.log.extend(displaced);
                 self.log.push(Logged::Added(new.clone(), child));
             }
         }
@@ -404,10 +428,43 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
         Ok(())
     }
 
+    fn check_displaced(&self, rows: &Arena<T>) -> Result<()> {
+        for change in &self.log {
+            let Logged::Displaced {
+                slot,
+                stamp,
+                bucket,
+            } = change
+            else {
+                continue;
+            };
+            for member in bucket.iter() {
+                let id = self.table.id(member);
+                let Some(key) = rows.get(id).and_then(|row| self.fk.get(row)) else {
+                    continue;
+                };
+                if key
+                    .__raw()
+                    .is_some_and(|raw| raw.slot() == *slot && raw.member().seq == *stamp)
+                {
+                    return Err(Error::ForeignKey {
+                        model: model_name::<T>(),
+                        field: self.fk.name,
+                        row: Some(RowRef::new(model_name::<T>(), id)),
+                        references: model_name::<S>(),
+                        key: format!("{key:?}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn insert(&mut self, id: Member, row: &T) {
         if let Some(key) = self.fk.get(row) {
             let key = key.clone();
-            self.store.link(&key, id);
+            let displaced = self.store.link(&key, id);
+            self.log.extend(displaced);
             self.log.push(Logged::Added(key, id));
         }
     }
@@ -464,7 +521,13 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
         while let Some(change) = self.log.pop() {
             match change {
                 Logged::Added(key, id) => self.store.unlink(&key, id),
-                Logged::Removed(key, id) => self.store.link(&key, id),
+                // What this link displaces, a `Displaced` entry logged earlier puts back.
+                Logged::Removed(key, id) => drop(self.store.link(&key, id)),
+                Logged::Displaced {
+                    slot,
+                    stamp,
+                    bucket,
+                } => self.store.restore(slot, stamp, bucket),
             }
         }
         crate::core::clear_log(&mut self.log);

@@ -340,6 +340,7 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
                 Logged::Removed(key, id) => {
                     self.put(&key, id);
                 }
+                Logged::Displaced { .. } => {}
             }
         }
         crate::core::clear_log(&mut self.log);

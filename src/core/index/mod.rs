@@ -45,8 +45,9 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     /// it changed (a bucket it created proves no source alive; an entry it took over from
     /// another row is a conflict). For changes applied wholesale (`ChangeSet::apply_to`).
     fn check_stored(&self, core: &Core, id: RawId, row: &T) -> Result<()>;
-    /// Whether the rows this operation's changes displaced from a unique key still hold it:
-    /// then two rows hold one unique key. Unique key indexes only.
+    /// Whether the rows this operation's changes displaced from a unique key still hold it
+    /// (then two rows hold one unique key), or from the bucket of a source whose slot another
+    /// source took (then they reference a removed row). For changes applied wholesale.
     fn check_displaced(&self, _rows: &Arena<T>) -> Result<()> {
         Ok(())
     }
@@ -81,4 +82,12 @@ impl<T: 'static> Clone for Box<dyn RowIndex<T>> {
 enum Logged<K> {
     Added(K, Member),
     Removed(K, Member),
+    /// A slot-addressed foreign-key bucket still holding rows of the source that left this
+    /// slot, reset when a row of the slot's new source was linked (only changes applied
+    /// wholesale leave such a bucket behind): its stamp and rows, to put back on rollback.
+    Displaced {
+        slot: u32,
+        stamp: crate::id::Seq,
+        bucket: crate::core::bucket::Bucket,
+    },
 }
