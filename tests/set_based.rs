@@ -148,6 +148,34 @@ fn a_panic_half_way_through_a_set_based_update_changes_nothing() {
     assert_eq!(w.units.modify_all(&mut w.db, |u| u.hp = 1), Ok(40));
 }
 
+/// A panic in the second storage leaf, after the first was changed whole: the database is
+/// again the snapshot's state, and nothing differs between them.
+#[test]
+fn a_panic_after_a_whole_leaf_changed_leaves_nothing_to_diff() {
+    let mut w = world();
+    let snapshot = w.db.fork();
+    for dense in [true, false] {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            w.units.modify_where(
+                &mut w.db,
+                |u| dense || u.tag % 16 == 0 || u.tag == 38,
+                |u| {
+                    assert!(u.tag < 36, "half-way");
+                    u.hp = 0;
+                    u.squad = w.b;
+                },
+            )
+        }));
+        assert!(result.is_err());
+        assert!(hp(&w).iter().all(|&h| h == 10));
+        assert_eq!(w.members.count(&w.db, w.a), Ok(20));
+        let changes = w.db.changes_since(&snapshot);
+        assert!(changes.table(w.units).unwrap().is_empty());
+        assert!(changes.links(w.members).unwrap().is_empty());
+        w.db.check_integrity().unwrap();
+    }
+}
+
 #[test]
 fn modify_where_copies_only_what_it_selects_after_a_snapshot() {
     let mut w = world();

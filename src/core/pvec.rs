@@ -144,6 +144,73 @@ impl<T: Clone + Default> PVec<T> {
         }
     }
 
+    /// The leaf holding `index`, shared (one reference-count increment): kept, it keeps the
+    /// leaf's entries as they are now whatever is written later. O(log₃₂ n).
+    pub(crate) fn leaf_ref(&self, index: usize) -> Option<Arc<Leaf<T>>> {
+        if index >= self.len {
+            return None;
+        }
+        let mut node = &self.root;
+        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
+        loop {
+            match node {
+                Node::Branch(children) => {
+                    shift -= BRANCH_BITS;
+                    node = children[(index >> shift) & BRANCH_MASK].as_ref()?;
+                }
+                Node::Leaf(items) => return Some(items.clone()),
+            }
+        }
+    }
+
+    /// Whether writing the leaf holding `index` would copy it: a clone shares it or a node
+    /// above it. O(log₃₂ n).
+    pub(crate) fn leaf_shared(&self, index: usize) -> bool {
+        let mut node = &self.root;
+        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
+        loop {
+            match node {
+                Node::Branch(children) => {
+                    if !children.is_unique() {
+                        return true;
+                    }
+                    shift -= BRANCH_BITS;
+                    match children[(index >> shift) & BRANCH_MASK].as_ref() {
+                        Some(child) => node = child,
+                        None => return false,
+                    }
+                }
+                Node::Leaf(items) => return !items.is_unique(),
+            }
+        }
+    }
+
+    /// Puts `leaf` back as the leaf holding `index` (one taken by [`leaf_ref`](Self::leaf_ref)
+    /// before writes to it). Copies shared branches on the way (reference-count increments
+    /// only: no entry is cloned). O(log₃₂ n).
+    pub(crate) fn set_leaf(&mut self, index: usize, leaf: Arc<Leaf<T>>) {
+        if index >= self.len {
+            return;
+        }
+        let mut node = &mut self.root;
+        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
+        loop {
+            match node {
+                Node::Branch(children) => {
+                    shift -= BRANCH_BITS;
+                    match Arc::make_mut(children)[(index >> shift) & BRANCH_MASK].as_mut() {
+                        Some(child) => node = child,
+                        None => return,
+                    }
+                }
+                Node::Leaf(items) => {
+                    *items = leaf;
+                    return;
+                }
+            }
+        }
+    }
+
     /// Appends `value` and returns it in place. O(log₃₂ n).
     pub(crate) fn push(&mut self, value: T) -> &mut T {
         if self.len == self.capacity() {
@@ -325,6 +392,31 @@ mod tests {
         assert!(v.leaf(BIG).is_none());
         let starts: Vec<usize> = v.leaves().map(|(s, _)| s).take(3).collect();
         assert_eq!(starts, [0, LEAF_LEN, 2 * LEAF_LEN]);
+    }
+
+    #[test]
+    fn a_saved_leaf_put_back_undoes_writes_and_is_shared_again() {
+        let mut v = PVec::new();
+        for i in 0..MID as u32 {
+            v.push(i);
+        }
+        let at = 3 * LEAF_LEN + 4;
+        assert!(!v.leaf_shared(at));
+        let saved = v.leaf_ref(at).unwrap();
+        assert!(v.leaf_shared(at), "a saved leaf is shared");
+        for i in at - 4..at + 4 {
+            *v.get_mut(i).unwrap() += 1_000;
+        }
+        assert_eq!(v.get(at), Some(&(at as u32 + 1_000)));
+        assert!(!v.leaf_shared(at), "the write copied it");
+        let snapshot = v.clone();
+        assert!(v.leaf_shared(at), "a clone shares every leaf");
+        v.set_leaf(at, saved);
+        assert_eq!(v.get(at), Some(&(at as u32)));
+        assert_eq!(snapshot.get(at), Some(&(at as u32 + 1_000)));
+        let flat: Vec<u32> = v.leaves().flat_map(|(_, l)| l.iter().copied()).collect();
+        assert_eq!(flat, (0..MID as u32).collect::<Vec<_>>());
+        assert!(v.leaf_ref(MID).is_none());
     }
 
     #[test]

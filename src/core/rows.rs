@@ -326,10 +326,11 @@ impl<T: Clone> Arena<T> {
 
     /// The live rows of the leaf starting at slot `start` that `pick` picks, as a mask of
     /// their offsets in the leaf. Reads only.
+    #[inline]
     pub(crate) fn pick_in_leaf(
         &self,
         start: usize,
-        pick: &mut dyn FnMut(RawId, &T) -> bool,
+        pick: &mut impl FnMut(RawId, &T) -> bool,
     ) -> u64 {
         let Some(leaf) = self.slots.leaf(start) else {
             return 0;
@@ -348,11 +349,12 @@ impl<T: Clone> Arena<T> {
 
     /// Calls `f` on each live row of the leaf starting at slot `start` whose offset is in
     /// `mask`, mutably (copying the leaf first if a clone shares it).
+    #[inline]
     pub(crate) fn modify_in_leaf(
         &mut self,
         start: usize,
         mask: u64,
-        f: &mut dyn FnMut(RawId, &mut T),
+        f: &mut impl FnMut(RawId, &mut T),
     ) {
         let lineage = &self.lineage;
         let Some(leaf) = self.slots.leaf_mut(start) else {
@@ -365,6 +367,24 @@ impl<T: Clone> Arena<T> {
                 f(lineage.id(member_at(*seq, start + offset)), row);
             }
         }
+    }
+
+    /// The leaf starting at slot `start` as it is now, shared: writes after this copy the
+    /// leaf, and [`restore_leaf`](Self::restore_leaf) puts it back. O(log n), no row cloned.
+    pub(crate) fn save_leaf(&self, start: usize) -> Option<SavedLeaf<T>> {
+        self.slots.leaf_ref(start).map(SavedLeaf)
+    }
+
+    /// Whether writing the leaf starting at slot `start` copies it (a clone shares it).
+    pub(crate) fn leaf_shared(&self, start: usize) -> bool {
+        self.slots.leaf_shared(start)
+    }
+
+    /// Puts back a leaf [`save_leaf`](Self::save_leaf) took, undoing every write to its slots
+    /// since. For rollback: the slots must hold rows or vacancies as they did then (the free
+    /// list and count are not touched). O(log n), no row cloned.
+    pub(crate) fn restore_leaf(&mut self, start: usize, saved: SavedLeaf<T>) {
+        self.slots.set_leaf(start, saved.0);
     }
 
     /// The row `id` names, reusing `cursor` (the last leaf read) when `id` is in the same leaf:
@@ -416,6 +436,19 @@ fn member_at(seq: NonZeroU64, slot: usize) -> Member {
     Member {
         seq: Seq::new(seq.get()),
         slot: slot as u32,
+    }
+}
+
+/// A leaf of an [`Arena`] as it was when [`Arena::save_leaf`] took it.
+pub(crate) struct SavedLeaf<T>(Arc<pvec::Leaf<Slot<T>>>);
+
+impl<T> SavedLeaf<T> {
+    /// The row `id` names as the leaf held it, if it names one of its slots and was alive.
+    pub(crate) fn row(&self, id: RawId) -> Option<&T> {
+        match self.0.get(pvec::leaf_offset(id.slot() as usize))? {
+            Slot::Occupied { seq, row } if seq.get() == id.member().seq.get() => Some(row),
+            _ => None,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::any::Any;
 
 use super::Core;
 use super::index::{FkIndex, RowIndex};
-use super::rows::{Arena, SlotChange};
+use super::rows::{Arena, SavedLeaf, SlotChange};
 use crate::Model;
 use crate::id::RawId;
 use crate::key::Key;
@@ -15,6 +15,9 @@ enum Undo<T> {
     Inserted(RawId),
     Removed(RawId, T),
     Replaced(RawId, T),
+    /// The leaf starting at this slot was saved before an in-place change of its rows; putting
+    /// it back undoes every write to its slots since.
+    Leaf(usize, SavedLeaf<T>),
     /// A fast relink wrote the key of index `index` in place; that index saved the key the row
     /// held (`FkIndex::save_key`), to write back on rollback.
     Relinked {
@@ -23,6 +26,20 @@ enum Undo<T> {
     },
     /// A removed or replaced value the caller took once the operation could no longer fail.
     Taken,
+}
+
+/// Picked rows in one leaf from which an in-place change saves the whole leaf rather than each
+/// row: one copy of the leaf then costs less than logging this many rows one by one.
+const SAVE_LEAF_AT: u32 = 8;
+
+/// The value row `id` had when log entry `at` was written (a replaced row, or its slot in a
+/// saved leaf).
+fn logged<T>(log: &[Undo<T>], id: RawId, at: usize) -> Option<&T> {
+    match log.get(at)? {
+        Undo::Replaced(_, old) => Some(old),
+        Undo::Leaf(_, saved) => saved.row(id),
+        _ => None,
+    }
 }
 
 /// What a patch changed: the rows it stored, and those it removed.
@@ -196,32 +213,55 @@ impl<T: Model> TableData<T> {
         Ok(())
     }
 
-    /// Changes in place every live row `pick` picks, with `change`: each is first copied into
-    /// the log (a panic in `change` is undone), and leaves that hold no picked row are not
-    /// copied even if a snapshot shares them. Returns how many rows it changed and, for those
-    /// whose key in some index moved, the row and the position of its log entry: the caller
-    /// checks and reindexes them ([`reindex`](Self::reindex)).
+    /// Changes in place every live row `pick` picks, with `change`, keeping what undoes it (a
+    /// panic in `change` is undone): a leaf with many picked rows, or one a snapshot shares, is
+    /// saved whole (the write then copies it once, and a shared leaf costs no more than without
+    /// the undo); a leaf with a few picked rows logs each one's old value. Leaves that hold no
+    /// picked row are not copied even if a snapshot shares them. Returns how many rows it
+    /// changed and, for those whose key in some index moved, the row and the position of its
+    /// log entry: the caller checks and reindexes them ([`reindex`](Self::reindex)).
     pub(super) fn modify_in_place(
         &mut self,
-        pick: &mut dyn FnMut(RawId, &T) -> bool,
-        change: &mut dyn FnMut(&mut T),
+        pick: &mut impl FnMut(RawId, &T) -> bool,
+        change: &mut impl FnMut(&mut T),
     ) -> (usize, Vec<(RawId, usize)>) {
         let TableData { rows, indexes, log } = self;
         let (mut changed, mut moved) = (0, Vec::new());
+        // Without indexes no key can move: the old rows are not read again.
+        let indexed = !indexes.is_empty();
         let mut start = 0;
         while start < rows.slots() {
             let mask = rows.pick_in_leaf(start, pick);
             if mask != 0 {
-                rows.modify_in_leaf(start, mask, &mut |id, row| {
-                    log.push(Undo::Replaced(id, row.clone()));
-                    change(row);
-                    changed += 1;
-                    if let Some(Undo::Replaced(_, old)) = log.last()
-                        && indexes.iter().any(|index| index.moves(old, row))
-                    {
-                        moved.push((id, log.len() - 1));
+                let whole = mask.count_ones() >= SAVE_LEAF_AT || rows.leaf_shared(start);
+                if let Some(saved) = rows.save_leaf(start).filter(|_| whole) {
+                    // Logged before the copy, so a panic in a row's `Clone` is undone too.
+                    log.push(Undo::Leaf(start, saved));
+                    let at = log.len() - 1;
+                    if let Some(Undo::Leaf(_, saved)) = log.last() {
+                        rows.modify_in_leaf(start, mask, &mut |id, row| {
+                            change(row);
+                            changed += 1;
+                            if indexed
+                                && let Some(old) = saved.row(id)
+                                && indexes.iter().any(|index| index.moves(old, row))
+                            {
+                                moved.push((id, at));
+                            }
+                        });
                     }
-                });
+                } else {
+                    rows.modify_in_leaf(start, mask, &mut |id, row| {
+                        log.push(Undo::Replaced(id, row.clone()));
+                        change(row);
+                        changed += 1;
+                        if let Some(Undo::Replaced(_, old)) = log.last()
+                            && indexes.iter().any(|index| index.moves(old, row))
+                        {
+                            moved.push((id, log.len() - 1));
+                        }
+                    });
+                }
             }
             start += super::pvec::LEAF_LEN;
         }
@@ -255,16 +295,13 @@ impl<T: Model> TableData<T> {
 
     /// The value a [`modify_in_place`](Self::modify_in_place) logged at `at`, and the row now.
     pub(super) fn before_and_after(&self, id: RawId, at: usize) -> Option<(&T, &T)> {
-        match self.log.get(at) {
-            Some(Undo::Replaced(_, old)) => Some((old, self.rows.get(id)?)),
-            _ => None,
-        }
+        Some((logged(&self.log, id, at)?, self.rows.get(id)?))
     }
 
     /// Moves row `id`, changed in place with its old value logged at `at`, in every index.
     pub(super) fn reindex(&mut self, id: RawId, at: usize) {
         let TableData { rows, indexes, log } = self;
-        if let (Some(Undo::Replaced(_, old)), Some(new)) = (log.get(at), rows.get(id)) {
+        if let (Some(old), Some(new)) = (logged(log, id, at), rows.get(id)) {
             for index in indexes.iter_mut() {
                 index.replace(id.member(), old, new);
             }
@@ -582,6 +619,7 @@ impl<T: Model> ErasedTable for TableData<T> {
                 Undo::Inserted(id) => drop(rows.unstore(id)),
                 Undo::Removed(id, row) => rows.restore(id, row),
                 Undo::Replaced(id, row) => drop(rows.replace(id, row)),
+                Undo::Leaf(start, saved) => rows.restore_leaf(start, saved),
                 Undo::Relinked { id, index } => {
                     if let (Some(row), Some(index)) = (rows.get_mut(id), indexes.get_mut(index)) {
                         index.restore_key(row);
