@@ -248,7 +248,11 @@ impl<T: Clone + Default> PVec<T> {
 
     /// The leaves in index order, each cut to the entries below `len`. One walk per leaf.
     pub(crate) fn leaves(&self) -> Leaves<'_, T> {
-        Leaves { vec: self, next: 0 }
+        Leaves {
+            vec: self,
+            next: 0,
+            parent: None,
+        }
     }
 }
 
@@ -338,10 +342,39 @@ fn same<T>(a: &Node<T>, b: &Node<T>) -> bool {
     }
 }
 
+/// The children of a branch just above the leaves.
+type Leaves32<T> = [Option<Node<T>>; BRANCH];
+
 /// The leaves of a [`PVec`], in order.
 pub(crate) struct Leaves<'a, T> {
     vec: &'a PVec<T>,
     next: usize,
+    /// The branch above the leaves that holds the previous leaf, and the index of its first
+    /// entry: the next 31 leaves are read from it, so the trie is walked once per 1,024 entries
+    /// rather than once per leaf.
+    parent: Option<(&'a Leaves32<T>, usize)>,
+}
+
+impl<T: Clone + Default> PVec<T> {
+    /// The branch just above the leaf holding `index`, if the trie has branches and
+    /// `index < len`.
+    fn parent(&self, index: usize) -> Option<&Leaves32<T>> {
+        if index >= self.len {
+            return None;
+        }
+        let mut node = &self.root;
+        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
+        loop {
+            let Node::Branch(children) = node else {
+                return None;
+            };
+            shift -= BRANCH_BITS;
+            if shift == LEAF_BITS {
+                return Some(children);
+            }
+            node = children[(index >> shift) & BRANCH_MASK].as_ref()?;
+        }
+    }
 }
 
 impl<'a, T: Clone + Default> Iterator for Leaves<'a, T> {
@@ -351,7 +384,25 @@ impl<'a, T: Clone + Default> Iterator for Leaves<'a, T> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.next;
-        let leaf = self.vec.leaf(start)?;
+        if start >= self.vec.len {
+            return None;
+        }
+        const SPAN: usize = LEAF << BRANCH_BITS;
+        let parent = match self.parent {
+            Some((children, base)) if start - base < SPAN => Some(children),
+            _ => {
+                let children = self.vec.parent(start);
+                self.parent = children.map(|c| (c, start & !(SPAN - 1)));
+                children
+            }
+        };
+        let leaf: &'a Leaf<T> = match parent {
+            Some(children) => match children[(start >> LEAF_BITS) & BRANCH_MASK].as_ref()? {
+                Node::Leaf(items) => items,
+                Node::Branch(_) => return None,
+            },
+            None => self.vec.leaf(start)?,
+        };
         let end = (start + LEAF).min(self.vec.len);
         self.next = start + LEAF;
         Some((start, &leaf[..end - start]))

@@ -39,6 +39,9 @@ pub(crate) struct Arena<T> {
     slots: PVec<Slot<T>>,
     free_head: u32,
     len: usize,
+    /// Whether storage order is creation order: no row was ever stored in a slot out of turn
+    /// (a reused slot, a row put under a given id). Cleared for good once false.
+    in_order: bool,
     counter: Arc<AtomicU64>,
     lineage: Lineage,
 }
@@ -55,6 +58,7 @@ impl<T: Clone> Arena<T> {
             slots: PVec::new(),
             free_head: NO_FREE,
             len: 0,
+            in_order: true,
             counter: Arc::new(AtomicU64::new(0)),
             lineage: Lineage::new(table),
         }
@@ -114,6 +118,7 @@ impl<T: Clone> Arena<T> {
         // Every copy is made: nothing below can fail or run user code.
         let seq = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seq = NonZeroU64::new(seq)?;
+        self.in_order &= self.free_head == NO_FREE;
         self.free_head = next_free;
         self.len += 1;
         *stored = Slot::Occupied { seq, row };
@@ -248,6 +253,7 @@ impl<T: Clone> Arena<T> {
         }
         self.counter.fetch_max(id.seq(), Ordering::Relaxed);
         self.restore(id, row);
+        self.in_order = false;
         Ok(())
     }
 
@@ -267,7 +273,10 @@ impl<T: Clone> Arena<T> {
         let mut slots = PVec::new();
         let mut free_head = NO_FREE;
         let mut len = 0;
+        let (mut in_order, mut last) = (true, 0);
         for (slot, seq, row) in rows {
+            in_order &= seq.get() > last;
+            last = seq.get();
             while slots.len() < slot as usize {
                 let index = slots.len() as u32;
                 slots.push(Slot::Vacant {
@@ -282,6 +291,7 @@ impl<T: Clone> Arena<T> {
             slots,
             free_head,
             len,
+            in_order,
             counter: Arc::new(AtomicU64::new(counter)),
             lineage,
         }
@@ -317,6 +327,17 @@ impl<T: Clone> Arena<T> {
             base: 0,
             lineage: &self.lineage,
         }
+    }
+
+    /// Whether storage order ([`iter`](Self::iter)) is creation order. O(1).
+    #[inline]
+    pub(crate) fn in_order(&self) -> bool {
+        self.in_order
+    }
+
+    /// The row in slot `slot`, with its id, if one lives there. O(log n).
+    pub(crate) fn row_at(&self, slot: usize) -> Option<(RawId, &T)> {
+        occupied(self.slots.get(slot), &self.lineage, slot)
     }
 
     /// Number of slots (live or vacant); slot numbers are below it.
@@ -488,6 +509,30 @@ impl<'a, T: Clone> Iterator for Iter<'a, T> {
                 }
             }
         }
+    }
+
+    /// Internal iteration (`for_each`, `sum`, `fold`, ...): a loop over each leaf's slots,
+    /// without the cursor bookkeeping of `next`.
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let lineage = self.lineage;
+        let mut fold_leaf = |mut acc: B, base: usize, slots: &'a [Slot<T>]| {
+            for (offset, slot) in slots.iter().enumerate() {
+                if let Slot::Occupied { seq, row } = slot {
+                    acc = f(acc, (lineage.id(member_at(*seq, base + offset)), row));
+                }
+            }
+            acc
+        };
+        let rest = self.leaf.get(self.at..).unwrap_or_default();
+        let mut acc = fold_leaf(init, self.base + self.at, rest);
+        for (base, leaf) in self.leaves {
+            acc = fold_leaf(acc, base, leaf);
+        }
+        acc
     }
 }
 
