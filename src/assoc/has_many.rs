@@ -189,6 +189,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
 
     /// Number of rows linked to `source` (Sequelize `countComments`). O(log n): one lookup,
     /// whatever the number of children.
+    #[inline]
     pub fn count(&self, db: &Db, source: impl AsId<S>) -> Result<usize> {
         let fk = self.link.fk(&db.core)?;
         Ok(self.bucket(db, &fk, source.as_id())?.map_or(0, Bucket::len))
@@ -260,10 +261,12 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// `addComment`). Returns whether it was not linked to `source` before. O(log n + log k).
     #[inline]
     pub fn add(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
-        let mut w = db.core.write();
-        let added = w.link::<S, T, K>(self.link.at, target.as_id().raw, source.as_id().raw)?;
-        w.commit()?;
-        Ok(added)
+        db.core.write().relink_and_commit::<S, T, K>(
+            self.link.at,
+            target.as_id().raw,
+            source.as_id().raw,
+            true,
+        )
     }
 
     /// Links every target to `source`, leaving rows already linked alone (Sequelize
@@ -304,7 +307,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         let def = w.assoc::<T>(self.link.at)?;
         let removed = if def.unlink() == Unlink::Nullify && def.nullable() {
             // The common case, without planning: null the key.
-            w.unlink::<S, T, K>(self.link.at, target.raw, source.raw)?
+            return w.relink_and_commit::<S, T, K>(self.link.at, target.raw, source.raw, false);
         } else {
             let fk = self.link.fk(w.core())?;
             let row = self.link.target_row(w.core(), &fk, source, target)?;

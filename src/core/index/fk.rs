@@ -65,33 +65,47 @@ impl<K: Key> Store<K> {
     #[inline]
     #[must_use]
     fn link(&mut self, key: &K, child: Member) -> Option<Logged<K>> {
-        let mut displaced = None;
         match self {
             Store::Slots(v) => {
                 let raw = key.__raw()?;
-                let slot = raw.slot() as usize;
-                while v.len() <= slot {
-                    v.push(Entry::default());
-                }
-                if let Some(entry) = v.get_mut(slot) {
-                    if entry.stamp != raw.member().seq {
-                        let stamp = std::mem::replace(&mut entry.stamp, raw.member().seq);
-                        let bucket = std::mem::replace(&mut entry.bucket, Bucket::Empty);
-                        if !bucket.is_empty() {
-                            displaced = Some(Logged::Displaced {
-                                slot: raw.slot(),
-                                stamp,
-                                bucket,
-                            });
-                        }
-                    }
+                if let Some(entry) = v.get_mut(raw.slot() as usize)
+                    && entry.stamp == raw.member().seq
+                {
                     entry.bucket.insert(child);
+                    return None;
                 }
+                Self::link_restamped(v, raw, child)
             }
             Store::Keys(m) => {
                 m.entry(key.clone()).or_default().insert(child);
+                None
             }
         }
+    }
+
+    /// [`link`](Self::link) into a slot past the end, or stamped with another source (its first
+    /// row since the slot changed hands).
+    #[cold]
+    #[inline(never)]
+    fn link_restamped(v: &mut PVec<Entry>, raw: RawId, child: Member) -> Option<Logged<K>> {
+        let slot = raw.slot() as usize;
+        while v.len() <= slot {
+            v.push(Entry::default());
+        }
+        let entry = v.get_mut(slot)?;
+        let mut displaced = None;
+        if entry.stamp != raw.member().seq {
+            let stamp = std::mem::replace(&mut entry.stamp, raw.member().seq);
+            let bucket = std::mem::replace(&mut entry.bucket, Bucket::Empty);
+            if !bucket.is_empty() {
+                displaced = Some(Logged::Displaced {
+                    slot: raw.slot(),
+                    stamp,
+                    bucket,
+                });
+            }
+        }
+        entry.bucket.insert(child);
         displaced
     }
 
@@ -334,7 +348,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
 
     /// Moves row `child` from `old` to `new` in this index (a relink that wrote the key in
     /// place), logging the change if `logged`.
-    #[inline]
+    #[inline(always)]
     pub(in crate::core) fn relink(
         &mut self,
         child: Member,

@@ -117,7 +117,7 @@ impl Write<'_> {
         source: RawId,
     ) -> Result<bool> {
         if self.core.assoc(a).is_some_and(|def| def.link_by_id) {
-            return self.by_id::<S, T, K>(a, child, source, true);
+            return self.by_id::<S, T, K>(a, child, source, true, false);
         }
         let (def, index) = fk_of::<S, T, K>(self.core, a)?;
         // For id keys, a bucket for `source` proves it alive: one lookup in the index.
@@ -146,7 +146,7 @@ impl Write<'_> {
             .assoc(a)
             .is_some_and(|def| def.link_by_id && def.nullable)
         {
-            return self.by_id::<S, T, K>(a, child, source, false);
+            return self.by_id::<S, T, K>(a, child, source, false, false);
         }
         let (def, index) = fk_of::<S, T, K>(self.core, a)?;
         let target = Target::new(def, index);
@@ -180,6 +180,30 @@ impl Write<'_> {
         self.point::<S, T, K>(target, child, None)
     }
 
+    /// [`link`](Write::link) (`link: true`) or [`unlink`](Write::unlink) as a whole operation,
+    /// committed: the association methods' `add` and `remove`. Nothing follows the change, so
+    /// the fast path records no pending change to undo.
+    #[inline(always)]
+    pub(crate) fn relink_and_commit<S: Model, T: Model, K: Key>(
+        mut self,
+        a: AssocAt,
+        child: RawId,
+        source: RawId,
+        link: bool,
+    ) -> Result<bool> {
+        let fast = self
+            .core
+            .assoc(a)
+            .is_some_and(|def| def.link_by_id && (link || def.nullable));
+        let changed = match (fast, link) {
+            (true, _) => self.by_id::<S, T, K>(a, child, source, link, true)?,
+            (false, true) => self.link::<S, T, K>(a, child, source)?,
+            (false, false) => self.unlink::<S, T, K>(a, child, source)?,
+        };
+        self.commit()?;
+        Ok(changed)
+    }
+
     /// [`link`](Write::link) (`link: true`) or [`unlink`](Write::unlink) for an association
     /// whose `link_by_id` holds: [`TableData::link_by_id`], with the source table read only when
     /// no bucket proves the source alive.
@@ -190,6 +214,7 @@ impl Write<'_> {
         child: RawId,
         source: RawId,
         link: bool,
+        last: bool,
     ) -> Result<bool> {
         let def = self
             .core
@@ -206,7 +231,8 @@ impl Write<'_> {
             };
             match data.link_by_id::<S, K>(pos, child, source, link, proven, logged) {
                 ById::Changed(old) => {
-                    if !logged {
+                    // The last change of an operation that commits next needs no undo.
+                    if !logged && !last {
                         self.pending = Some(Pending {
                             table: t,
                             pos,

@@ -69,12 +69,7 @@ impl Drop for Write<'_> {
     #[inline]
     fn drop(&mut self) {
         if !self.done {
-            if let Some(p) = self.pending.take()
-                && let Some(table) = Arc::make_mut(&mut self.core.tables).get_mut(p.table)
-            {
-                (p.undo)(&mut **table, &p);
-            }
-            self.each_touched(|table| table.rollback());
+            self.rollback();
         }
     }
 }
@@ -97,12 +92,30 @@ impl<'a> Write<'a> {
         self.core
     }
 
-    #[inline]
-    fn each_touched(&mut self, mut f: impl FnMut(&mut dyn ErasedTable)) {
-        let mut bits = self.touched;
-        if bits == 0 {
-            return;
+    /// Undoes every change (the `Write` was dropped without a commit: an error or a panic).
+    #[cold]
+    #[inline(never)]
+    fn rollback(&mut self) {
+        if let Some(p) = self.pending.take()
+            && let Some(table) = Arc::make_mut(&mut self.core.tables).get_mut(p.table)
+        {
+            (p.undo)(&mut **table, &p);
         }
+        self.each_touched(|table| table.rollback());
+    }
+
+    /// Calls `f` on every table with logged changes. Inline for the common case of none (an
+    /// operation that only made a pending change), out of line otherwise.
+    #[inline]
+    fn each_touched(&mut self, f: impl FnMut(&mut dyn ErasedTable)) {
+        if self.touched != 0 {
+            self.each_touched_slow(f);
+        }
+    }
+
+    #[inline(never)]
+    fn each_touched_slow(&mut self, mut f: impl FnMut(&mut dyn ErasedTable)) {
+        let mut bits = self.touched;
         let tables = Arc::make_mut(&mut self.core.tables);
         while bits != 0 {
             let t = bits.trailing_zeros() as usize;
