@@ -421,6 +421,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         let wanted = self.link.existing(&fk, targets)?;
         // One merge of two sorted lists: the current children and the wanted ones.
         let rows = fk.targets.rows();
+        let held = fk.index.bucket(&key).map_or(0, Bucket::len);
         let mut current = fk
             .index
             .bucket(&key)
@@ -428,7 +429,11 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
             .flat_map(Bucket::iter)
             .map(|m| rows.id(m))
             .peekable();
-        let (mut unlink, mut link, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut unlink, mut link, mut keep) = (
+            Vec::with_capacity(held),
+            Vec::with_capacity(wanted.len()),
+            Vec::with_capacity(held.min(wanted.len())),
+        );
         let mut wanted_iter = wanted.iter().copied().peekable();
         loop {
             match (current.peek().copied(), wanted_iter.peek().copied()) {

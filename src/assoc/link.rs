@@ -95,7 +95,8 @@ impl<S: Model, T: Model, K: Key> Link<S, T, K> {
         ids: impl IntoIterator<Item = Id<T>>,
     ) -> Result<Vec<RawId>> {
         let rows = fk.targets.rows();
-        let mut raw = Vec::new();
+        let ids = ids.into_iter();
+        let mut raw = Vec::with_capacity(ids.size_hint().0);
         for id in ids {
             if !rows.contains(id.raw) {
                 return Err(self.missing_target(fk, id));

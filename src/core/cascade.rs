@@ -331,9 +331,10 @@ pub(crate) struct Deletion {
 pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
     let mut plan = Plan {
         roots: 0,
-        deletes: Vec::with_capacity(roots.len().max(8)),
+        deletes: Vec::with_capacity(roots.len().max(16)),
         nulls: Vec::new(),
-        deleted: Seen::Few(Vec::new()),
+        // Room for a row and its children without regrowing (most deletes).
+        deleted: Seen::Few(Vec::with_capacity(16)),
     };
     for &root in roots {
         if plan.deleted.insert(root, true) {
