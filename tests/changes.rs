@@ -331,8 +331,8 @@ fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
 }
 
 /// A change set that removes a source and puts another in its slot, applied where a row the
-/// change set does not touch still references the removed source, is refused, and leaves the
-/// state as it was. (It used to be applied: linking the new source's row reset the old
+/// change set does not touch still references the removed source, is refused (`Restricted`,
+/// as when the slot is not reused), and leaves the state as it was. (It used to be applied: linking the new source's row reset the old
 /// source's bucket, the row was then missed by the check for children of removed rows, and
 /// the database kept a dangling key; a failed apply did not restore the bucket either.)
 #[test]
@@ -357,8 +357,13 @@ fn a_change_set_that_reuses_a_removed_sources_slot_is_refused_where_it_still_has
 
     let result = changes.apply_to(&mut target);
     match &result {
-        Err(Error::ForeignKey { row: Some(row), .. }) => assert!(row.is(c), "{row}"),
-        other => panic!("expected a ForeignKey error naming {c:?}, got {other:?}"),
+        Err(Error::Restricted {
+            row, blocking_row, ..
+        }) => {
+            assert!(row.is(p), "{row}");
+            assert!(blocking_row.is(c), "{blocking_row}");
+        }
+        other => panic!("expected a Restricted error naming {p:?} and {c:?}, got {other:?}"),
     }
     target.check_integrity().unwrap();
     let ids = |db: &Db| -> Vec<Id<Comment>> {
@@ -376,4 +381,36 @@ fn a_change_set_that_reuses_a_removed_sources_slot_is_refused_where_it_still_has
     assert!(changes.apply_to(&mut plain).is_ok());
     plain.check_integrity().unwrap();
     assert_eq!(b.post_comments.count(&plain, q), Ok(1));
+}
+
+/// The same slot handed from a removed source to a new one, with every child moving along in
+/// the same change set: it applies, and the children end up under the new source.
+#[test]
+fn a_change_set_that_moves_every_child_to_a_source_in_a_reused_slot_applies() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let kids: Vec<Id<Comment>> = ["a", "c", "d"]
+        .map(|t| b.post_comments.create(&mut b.db, p, comment(t)).unwrap())
+        .into();
+    let before = b.db.fork();
+    for &k in &kids {
+        b.post_comments.remove(&mut b.db, p, k).unwrap();
+    }
+    b.posts.delete(&mut b.db, p).unwrap();
+    let q = b.posts.insert(&mut b.db, post("q")).unwrap();
+    for &k in &kids {
+        b.post_comments.add(&mut b.db, q, k).unwrap();
+    }
+    let changes = b.db.changes_since(&before);
+    let mut target = before.fork();
+    assert_eq!(changes.apply_to(&mut target).map(|n| n > 0), Ok(true));
+    target.check_integrity().unwrap();
+    let ids: Vec<Id<Comment>> = b
+        .post_comments
+        .get(&target, q)
+        .unwrap()
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(ids, kids);
+    assert!(b.post_comments.count(&target, p).is_err(), "p is gone");
 }

@@ -174,6 +174,26 @@ fn a_panic_after_a_whole_leaf_changed_leaves_nothing_to_diff() {
         assert!(changes.links(w.members).unwrap().is_empty());
         w.db.check_integrity().unwrap();
     }
+    // An error found after the first leaf was changed whole (the second leaf's rows take tags
+    // the first leaf's rows held): the same.
+    let result = w.units.modify_all(&mut w.db, |u| {
+        u.hp = 0;
+        u.tag = (u.tag + 8) % 40;
+    });
+    assert!(matches!(result, Err(Error::Unique { .. })), "{result:?}");
+    assert!(hp(&w).iter().all(|&h| h == 10));
+    let changes = w.db.changes_since(&snapshot);
+    assert!(changes.table(w.units).unwrap().is_empty());
+    w.db.check_integrity().unwrap();
+    // Without a snapshot (the leaves are not shared), the same.
+    drop((snapshot, changes));
+    let tags = |w: &World| -> Vec<u32> { w.units.iter(&w.db).unwrap().map(|u| u.tag).collect() };
+    let was = tags(&w);
+    let result = w.units.modify_all(&mut w.db, |u| u.tag = (u.tag + 8) % 40);
+    assert!(matches!(result, Err(Error::Unique { .. })), "{result:?}");
+    assert_eq!(tags(&w), was);
+    assert_eq!(w.by_tag.find(&w.db, &8).unwrap().map(|u| u.tag), Some(8));
+    w.db.check_integrity().unwrap();
 }
 
 #[test]

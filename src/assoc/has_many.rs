@@ -305,27 +305,25 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
         let (source, target) = (source.as_id(), target.as_id());
         let mut w = db.core.write();
         let def = w.assoc::<T>(self.link.at)?;
-        let removed = if def.unlink() == Unlink::Nullify && def.nullable() {
+        if def.unlink() == Unlink::Nullify && def.nullable() {
             // The common case, without planning: null the key.
             return w.relink_and_commit::<S, T, K>(self.link.at, target.raw, source.raw, false);
-        } else {
-            let fk = self.link.fk(w.core())?;
-            let row = self.link.target_row(w.core(), &fk, source, target)?;
-            if self
-                .link
-                .unlinked_key(w.core(), &fk, source, row)?
-                .is_some()
-            {
-                return Ok(false);
-            }
-            let unlinking = self.link.plan_unlink(&w, vec![target.raw], None)?;
-            self.link
-                .refuse_conflicts(w.core(), &unlinking, source, [])?;
-            self.link.apply_unlink(&mut w, source, unlinking)?;
-            true
-        };
+        }
+        let fk = self.link.fk(w.core())?;
+        let row = self.link.target_row(w.core(), &fk, source, target)?;
+        if self
+            .link
+            .unlinked_key(w.core(), &fk, source, row)?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let unlinking = self.link.plan_unlink(&w, vec![target.raw], None)?;
+        self.link
+            .refuse_conflicts(w.core(), &unlinking, source, [])?;
+        self.link.apply_unlink(&mut w, source, unlinking)?;
         w.commit()?;
-        Ok(removed)
+        Ok(true)
     }
 
     /// Unlinks every target that is linked to `source`; others are left alone (Sequelize

@@ -105,6 +105,10 @@ impl<T: Clone> Arena<T> {
         if !self.has_room() {
             return None;
         }
+        // A reused slot breaks creation order, unless it is the last one: the new row's
+        // creation number is above every other.
+        let keeps_order =
+            self.free_head == NO_FREE || self.free_head as usize + 1 == self.slots.len();
         let (slot, stored) = if self.free_head == NO_FREE {
             let slot = u32::try_from(self.slots.len()).ok()?;
             (slot, self.slots.push(Slot::default()))
@@ -118,7 +122,7 @@ impl<T: Clone> Arena<T> {
         // Every copy is made: nothing below can fail or run user code.
         let seq = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         let seq = NonZeroU64::new(seq)?;
-        self.in_order &= self.free_head == NO_FREE;
+        self.in_order &= keeps_order;
         self.free_head = next_free;
         self.len += 1;
         *stored = Slot::Occupied { seq, row };

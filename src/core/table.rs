@@ -28,9 +28,10 @@ enum Undo<T> {
     Taken,
 }
 
-/// Picked rows in one leaf from which an in-place change saves the whole leaf rather than each
-/// row: one copy of the leaf then costs less than logging this many rows one by one.
-const SAVE_LEAF_AT: u32 = 8;
+/// Picked rows in one unshared leaf from which an in-place change saves the whole leaf rather
+/// than each row: copying the leaf clones all its rows, picked or not, so it pays only when
+/// most are picked. (A leaf a snapshot shares is copied anyway, and always saved whole.)
+const SAVE_LEAF_AT: u32 = 24;
 
 /// The value row `id` had when log entry `at` was written (a replaced row, or its slot in a
 /// saved leaf).

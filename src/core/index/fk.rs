@@ -11,7 +11,7 @@ use crate::core::Core;
 use crate::core::bucket::Bucket;
 use crate::core::pvec::PVec;
 use crate::core::rows::Arena;
-use crate::error::{Error, Result};
+use crate::error::{Change, Error, Result};
 use crate::id::{Id, Lineage, Member, RawId, RowRef, Seq, model_name};
 use crate::key::{ForeignKey, Key};
 
@@ -461,12 +461,16 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
                     .__raw()
                     .is_some_and(|raw| raw.slot() == *slot && raw.member().seq == *stamp)
                 {
-                    return Err(Error::ForeignKey {
-                        model: model_name::<T>(),
-                        field: self.fk.name,
-                        row: Some(RowRef::new(model_name::<T>(), id)),
-                        references: model_name::<S>(),
-                        key: format!("{key:?}"),
+                    // The same error as for a removed source whose slot was not reused.
+                    let source = self.source_lineage.id(Member {
+                        seq: *stamp,
+                        slot: *slot,
+                    });
+                    return Err(Error::Restricted {
+                        row: RowRef::new(model_name::<S>(), source),
+                        association: self.name,
+                        blocking_row: RowRef::new(model_name::<T>(), id),
+                        change: Change::Delete,
                     });
                 }
             }

@@ -46,8 +46,9 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     /// another row is a conflict). For changes applied wholesale (`ChangeSet::apply_to`).
     fn check_stored(&self, core: &Core, id: RawId, row: &T) -> Result<()>;
     /// Whether the rows this operation's changes displaced from a unique key still hold it
-    /// (then two rows hold one unique key), or from the bucket of a source whose slot another
-    /// source took (then they reference a removed row). For changes applied wholesale.
+    /// (then two rows hold one unique key: `Unique`), or from the bucket of a source whose slot
+    /// another source took (then they reference a removed row: `Restricted`, as for any removed
+    /// source with children). For changes applied wholesale.
     fn check_displaced(&self, _rows: &Arena<T>) -> Result<()> {
         Ok(())
     }

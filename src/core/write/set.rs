@@ -125,7 +125,8 @@ impl Write<'_> {
             });
         }
         // The state before, to read the keys of source rows renamed or removed by attribute
-        // (O(1): it shares storage; taken only when such a key exists).
+        // (taken only when such a key exists). The clone is O(1), but holding it makes the
+        // patch's first write copy the table list and every write copy its path.
         let old = (0..tables)
             .any(|t| self.keyed_source(t))
             .then(|| self.core.clone());
