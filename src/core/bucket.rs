@@ -3,7 +3,7 @@
 //! Children are kept sorted by [`Member`], which orders by creation, so reading a bucket yields
 //! the default order of the spec without sorting. Small buckets (the common case: a post with a
 //! handful of comments) are one `Arc<[Member]>` with spare capacity: a single allocation reached
-//! through a single pointer, edited in place while unshared, copied (with doubled capacity) when
+//! through a single pointer, edited in place while unshared, copied (with more capacity) when
 //! full or shared with a snapshot. Past [`SMALL_MAX`] children a bucket becomes a list of
 //! sorted chunks of at most [`CHUNK`] children each, behind a directory that holds each chunk's
 //! last child: an insert or a removal binary-searches the directory, then edits one chunk in
@@ -211,13 +211,25 @@ const FILLER: Member = Member {
     slot: 0,
 };
 
-/// The `len` ids of `ids` followed by filler up to a power of two (at least 4), in one
-/// allocation: the iterators below have a trusted length, so `collect` builds the `Arc` in
-/// place, where `Vec::into` would allocate, copy and free.
+/// The `len` ids of `ids` followed by filler up to the bucket's capacity, in one allocation: the
+/// iterators below have a trusted length, so `collect` builds the `Arc` in place, where
+/// `Vec::into` would allocate, copy and free.
 fn with_room(len: usize, ids: impl Iterator<Item = Member>) -> Arc<[Member]> {
-    let capacity = len.next_power_of_two().max(4);
+    let capacity = capacity_for(len);
     ids.chain(std::iter::repeat_n(FILLER, capacity - len))
         .collect()
+}
+
+/// Room for `len` children: a multiple of 4 up to 16 (a bucket of 10 keeps 2 spare slots, not
+/// 6: the common small fan-out pays ≈5 bytes per child less than with a power of two), a power
+/// of two above, so that a growing bucket reallocates at most 4 times below 16 children and
+/// O(log k) times past that.
+fn capacity_for(len: usize) -> usize {
+    if len <= 16 {
+        len.div_ceil(4).max(1) * 4
+    } else {
+        len.next_power_of_two()
+    }
 }
 
 /// `ids` (sorted) with `id` inserted at `pos`, in a new allocation with room to grow.
@@ -525,6 +537,23 @@ mod tests {
         for s in 1..=300 {
             assert_eq!(bucket.contains(id(s)), model.contains(&id(s)));
         }
+    }
+
+    #[test]
+    fn small_buckets_keep_little_spare_room() {
+        let caps: Vec<usize> = [1, 4, 5, 10, 12, 13, 16, 17, 40, 64]
+            .map(capacity_for)
+            .into();
+        assert_eq!(caps, [4, 4, 8, 12, 12, 16, 16, 32, 64, 64]);
+        // Built one child at a time, a bucket of 10 holds room for 12.
+        let mut bucket = Bucket::default();
+        for seq in 1..=10 {
+            bucket.insert(id(seq));
+        }
+        let Bucket::Small { len, ids } = &bucket else {
+            panic!("10 children are a small bucket");
+        };
+        assert_eq!((*len, ids.len()), (10, 12));
     }
 
     #[test]
