@@ -101,6 +101,12 @@ impl<T: Clone + Default> PVec<T> {
     /// direct indexing. O(log₃₂ n).
     #[inline]
     pub(crate) fn leaf(&self, index: usize) -> Option<&Leaf<T>> {
+        self.leaf_arc(index).map(|items| &**items)
+    }
+
+    /// The pointer to the leaf holding `index`. O(log₃₂ n).
+    #[inline]
+    fn leaf_arc(&self, index: usize) -> Option<&Arc<Leaf<T>>> {
         if index >= self.len {
             return None;
         }
@@ -147,20 +153,7 @@ impl<T: Clone + Default> PVec<T> {
     /// The leaf holding `index`, shared (one reference-count increment): kept, it keeps the
     /// leaf's entries as they are now whatever is written later. O(log₃₂ n).
     pub(crate) fn leaf_ref(&self, index: usize) -> Option<Arc<Leaf<T>>> {
-        if index >= self.len {
-            return None;
-        }
-        let mut node = &self.root;
-        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
-        loop {
-            match node {
-                Node::Branch(children) => {
-                    shift -= BRANCH_BITS;
-                    node = children[(index >> shift) & BRANCH_MASK].as_ref()?;
-                }
-                Node::Leaf(items) => return Some(items.clone()),
-            }
-        }
+        self.leaf_arc(index).cloned()
     }
 
     /// Whether writing the leaf holding `index` would copy it: a clone shares it or a node
