@@ -521,9 +521,71 @@ fn links_by_attribute_follow_sources_not_keys() {
     .unwrap();
     let moved = db.changes_since(&before).links(club).unwrap();
 
-    // Today: renamed = added [(t, f)] and removed [(t, f)]; moved = nothing.
     assert!(renamed.is_empty(), "{renamed:?}");
     assert_eq!((moved.added, moved.removed), (vec![(u, f)], vec![(t, f)]));
+}
+
+/// Regression (found by `change_sets_match_a_diff_of_two_scans` with 10,000 cases): one
+/// `modify_where` renames a team and gives its name to another (on update NoAction: the fans'
+/// keys stay and still name a team). The fans' rows did not change, but the team their key names did: the links moved.
+#[test]
+fn links_by_attribute_move_when_a_source_takes_the_name_unchanged_targets_hold() {
+    let mut db = Db::new();
+    let teams = db.create_table::<Team>().unwrap();
+    let fans = db.create_table::<Fan>().unwrap();
+    let names = db.unique(teams, relata::field!(Team, name)).unwrap();
+    let options = relata::AssocOptions::new().on_update(relata::OnUpdate::NoAction);
+    let club = db
+        .has_many_by(names, fans, relata::fk!(Fan, team_name), options)
+        .unwrap();
+    let a = teams.insert(&mut db, Team { name: 1, n: 0 }).unwrap();
+    let b = teams.insert(&mut db, Team { name: 2, n: 0 }).unwrap();
+    let fan = |n| Fan {
+        team_name: Some(1),
+        n,
+    };
+    let f = fans.insert(&mut db, fan(0)).unwrap();
+    let g = fans.insert(&mut db, fan(1)).unwrap();
+    // An unrelated team renamed in the same change: its key names no fan, lists nothing.
+    teams.insert(&mut db, Team { name: 5, n: 0 }).unwrap();
+
+    let before = db.fork();
+    let swapped = teams
+        .modify_where(
+            &mut db,
+            |_| true,
+            |t| t.name = [0, 3, 1, 0, 0, 6][t.name as usize],
+        )
+        .unwrap();
+    assert_eq!(swapped, 3);
+    let ids: Vec<_> = club.get(&db, b).unwrap().map(|r| r.id()).collect();
+    assert_eq!(ids, [f, g]);
+    let changes = db.changes_since(&before);
+    assert!(changes.table(fans).unwrap().is_empty());
+    let moved = changes.links(club).unwrap();
+    assert_eq!(moved.added, [(b, f), (b, g)]);
+    assert_eq!(moved.removed, [(a, f), (a, g)]);
+    assert_eq!(changes.links(club.inverse()).unwrap(), moved);
+
+    // A source deleted and another inserted with its name, under fans left alone: only a
+    // change set applied wholesale does that (here one made where the fans held no key).
+    let before = db.fork();
+    let mut away = db.fork();
+    for (id, n) in [(f, 0), (g, 1)] {
+        let unlinked = Fan { team_name: None, n };
+        fans.update(&mut away, id, unlinked).unwrap();
+    }
+    let unlinked = away.fork();
+    teams.delete(&mut away, b).unwrap();
+    let c = teams.insert(&mut away, Team { name: 1, n: 9 }).unwrap();
+    away.changes_since(&unlinked).apply_to(&mut db).unwrap();
+    let ids: Vec<_> = club.get(&db, c).unwrap().map(|r| r.id()).collect();
+    assert_eq!(ids, [f, g]);
+    let changes = db.changes_since(&before);
+    assert!(changes.table(fans).unwrap().is_empty());
+    let moved = changes.links(club).unwrap();
+    assert_eq!(moved.added, [(c, f), (c, g)]);
+    assert_eq!(moved.removed, [(b, f), (b, g)]);
 }
 
 #[test]

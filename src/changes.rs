@@ -1,5 +1,6 @@
 //! Change sets: what changed between two states of one database lineage.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::assoc::{BelongsTo, HasMany, HasOne, Link};
@@ -222,8 +223,12 @@ impl ChangeSet {
         Ok(changes)
     }
 
-    /// The links of `association` added and removed (no `PartialEq` needed: links follow the
-    /// foreign keys of the rows that changed). `UnknownHandle` unless both states declared it.
+    /// The links of `association` added and removed, as pairs (source, target) sorted by
+    /// source then target (no `PartialEq` needed). A link is the source a target's key names:
+    /// for a key by attribute ([`Db::has_many_by`]), a target whose key followed its source's
+    /// new value lists nothing, and one whose key stayed while another source took that value
+    /// lists the move. O(changed rows of the two tables + targets holding a key that changed
+    /// hands) when the states share storage. `UnknownHandle` unless both states declared it.
     pub fn links<A: Association>(
         &self,
         association: A,
@@ -249,12 +254,16 @@ impl ChangeSet {
                 }
             }
         };
+        // The targets whose rows differ, then (keys by attribute) the unchanged targets
+        // holding a key that a source took, gave up or lost: they may name another source.
+        let mut looked_at = BTreeSet::new();
         was.targets
             .rows()
             .diff(now.targets.rows(), &mut |change| match change {
                 SlotChange::Inserted(id, row) => record(true, source_in(&self.after, row), id),
                 SlotChange::Deleted(id, row) => record(false, source_in(&self.before, row), id),
                 SlotChange::Kept(id, old, new) => {
+                    looked_at.insert(id);
                     // By the rows the keys name, not the keys: an attribute key may follow
                     // its source's new value (no link changed) or stay while another source
                     // takes that value (a link changed).
@@ -269,6 +278,26 @@ impl ChangeSet {
                     }
                 }
             });
+        for key in was
+            .index
+            .keys_changing_hands(&self.before.core, &self.after.core)
+        {
+            for id in now.index.holders(&key) {
+                if looked_at.contains(&id) {
+                    continue;
+                }
+                let (Some(old), Some(new)) =
+                    (was.targets.rows().get(id), now.targets.rows().get(id))
+                else {
+                    continue;
+                };
+                let (was, now) = (source_in(&self.before, old), source_in(&self.after, new));
+                if was != now {
+                    record(false, was, id);
+                    record(true, now, id);
+                }
+            }
+        }
         changes.added.sort_unstable();
         changes.removed.sort_unstable();
         Ok(changes)

@@ -2,7 +2,7 @@
 //! keeps its buckets in. See the parent module's docs.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use imbl::OrdMap;
 
@@ -10,7 +10,7 @@ use super::{KeyIndex, Logged, RowIndex};
 use crate::core::Core;
 use crate::core::bucket::Bucket;
 use crate::core::pvec::PVec;
-use crate::core::rows::Arena;
+use crate::core::rows::{Arena, SlotChange};
 use crate::error::{Change, Error, Result};
 use crate::id::{Id, Lineage, Member, RawId, RowRef, Seq, model_name};
 use crate::key::{ForeignKey, Key};
@@ -312,6 +312,52 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
     /// Whether this association's keys are the source's ids.
     pub(crate) fn by_id(&self) -> bool {
         matches!(self.source_key, SourceKey::Id)
+    }
+
+    /// For a key by attribute: the keys a source row holds in one of the states `before` and
+    /// `after` (of one lineage) and not in the other (a source inserted, deleted or renamed),
+    /// so the rows holding them may name another source, or none. Empty for id keys, which
+    /// name one source for good. O(changed source rows) when the states share storage.
+    pub(crate) fn keys_changing_hands(&self, before: &Core, after: &Core) -> BTreeSet<K> {
+        let mut keys = BTreeSet::new();
+        let SourceKey::Attr { pos } = self.source_key else {
+            return keys;
+        };
+        let (Some(was), Some(now)) = (before.data::<S>(self.source), after.data::<S>(self.source))
+        else {
+            return keys;
+        };
+        let (Some(was_key), Some(now_key)) = (
+            was.index::<KeyIndex<S, K>>(pos),
+            now.index::<KeyIndex<S, K>>(pos),
+        ) else {
+            return keys;
+        };
+        let mut note = |key: Option<Cow<'_, K>>| {
+            if let Some(key) = key {
+                keys.insert(key.into_owned());
+            }
+        };
+        was.rows().diff(now.rows(), &mut |change| match change {
+            SlotChange::Inserted(_, row) => note(now_key.key_of(row)),
+            SlotChange::Deleted(_, row) => note(was_key.key_of(row)),
+            SlotChange::Kept(_, old, new) => {
+                let (old, new) = (was_key.key_of(old), now_key.key_of(new));
+                if old != new {
+                    note(old);
+                    note(new);
+                }
+            }
+        });
+        keys
+    }
+
+    /// The ids of the rows holding `key`, in creation order. O(log n + k).
+    pub(crate) fn holders(&self, key: &K) -> impl Iterator<Item = RawId> + '_ {
+        self.bucket(key)
+            .into_iter()
+            .flat_map(Bucket::iter)
+            .map(|m| self.table.id(m))
     }
 
     /// `ForeignKey` unless `key` resolves; `Unique` if it is a has-one key already held by a row
