@@ -22,19 +22,12 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use relata::{Archive, Db, Error, Id};
 use serde_json::{Value, json};
 
 use crate::changes_reference::*;
 
-fn config(default: u32) -> Config {
-    let mut config = Config::default();
-    if std::env::var("PROPTEST_CASES").is_err() {
-        config.cases = default;
-    }
-    config
-}
+use crate::config;
 
 /// The archive of the schema (a macro, so that the code does not depend on how `Archive`'s
 /// type names its row types).

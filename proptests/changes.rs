@@ -24,19 +24,11 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use relata::{Association, ChangeSet, Db, Error, Id, Table};
 
 use crate::changes_reference::*;
 
-/// `PROPTEST_CASES`, or `default`.
-fn config(default: u32) -> Config {
-    let mut config = Config::default();
-    if std::env::var("PROPTEST_CASES").is_err() {
-        config.cases = default;
-    }
-    config
-}
+use crate::config;
 
 fn listed_rows<T: Tab>(cs: &ChangeSet, table: Table<T>) -> Rows<T> {
     let c = cs.table(table).unwrap();

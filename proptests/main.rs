@@ -11,8 +11,18 @@ mod changes;
 mod changes_reference;
 mod indexes;
 mod indexes_reference;
+mod iteration;
 mod keyed;
 mod keyed_reference;
 mod lineage;
 mod panics;
 mod reference;
+
+/// `PROPTEST_CASES` if set (proptest reads it), `default` cases otherwise.
+pub fn config(default: u32) -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::default();
+    if std::env::var("PROPTEST_CASES").is_err() {
+        config.cases = default;
+    }
+    config
+}

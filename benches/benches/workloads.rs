@@ -9,7 +9,8 @@
 //! - `fanout_{add,remove,has,get,count}/{10,100,10000}`: the same 100,000 children under 10,000,
 //!   1,000 or 10 parents, so that only the fan-out differs. `add` and `remove` are timed in
 //!   batches of 64 distinct children, the inverse operation that restores the state untimed.
-//! - `scan/100k`, `modify_all/100k`: read one field of every row; move every row.
+//! - `scan/100k`, `modify_all/100k`: read one field of every row (`iter` also after churn: 1%
+//!   of the rows deleted and reinserted into the freed slots); move every row.
 //! - `bulk_insert/100k`: 100,000 rows into an empty table (the drop is not timed).
 //! - `test_suite`: per iteration one test: a fresh copy of a 10,000-row fixture, 20 mixed
 //!   operations, a drop.
@@ -274,6 +275,25 @@ fn relata_bodies(n: usize) -> (Db, Table<Body>) {
     (db, table)
 }
 
+/// `db` after deleting every 100th row and inserting a row of the same value for each (the
+/// new rows take the freed slots, out of creation order).
+fn churned(mut db: Db, table: Table<Body>, n: usize) -> (Db, Table<Body>) {
+    let doomed: Vec<_> = table
+        .scan(&db)
+        .unwrap()
+        .step_by(100)
+        .map(|r| (r.id(), r.cloned()))
+        .collect();
+    for (id, _) in &doomed {
+        table.delete(&mut db, *id).unwrap();
+    }
+    for (_, row) in doomed {
+        table.insert(&mut db, row).unwrap();
+    }
+    assert_eq!(table.len(&db).unwrap(), n);
+    (db, table)
+}
+
 fn bevy_bodies(n: usize) -> World {
     let mut world = World::new();
     world.spawn_batch((0..n).map(body));
@@ -318,6 +338,15 @@ fn scan(c: &mut Criterion) {
             })
         });
         g.bench_function("relata_iter", |b| {
+            b.iter(|| {
+                let sum: u64 = table.iter(&db).unwrap().map(|r| u64::from(r.hp)).sum();
+                assert_eq!(black_box(sum), expected);
+            })
+        });
+        // After churn, as in the frame: 1% of the rows deleted and as many inserted into
+        // their slots, so storage order is no longer creation order.
+        let (db, table) = churned(db, table, n);
+        g.bench_function("relata_iter_churned", |b| {
             b.iter(|| {
                 let sum: u64 = table.iter(&db).unwrap().map(|r| u64::from(r.hp)).sum();
                 assert_eq!(black_box(sum), expected);

@@ -2,7 +2,10 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::Deref;
+
+mod rows;
+
+pub use rows::{Row, RowIter, Scan};
 
 use crate::core::{Arena, Core, TableAt, TableData, unknown};
 use crate::db::{Db, Model};
@@ -37,204 +40,6 @@ impl<T> fmt::Debug for Table<T> {
         write!(f, "Table<{}>", model_name::<T>())
     }
 }
-
-/// A row read from the database: its id and a reference to its value. Derefs to `T`.
-pub struct Row<'a, T> {
-    id: Id<T>,
-    value: &'a T,
-}
-
-impl<'a, T> Row<'a, T> {
-    pub(crate) fn new(id: Id<T>, value: &'a T) -> Self {
-        Row { id, value }
-    }
-
-    pub(crate) fn raw(raw: RawId, value: &'a T) -> Self {
-        Row::new(Id::from_raw(raw), value)
-    }
-
-    /// The row's id.
-    pub fn id(&self) -> Id<T> {
-        self.id
-    }
-
-    /// The row's value, with the lifetime of the database borrow.
-    pub fn value(&self) -> &'a T {
-        self.value
-    }
-
-    /// A copy of the row's value (`row.clone()` copies the `Row`, not the value). Costs one
-    /// `T::clone`.
-    ///
-    /// ```
-    /// # use relata::Db;
-    /// #[derive(Clone, Debug, PartialEq)]
-    /// struct Unit { hp: u32 }
-    /// let mut db = Db::new();
-    /// let units = db.create_table::<Unit>()?;
-    /// units.insert(&mut db, Unit { hp: 3 })?;
-    /// let owned: Vec<Unit> = units.iter(&db)?.map(|u| u.cloned()).collect();
-    /// assert_eq!(owned, [Unit { hp: 3 }]);
-    /// # Ok::<(), relata::Error>(())
-    /// ```
-    pub fn cloned(&self) -> T
-    where
-        T: Clone,
-    {
-        self.value.clone()
-    }
-}
-
-impl<T> Clone for Row<'_, T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for Row<'_, T> {}
-impl<T> Deref for Row<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.value
-    }
-}
-impl<T: fmt::Debug> fmt::Debug for Row<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:?}", self.id, self.value)
-    }
-}
-impl<T> AsId<T> for Row<'_, T> {
-    fn as_id(&self) -> Id<T> {
-        self.id
-    }
-}
-impl<T> AsId<T> for &Row<'_, T> {
-    fn as_id(&self) -> Id<T> {
-        self.id
-    }
-}
-
-/// Rows in creation order: returned by [`Table::iter`], [`Table::filter`] and index lookups.
-/// Read straight from storage when storage order is creation order (no slot reused since the
-/// rows were created), collected into a list otherwise.
-pub struct RowIter<'a, T>(Rows<'a, T>);
-
-enum Rows<'a, T> {
-    Listed(std::vec::IntoIter<Row<'a, T>>),
-    /// The live rows between two cursors of storage; `left` of them remain.
-    Stored {
-        rows: &'a Arena<T>,
-        front: crate::core::ArenaIter<'a, T>,
-        back: usize,
-        left: usize,
-    },
-}
-
-impl<'a, T: Model> Iterator for RowIter<'a, T> {
-    type Item = Row<'a, T>;
-    #[inline]
-    fn next(&mut self) -> Option<Row<'a, T>> {
-        match &mut self.0 {
-            Rows::Listed(rows) => rows.next(),
-            Rows::Stored { front, left, .. } => {
-                if *left == 0 {
-                    return None;
-                }
-                let (id, row) = front.next()?;
-                *left -= 1;
-                Some(Row::raw(id, row))
-            }
-        }
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.0 {
-            Rows::Listed(rows) => rows.size_hint(),
-            Rows::Stored { left, .. } => (*left, Some(*left)),
-        }
-    }
-    #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
-    where
-        F: FnMut(B, Self::Item) -> B,
-    {
-        match self.0 {
-            Rows::Listed(rows) => rows.fold(init, f),
-            // Untouched from the back: the front reads to the end.
-            Rows::Stored {
-                rows, front, back, ..
-            } if back == rows.slots() => {
-                front.fold(init, |acc, (id, row)| f(acc, Row::raw(id, row)))
-            }
-            Rows::Stored { front, left, .. } => front
-                .take(left)
-                .fold(init, |acc, (id, row)| f(acc, Row::raw(id, row))),
-        }
-    }
-}
-impl<T: Model> ExactSizeIterator for RowIter<'_, T> {}
-impl<T: Model> DoubleEndedIterator for RowIter<'_, T> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        match &mut self.0 {
-            Rows::Listed(rows) => rows.next_back(),
-            Rows::Stored {
-                rows, back, left, ..
-            } => {
-                while *left > 0 && *back > 0 {
-                    *back -= 1;
-                    if let Some((id, row)) = rows.row_at(*back) {
-                        *left -= 1;
-                        return Some(Row::raw(id, row));
-                    }
-                }
-                None
-            }
-        }
-    }
-}
-
-impl<'a, T: Clone> RowIter<'a, T> {
-    pub(crate) fn new(rows: Vec<Row<'a, T>>) -> Self {
-        RowIter(Rows::Listed(rows.into_iter()))
-    }
-
-    /// Every row of `rows`, which must be [in creation order](Arena::in_order).
-    fn stored(rows: &'a Arena<T>) -> Self {
-        RowIter(Rows::Stored {
-            rows,
-            front: rows.iter(),
-            back: rows.slots(),
-            left: rows.len(),
-        })
-    }
-}
-
-/// Every row of a table in storage order, without collecting or sorting: returned by
-/// [`Table::scan`].
-pub struct Scan<'a, T> {
-    rows: crate::core::ArenaIter<'a, T>,
-    left: usize,
-}
-
-impl<'a, T: Model> Iterator for Scan<'a, T> {
-    type Item = Row<'a, T>;
-    #[inline]
-    fn next(&mut self) -> Option<Row<'a, T>> {
-        let (id, row) = self.rows.next()?;
-        self.left -= 1;
-        Some(Row::raw(id, row))
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
-    #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
-    where
-        F: FnMut(B, Self::Item) -> B,
-    {
-        self.rows
-            .fold(init, |acc, (id, row)| f(acc, Row::raw(id, row)))
-    }
-}
-impl<T: Model> ExactSizeIterator for Scan<'_, T> {}
 
 /// What [`Table::delete`] removed: the row itself and the report of its referential actions.
 #[derive(Debug, Clone)]
@@ -334,17 +139,32 @@ impl<T: Model> Table<T> {
         Ok(self.len(db)? == 0)
     }
 
-    /// Every row, in creation order. While no slot has been reused since the rows were created
-    /// (no row deleted and another inserted after it, no change set applied), storage order is
-    /// creation order and the rows are read straight from storage: no allocation, O(1) per row,
-    /// as fast as [`scan`](Table::scan). Otherwise the rows are collected and the reused slots
-    /// sorted into place, O(n log n); `scan` skips that when order does not matter.
+    /// Every row, in creation order, from either end. While no slot has been reused since the
+    /// rows were created (no row deleted and another inserted after it, no change set
+    /// applied), storage order is creation order and the rows are read straight from storage:
+    /// no allocation, O(1) per row, as fast as [`scan`](Table::scan). Otherwise the rows
+    /// stored out of turn (typically those in reused slots) are found by one pass over storage
+    /// and merged into it as it is read: O(n + k log k) for k such rows, about three times a
+    /// `scan`, with no copy of the rows. `scan` skips that when order does not matter.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Unit { hp: u32 }
+    /// let mut db = Db::new();
+    /// let units = db.create_table::<Unit>()?;
+    /// let first = units.insert(&mut db, Unit { hp: 1 })?;
+    /// units.insert(&mut db, Unit { hp: 2 })?;
+    /// units.delete(&mut db, first)?;
+    /// units.insert(&mut db, Unit { hp: 3 })?; // stored in the freed slot
+    /// let hp: Vec<u32> = units.iter(&db)?.map(|u| u.hp).collect();
+    /// assert_eq!(hp, [2, 3]);
+    /// let back: Vec<u32> = units.iter(&db)?.rev().map(|u| u.hp).collect();
+    /// assert_eq!(back, [3, 2]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
     pub fn iter<'a>(&self, db: &'a Db) -> Result<RowIter<'a, T>> {
-        let rows = self.rows(db)?;
-        if rows.in_order() {
-            return Ok(RowIter::stored(rows));
-        }
-        self.filter(db, |_| true)
+        Ok(RowIter::stored(self.rows(db)?))
     }
 
     /// Every row in storage order: no allocation, no sort, O(1) per row. The order is
@@ -365,11 +185,7 @@ impl<T: Model> Table<T> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn scan<'a>(&self, db: &'a Db) -> Result<Scan<'a, T>> {
-        let rows = self.rows(db)?;
-        Ok(Scan {
-            rows: rows.iter(),
-            left: rows.len(),
-        })
+        Ok(Scan::new(self.rows(db)?))
     }
 
     /// The rows matching `predicate`, in creation order. O(n) plus the sort of reused slots.

@@ -1,0 +1,443 @@
+//! Rows read from a table: [`Row`], and the iterators [`RowIter`] (creation order) and
+//! [`Scan`] (storage order).
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::core::Arena;
+use crate::db::Model;
+use crate::id::{AsId, Id, Member, RawId};
+
+/// A row read from the database: its id and a reference to its value. Derefs to `T`.
+pub struct Row<'a, T> {
+    pub(super) id: Id<T>,
+    value: &'a T,
+}
+
+impl<'a, T> Row<'a, T> {
+    pub(crate) fn new(id: Id<T>, value: &'a T) -> Self {
+        Row { id, value }
+    }
+
+    pub(crate) fn raw(raw: RawId, value: &'a T) -> Self {
+        Row::new(Id::from_raw(raw), value)
+    }
+
+    /// The row's id.
+    pub fn id(&self) -> Id<T> {
+        self.id
+    }
+
+    /// The row's value, with the lifetime of the database borrow.
+    pub fn value(&self) -> &'a T {
+        self.value
+    }
+
+    /// A copy of the row's value (`row.clone()` copies the `Row`, not the value). Costs one
+    /// `T::clone`.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Unit { hp: u32 }
+    /// let mut db = Db::new();
+    /// let units = db.create_table::<Unit>()?;
+    /// units.insert(&mut db, Unit { hp: 3 })?;
+    /// let owned: Vec<Unit> = units.iter(&db)?.map(|u| u.cloned()).collect();
+    /// assert_eq!(owned, [Unit { hp: 3 }]);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn cloned(&self) -> T
+    where
+        T: Clone,
+    {
+        self.value.clone()
+    }
+}
+
+impl<T> Clone for Row<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Row<'_, T> {}
+impl<T> Deref for Row<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+impl<T: fmt::Debug> fmt::Debug for Row<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:?}", self.id, self.value)
+    }
+}
+impl<T> AsId<T> for Row<'_, T> {
+    fn as_id(&self) -> Id<T> {
+        self.id
+    }
+}
+impl<T> AsId<T> for &Row<'_, T> {
+    fn as_id(&self) -> Id<T> {
+        self.id
+    }
+}
+
+/// Rows in creation order: returned by [`Table::iter`](crate::Table::iter),
+/// [`Table::filter`](crate::Table::filter) and index lookups. Read straight from storage (no
+/// allocation while no slot was reused since the rows were created; otherwise merged with the
+/// few rows stored out of turn), or collected into a list.
+pub struct RowIter<'a, T>(Rows<'a, T>);
+
+enum Rows<'a, T> {
+    Listed(std::vec::IntoIter<Row<'a, T>>),
+    /// The live rows between two cursors of storage, merged with the rows stored out of turn
+    /// (`late`); `left` of them remain. `ahead` and `behind` are the next in-turn rows from
+    /// each end, once read.
+    Stored {
+        rows: &'a Arena<T>,
+        front: crate::core::ArenaIter<'a, T>,
+        back: usize,
+        left: usize,
+        late: Late,
+        ahead: Option<(RawId, &'a T)>,
+        behind: Option<(RawId, &'a T)>,
+    },
+}
+
+/// The rows of a table stored out of turn ([`Arena::out_of_turn`]), with a cursor from each
+/// end into both lists: storage skips `slots[..slot_front]` and `slots[slot_back..]`,
+/// `rows[row_front..row_back]` are still to come.
+struct Late {
+    slots: Vec<u32>,
+    rows: Vec<Member>,
+    slot_front: usize,
+    slot_back: usize,
+    row_front: usize,
+    row_back: usize,
+}
+
+impl Late {
+    fn new((slots, rows): (Vec<u32>, Vec<Member>)) -> Self {
+        Late {
+            slot_front: 0,
+            slot_back: slots.len(),
+            row_front: 0,
+            row_back: rows.len(),
+            slots,
+            rows,
+        }
+    }
+
+    /// Whether storage order is creation order: no row to merge, no slot to skip.
+    #[inline]
+    fn none(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Whether the row in `slot` is stored out of turn, reading storage from the front (slots
+    /// in increasing order): moves past it if so.
+    fn skip_front(&mut self, slot: u32) -> bool {
+        let out = self.slots.get(self.slot_front) == Some(&slot);
+        self.slot_front += usize::from(out);
+        out
+    }
+
+    /// [`skip_front`](Self::skip_front) reading from the back.
+    fn skip_back(&mut self, slot: u32) -> bool {
+        let out = self.slot_back > 0 && self.slots.get(self.slot_back - 1) == Some(&slot);
+        self.slot_back -= usize::from(out);
+        out
+    }
+
+    /// The earliest row out of turn still to come, if it was created before `before`.
+    fn take_first(&mut self, before: Option<RawId>) -> Option<Member> {
+        let first = *self
+            .rows
+            .get(self.row_front)
+            .filter(|_| self.row_front < self.row_back)?;
+        if before.is_some_and(|id| id.seq() < first.seq.get()) {
+            return None;
+        }
+        self.row_front += 1;
+        Some(first)
+    }
+
+    /// The latest row out of turn still to come, if it was created after `after`.
+    fn take_last(&mut self, after: Option<RawId>) -> Option<Member> {
+        if self.row_back <= self.row_front {
+            return None;
+        }
+        let last = *self.rows.get(self.row_back - 1)?;
+        if after.is_some_and(|id| id.seq() > last.seq.get()) {
+            return None;
+        }
+        self.row_back -= 1;
+        Some(last)
+    }
+}
+
+impl<'a, T: Model> Iterator for RowIter<'a, T> {
+    type Item = Row<'a, T>;
+    #[inline]
+    fn next(&mut self) -> Option<Row<'a, T>> {
+        match &mut self.0 {
+            Rows::Listed(rows) => rows.next(),
+            Rows::Stored {
+                rows,
+                front,
+                left,
+                late,
+                ahead,
+                ..
+            } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                if late.none() {
+                    let (id, row) = front.next()?;
+                    return Some(Row::raw(id, row));
+                }
+                if ahead.is_none() {
+                    *ahead = front.find(|(id, _)| !late.skip_front(id.slot()));
+                }
+                // The earlier of the next row in turn and the next row out of turn. Once the
+                // two ends met, `left` stops both before either repeats a row.
+                if let Some(member) = late.take_first(ahead.map(|(id, _)| id)) {
+                    return rows
+                        .row_at(member.slot as usize)
+                        .map(|(id, row)| Row::raw(id, row));
+                }
+                ahead.take().map(|(id, row)| Row::raw(id, row))
+            }
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            Rows::Listed(rows) => rows.size_hint(),
+            Rows::Stored { left, .. } => (*left, Some(*left)),
+        }
+    }
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        match self.0 {
+            Rows::Listed(rows) => rows.fold(init, f),
+            // In creation order and untouched from the back: the front reads to the end.
+            Rows::Stored {
+                rows,
+                front,
+                back,
+                late,
+                ..
+            } if late.none() && back == rows.slots() => {
+                front.fold(init, |acc, (id, row)| f(acc, Row::raw(id, row)))
+            }
+            Rows::Stored {
+                front,
+                left,
+                ref late,
+                ..
+            } if late.none() => front
+                .take(left)
+                .fold(init, |acc, (id, row)| f(acc, Row::raw(id, row))),
+            // Merging, untouched from the back (the front reads to the end): one loop over
+            // storage with the next slot to skip and the next row out of turn at hand.
+            Rows::Stored {
+                rows,
+                front,
+                back,
+                late,
+                ahead,
+                behind: None,
+                ..
+            } if back == rows.slots() && late.row_back == late.rows.len() => {
+                let mut skip = late.slots[late.slot_front..].iter().copied();
+                let mut next_skip = skip.next().unwrap_or(u32::MAX);
+                let mut out = Pending::new(&late.rows[late.row_front..]);
+                let mut acc = init;
+                if let Some((id, row)) = ahead {
+                    acc = out.merge_in(rows, &mut f, acc, id, row);
+                }
+                acc = front.fold(acc, |acc, (id, row)| {
+                    if id.slot() == next_skip {
+                        next_skip = skip.next().unwrap_or(u32::MAX);
+                        return acc;
+                    }
+                    out.merge_in(rows, &mut f, acc, id, row)
+                });
+                // The rows out of turn created after every row in turn.
+                out.merge_in_all(rows, &mut f, acc)
+            }
+            stored => {
+                let mut acc = init;
+                for row in RowIter(stored) {
+                    acc = f(acc, row);
+                }
+                acc
+            }
+        }
+    }
+}
+/// The rows out of turn a fold has still to merge in, in creation order, with the creation
+/// number of the first at hand (`u64::MAX` when none is left).
+struct Pending<'l> {
+    rows: &'l [Member],
+    next: u64,
+}
+
+impl<'l> Pending<'l> {
+    fn new(rows: &'l [Member]) -> Self {
+        let next = rows.first().map_or(u64::MAX, |m| m.seq.get());
+        Pending { rows, next }
+    }
+
+    /// Folds the rows out of turn created before row `id`, then row `id` itself.
+    #[inline(always)]
+    fn merge_in<'a, T: Clone, B>(
+        &mut self,
+        rows: &'a Arena<T>,
+        f: &mut impl FnMut(B, Row<'a, T>) -> B,
+        mut acc: B,
+        id: RawId,
+        row: &'a T,
+    ) -> B {
+        if self.next < id.seq() {
+            acc = self.merge_before(rows, f, acc, id.seq());
+        }
+        f(acc, Row::raw(id, row))
+    }
+
+    /// Folds the rows out of turn created before creation number `seq`.
+    #[inline(never)]
+    fn merge_before<'a, T: Clone, B>(
+        &mut self,
+        rows: &'a Arena<T>,
+        f: &mut impl FnMut(B, Row<'a, T>) -> B,
+        mut acc: B,
+        seq: u64,
+    ) -> B {
+        while let Some((&m, rest)) = self.rows.split_first() {
+            if m.seq.get() >= seq {
+                break;
+            }
+            self.rows = rest;
+            if let Some((id, row)) = rows.row_at(m.slot as usize) {
+                acc = f(acc, Row::raw(id, row));
+            }
+        }
+        self.next = self.rows.first().map_or(u64::MAX, |m| m.seq.get());
+        acc
+    }
+
+    /// Folds every row out of turn left.
+    fn merge_in_all<'a, T: Clone, B>(
+        mut self,
+        rows: &'a Arena<T>,
+        f: &mut impl FnMut(B, Row<'a, T>) -> B,
+        acc: B,
+    ) -> B {
+        self.merge_before(rows, f, acc, u64::MAX)
+    }
+}
+
+impl<T: Model> ExactSizeIterator for RowIter<'_, T> {}
+impl<T: Model> DoubleEndedIterator for RowIter<'_, T> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Rows::Listed(rows) => rows.next_back(),
+            Rows::Stored {
+                rows,
+                back,
+                left,
+                late,
+                behind,
+                ..
+            } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                if behind.is_none() {
+                    while *back > 0 {
+                        *back -= 1;
+                        if let Some((id, row)) = rows.row_at(*back)
+                            && !late.skip_back(id.slot())
+                        {
+                            *behind = Some((id, row));
+                            break;
+                        }
+                    }
+                }
+                if let Some(member) = late.take_last(behind.map(|(id, _)| id)) {
+                    return rows
+                        .row_at(member.slot as usize)
+                        .map(|(id, row)| Row::raw(id, row));
+                }
+                behind.take().map(|(id, row)| Row::raw(id, row))
+            }
+        }
+    }
+}
+
+impl<'a, T: Clone> RowIter<'a, T> {
+    pub(crate) fn new(rows: Vec<Row<'a, T>>) -> Self {
+        RowIter(Rows::Listed(rows.into_iter()))
+    }
+
+    /// Every row of `rows`, in creation order: storage order merged with the rows stored out
+    /// of turn. O(1) to make while storage order is creation order, one pass over the slots
+    /// (and a sort of the rows out of turn) otherwise.
+    pub(super) fn stored(rows: &'a Arena<T>) -> Self {
+        RowIter(Rows::Stored {
+            rows,
+            front: rows.iter(),
+            back: rows.slots(),
+            left: rows.len(),
+            late: Late::new(rows.out_of_turn()),
+            ahead: None,
+            behind: None,
+        })
+    }
+}
+
+/// Every row of a table in storage order, without collecting or sorting: returned by
+/// [`Table::scan`].
+pub struct Scan<'a, T> {
+    rows: crate::core::ArenaIter<'a, T>,
+    left: usize,
+}
+
+impl<'a, T: Model> Iterator for Scan<'a, T> {
+    type Item = Row<'a, T>;
+    #[inline]
+    fn next(&mut self) -> Option<Row<'a, T>> {
+        let (id, row) = self.rows.next()?;
+        self.left -= 1;
+        Some(Row::raw(id, row))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        self.rows
+            .fold(init, |acc, (id, row)| f(acc, Row::raw(id, row)))
+    }
+}
+impl<T: Model> ExactSizeIterator for Scan<'_, T> {}
+
+impl<'a, T: Clone> Scan<'a, T> {
+    pub(super) fn new(rows: &'a Arena<T>) -> Self {
+        Scan {
+            rows: rows.iter(),
+            left: rows.len(),
+        }
+    }
+}
