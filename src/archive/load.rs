@@ -26,6 +26,9 @@ pub(super) struct ReadTable<T> {
     current: u32,
     counter: u64,
     rows: Vec<(u32, u64, T)>,
+    /// Absent from archives written before it was recorded.
+    #[serde(default)]
+    free: Option<Vec<u32>>,
 }
 
 impl<T: Model> ReadTable<T> {
@@ -39,7 +42,13 @@ impl<T: Model> ReadTable<T> {
             .into_iter()
             .map(|(n, boundary)| (map(n), boundary))
             .collect();
-        let saved = into_saved(history, map(self.current), self.counter, self.rows);
+        let saved = into_saved(
+            history,
+            map(self.current),
+            self.counter,
+            self.rows,
+            self.free,
+        );
         (self.model, saved)
     }
 }

@@ -230,7 +230,8 @@ impl<L: Tables> Serialize for WrittenTables<'_, '_, L> {
     }
 }
 
-/// One table, as written: `{model, history, current, counter, rows}`.
+/// One table, as written: `{model, history, current, counter, rows, free}` (`free`: the vacant
+/// slots in the order inserts take them).
 pub(super) struct WrittenTable<'a, T> {
     pub(super) data: &'a TableData<T>,
 }
@@ -244,12 +245,14 @@ impl<T: Model + Serialize> Serialize for WrittenTable<'_, T> {
             .iter()
             .map(|&(n, boundary)| (n.get(), boundary))
             .collect();
-        let mut out = serializer.serialize_struct("Table", 5)?;
+        let mut out = serializer.serialize_struct("Table", 6)?;
         out.serialize_field("model", model_name::<T>())?;
         out.serialize_field("history", &history)?;
         out.serialize_field("current", &lineage.current().get())?;
         out.serialize_field("counter", &rows.counter())?;
         out.serialize_field("rows", &Rows(self.data))?;
+        // Where the next inserts go, so that a loaded database fills its slots as this one.
+        out.serialize_field("free", &rows.free_list())?;
         out.end()
     }
 }
@@ -273,11 +276,13 @@ fn into_saved<T: Model>(
     current: u32,
     counter: u64,
     rows: Vec<(u32, u64, T)>,
+    free: Option<Vec<u32>>,
 ) -> Box<dyn Any> {
     Box::new(Saved {
         history,
         current,
         counter,
         rows,
+        free,
     })
 }

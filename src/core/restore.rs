@@ -27,6 +27,9 @@ pub(crate) struct Saved<T> {
     pub(crate) counter: u64,
     /// `(slot, creation number, row)`.
     pub(crate) rows: Vec<(u32, u64, T)>,
+    /// The vacant slots in the order inserts take them, if the archive recorded it (archives
+    /// written before it did rebuild the free list highest slot first).
+    pub(crate) free: Option<Vec<u32>>,
 }
 
 /// The largest creation counter an archive may hold: far beyond what a table can issue, and
@@ -92,6 +95,9 @@ impl<T: Model> TableData<T> {
             }
             previous = Some(slot);
         }
+        if let Some(free) = &saved.free {
+            check_free_list(free, &rows, saved.counter)?;
+        }
         let mut seqs: Vec<u64> = rows.iter().map(|&(_, seq, _)| seq).collect();
         seqs.sort_unstable();
         if let Some(twice) = seqs.windows(2).find(|w| w[0] == w[1]) {
@@ -101,8 +107,47 @@ impl<T: Model> TableData<T> {
             // Checked above: never zero.
             NonZeroU64::new(seq).map(|seq| (slot, seq, row))
         });
-        Ok(self.with_rows(Arena::restored(lineage, saved.counter, rows)))
+        let free = saved.free.as_deref();
+        Ok(self.with_rows(Arena::restored(lineage, saved.counter, rows, free)))
     }
+}
+
+/// Whether `free` lists every vacant slot once: none holding one of `rows` (sorted by slot),
+/// none beyond the slots `counter` creations or the rows can need, and every slot below the
+/// last of them holding a row or listed.
+fn check_free_list<T>(free: &[u32], rows: &[(u32, u64, T)], counter: u64) -> Result<(), String> {
+    let bound = MAX_SPARE_SLOTS.max(4 * rows.len() as u64).min(counter);
+    let mut listed = free.to_vec();
+    listed.sort_unstable();
+    if let Some(twice) = listed.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("slot {} is twice on the free list", twice[0]));
+    }
+    for &slot in &listed {
+        if u64::from(slot) >= bound {
+            return Err(format!(
+                "free slot {slot} is beyond the slots {} rows and {counter} creations can need",
+                rows.len()
+            ));
+        }
+        if rows.binary_search_by_key(&slot, |&(s, ..)| s).is_ok() {
+            return Err(format!("slot {slot} is on the free list and holds a row"));
+        }
+    }
+    let end = listed
+        .last()
+        .into_iter()
+        .chain(rows.last().map(|(slot, ..)| slot))
+        .map(|&slot| u64::from(slot) + 1)
+        .max()
+        .unwrap_or(0);
+    if end != (listed.len() + rows.len()) as u64 {
+        return Err(format!(
+            "the free list names {} of the {} vacant slots",
+            listed.len(),
+            end - rows.len() as u64
+        ));
+    }
+    Ok(())
 }
 
 /// The type-erased side of restoring, for [`ErasedTable`].

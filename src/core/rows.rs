@@ -266,13 +266,33 @@ impl<T: Clone> Arena<T> {
         self.counter.load(Ordering::Relaxed)
     }
 
+    /// The vacant slots in the order inserts will take them (the free list, from its head).
+    /// O(vacant slots).
+    pub(crate) fn free_list(&self) -> Vec<u32> {
+        let mut free = Vec::new();
+        let mut at = self.free_head;
+        // Bounded by the slot count: a free list never holds a slot twice.
+        while at != NO_FREE && free.len() < self.slots.len() {
+            let Some(Slot::Vacant { next_free }) = self.slots.get(at as usize) else {
+                break;
+            };
+            free.push(at);
+            at = *next_free;
+        }
+        free
+    }
+
     /// A fresh arena (its own counter, not shared with any other) for the lineage `lineage`,
     /// whose counter has issued up to `counter`, holding `rows`: `(slot, creation number, row)`
-    /// in increasing slot order. Slots between them are vacant. One pass, O(rows + slots).
+    /// in increasing slot order. Slots between them are vacant; with `free` (the saved
+    /// [`free_list`](Self::free_list): distinct slots, none holding a row, every vacant slot
+    /// below the last row among them) inserts take the vacant slots in that order, as they
+    /// would have in the saved arena, and otherwise highest first. O(rows + slots).
     pub(crate) fn restored(
         lineage: Lineage,
         counter: u64,
         rows: impl IntoIterator<Item = (u32, NonZeroU64, T)>,
+        free: Option<&[u32]>,
     ) -> Self {
         let mut slots = PVec::new();
         let mut free_head = NO_FREE;
@@ -290,6 +310,20 @@ impl<T: Clone> Arena<T> {
             }
             slots.push(Slot::Occupied { seq, row });
             len += 1;
+        }
+        if let Some(free) = free {
+            // Vacant slots after the last row, which only the free list records.
+            let end = free.iter().max().map_or(0, |&slot| slot as usize + 1);
+            while slots.len() < end {
+                slots.push(Slot::default());
+            }
+            for (i, &slot) in free.iter().enumerate() {
+                let next_free = free.get(i + 1).copied().unwrap_or(NO_FREE);
+                if let Some(vacant @ Slot::Vacant { .. }) = slots.get_mut(slot as usize) {
+                    *vacant = Slot::Vacant { next_free };
+                }
+            }
+            free_head = free.first().copied().unwrap_or(NO_FREE);
         }
         Arena {
             slots,

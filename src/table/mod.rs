@@ -316,7 +316,10 @@ impl<T: Model> Table<T> {
     /// Applies `change` to every row `filter` selects, as one atomic set-based update (SQL
     /// `UPDATE t SET … WHERE …`, Sequelize `Model.update(values, { where })`), and returns how
     /// many rows it changed. Each changed row is checked as [`update`](Table::update) checks
-    /// one; if any check fails, or `filter` or `change` panics, nothing changes.
+    /// one, in storage order ([`scan`](Table::scan)'s), against the rows changed before it and
+    /// those not yet changed, as SQLite and PostgreSQL check a unique constraint row by row: a
+    /// change that swaps or shifts unique values can be refused. If any check fails, or
+    /// `filter` or `change` panics, nothing changes.
     ///
     /// O(n) for the scan, plus O(log n) per index for each row whose keys changed: rows change
     /// in place, and only those whose index keys moved are re-checked and reindexed. Storage a
