@@ -254,16 +254,24 @@ impl ChangeSet {
                 }
             }
         };
-        // The targets whose rows differ, then (keys by attribute) the unchanged targets
-        // holding a key that a source took, gave up or lost: they may name another source.
-        let mut looked_at = BTreeSet::new();
+        // Keys by attribute: the targets holding a key that a source took, gave up or lost
+        // may name another source though their rows are the same. Those whose rows differ are
+        // resolved with the rest below; the others after.
+        let mut unchanged: BTreeSet<RawId> = was
+            .index
+            .keys_changing_hands(&self.before.core, &self.after.core)
+            .iter()
+            .flat_map(|key| now.index.holders(key))
+            .collect();
         was.targets
             .rows()
             .diff(now.targets.rows(), &mut |change| match change {
                 SlotChange::Inserted(id, row) => record(true, source_in(&self.after, row), id),
                 SlotChange::Deleted(id, row) => record(false, source_in(&self.before, row), id),
                 SlotChange::Kept(id, old, new) => {
-                    looked_at.insert(id);
+                    if !unchanged.is_empty() {
+                        unchanged.remove(&id);
+                    }
                     // By the rows the keys name, not the keys: an attribute key may follow
                     // its source's new value (no link changed) or stay while another source
                     // takes that value (a link changed).
@@ -278,24 +286,16 @@ impl ChangeSet {
                     }
                 }
             });
-        for key in was
-            .index
-            .keys_changing_hands(&self.before.core, &self.after.core)
-        {
-            for id in now.index.holders(&key) {
-                if looked_at.contains(&id) {
-                    continue;
-                }
-                let (Some(old), Some(new)) =
-                    (was.targets.rows().get(id), now.targets.rows().get(id))
-                else {
-                    continue;
-                };
-                let (was, now) = (source_in(&self.before, old), source_in(&self.after, new));
-                if was != now {
-                    record(false, was, id);
-                    record(true, now, id);
-                }
+        for id in unchanged {
+            // A holder in a reused slot is a new row: the diff listed it as inserted.
+            let (Some(old), Some(new)) = (was.targets.rows().get(id), now.targets.rows().get(id))
+            else {
+                continue;
+            };
+            let (was, now) = (source_in(&self.before, old), source_in(&self.after, new));
+            if was != now {
+                record(false, was, id);
+                record(true, now, id);
             }
         }
         changes.added.sort_unstable();

@@ -367,43 +367,83 @@ impl<T: Clone> Arena<T> {
         }
     }
 
-    /// The live rows stored out of turn: each one some row in a later slot precedes in
-    /// creation. Without them storage order is creation order (the others each precede every
-    /// row after them), so creation order is a merge of storage order and this list. Returns
-    /// their slots in increasing order, and the rows in creation order. Empty, with no
-    /// allocation, while no row was ever stored out of turn (`in_order`). Otherwise O(n) reads, one backward pass
-    /// (one trie walk per leaf), plus O(k log k) for the k rows out of turn.
+    /// The live rows stored out of turn: a set of rows without which storage order is
+    /// creation order, so that creation order is a merge of storage order and this list.
+    /// Returns their slots in increasing order, and the rows in creation order. Empty, with no
+    /// allocation, while no row was ever stored out of turn (`in_order`).
+    ///
+    /// Two candidates, the smaller kept: the rows created after some row stored later (a
+    /// backward pass; the others each precede every row after them), which are the rows of
+    /// reused slots; and, when those are many, the rows created before some row stored
+    /// earlier (a forward pass; the others each follow every row before them), which are few
+    /// when a change set or a load put early rows in late slots. O(n) reads per pass (one trie
+    /// walk per leaf), plus O(k log k) for the k rows out of turn.
     pub(crate) fn out_of_turn(&self) -> (Vec<u32>, Vec<Member>) {
-        let (mut slots, mut rows) = (Vec::new(), Vec::new());
         if self.in_order {
-            return (slots, rows);
+            return (Vec::new(), Vec::new());
         }
-        let len = self.slots.len();
-        // The lowest creation number among the slots after the one being looked at.
+        // The lowest creation number among the slots after the one looked at.
         let mut lowest_after = u64::MAX;
-        for start in (0..len.div_ceil(pvec::LEAF_LEN))
-            .rev()
-            .map(|l| l * pvec::LEAF_LEN)
-        {
-            let Some(leaf) = self.slots.leaf(start) else {
-                continue;
-            };
-            let end = (start + pvec::LEAF_LEN).min(len);
-            for (offset, slot) in leaf[..end - start].iter().enumerate().rev() {
-                if let Slot::Occupied { seq, .. } = slot {
-                    if seq.get() < lowest_after {
-                        lowest_after = seq.get();
-                    } else {
-                        let slot = (start + offset) as u32;
-                        slots.push(slot);
-                        rows.push(member_at(*seq, start + offset));
-                    }
+        let (mut slots, mut rows) = (Vec::new(), Vec::new());
+        self.each_row(true, |slot, seq| {
+            if seq.get() < lowest_after {
+                lowest_after = seq.get();
+            } else {
+                slots.push(slot as u32);
+                rows.push(member_at(seq, slot));
+            }
+        });
+        slots.reverse();
+        if rows.len() > self.len / 8 {
+            // The highest creation number among the slots before the one looked at.
+            let mut highest_before = 0;
+            let (mut early_slots, mut early) = (Vec::new(), Vec::new());
+            self.each_row(false, |slot, seq| {
+                if seq.get() > highest_before {
+                    highest_before = seq.get();
+                } else {
+                    early_slots.push(slot as u32);
+                    early.push(member_at(seq, slot));
                 }
+            });
+            if early.len() < rows.len() {
+                (slots, rows) = (early_slots, early);
             }
         }
-        slots.reverse();
         rows.sort_unstable();
         (slots, rows)
+    }
+
+    /// Calls `f(slot, creation number)` for every live row, in slot order or (`backward`) in
+    /// reverse. One trie walk per leaf.
+    fn each_row(&self, backward: bool, mut f: impl FnMut(usize, NonZeroU64)) {
+        let len = self.slots.len();
+        let leaves = len.div_ceil(pvec::LEAF_LEN);
+        let mut visit = |leaf_number: usize| {
+            let start = leaf_number * pvec::LEAF_LEN;
+            let Some(leaf) = self.slots.leaf(start) else {
+                return;
+            };
+            let end = (start + pvec::LEAF_LEN).min(len);
+            let seqs =
+                leaf[..end - start]
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(offset, slot)| match slot {
+                        Slot::Occupied { seq, .. } => Some((start + offset, *seq)),
+                        Slot::Vacant { .. } => None,
+                    });
+            if backward {
+                seqs.rev().for_each(|(slot, seq)| f(slot, seq));
+            } else {
+                seqs.for_each(|(slot, seq)| f(slot, seq));
+            }
+        };
+        if backward {
+            (0..leaves).rev().for_each(&mut visit);
+        } else {
+            (0..leaves).for_each(&mut visit);
+        }
     }
 
     /// The row in slot `slot`, with its id, if one lives there. O(log n).

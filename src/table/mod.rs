@@ -143,9 +143,10 @@ impl<T: Model> Table<T> {
     /// rows were created (no row deleted and another inserted after it, no change set
     /// applied), storage order is creation order and the rows are read straight from storage:
     /// no allocation, O(1) per row, as fast as [`scan`](Table::scan). Otherwise the rows
-    /// stored out of turn (typically those in reused slots) are found by one pass over storage
-    /// and merged into it as it is read: O(n + k log k) for k such rows, about three times a
-    /// `scan`, with no copy of the rows. `scan` skips that when order does not matter.
+    /// stored out of turn (those in reused slots; rows a change set put under their ids can
+    /// add more) are found by a pass over storage and merged into it as it is read:
+    /// O(n + k log k) for k such rows, about three times a `scan` when k is small, with no copy
+    /// of the rows. `scan` skips that when order does not matter.
     ///
     /// ```
     /// # use relata::Db;
