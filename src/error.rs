@@ -160,7 +160,7 @@ pub enum ArchiveProblem {
     Version {
         /// The archive's format version.
         found: u32,
-        /// The version this relata reads and writes.
+        /// The newest version this relata reads (and the one it writes).
         supported: u32,
     },
     /// The archive was saved from a database declared with another schema.
@@ -209,8 +209,8 @@ impl fmt::Display for ArchiveProblem {
             ),
             ArchiveProblem::Version { found, supported } => write!(
                 f,
-                "the archive has format version {found}, but this relata reads version {supported}; \
-                 load it with the relata version that wrote it"
+                "the archive has format version {found}, but this relata reads versions up to \
+                 {supported}; load it with the relata version that wrote it"
             ),
             ArchiveProblem::Schema { archive, database } => {
                 let show = |line: &Option<String>| {

@@ -12,7 +12,8 @@ use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, V
 use serde::{Deserialize, Deserializer};
 
 use super::{
-    Archive, FORMAT, Tables as ArchiveTables, VERSION, fingerprint, format_error, ids, into_saved,
+    Archive, FORMAT, OLDEST_VERSION, Tables as ArchiveTables, VERSION, fingerprint, format_error,
+    ids, into_saved,
 };
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::{Db, Model};
@@ -26,31 +27,85 @@ pub(super) struct ReadTable<T> {
     current: u32,
     counter: u64,
     rows: Vec<(u32, u64, T)>,
-    /// Absent from archives written before it was recorded.
+    free: Vec<u32>,
+}
+
+/// One table of a self-describing format (a map: its fields named), of any version: the free
+/// list is optional.
+#[derive(Deserialize)]
+#[serde(rename = "Table")]
+pub(super) struct ReadNamedTable<T> {
+    model: String,
+    history: Vec<(u32, u64)>,
+    current: u32,
+    counter: u64,
+    rows: Vec<(u32, u64, T)>,
     #[serde(default)]
     free: Option<Vec<u32>>,
 }
 
-impl<T: Model> ReadTable<T> {
-    /// The model name, and the table as the restore takes it (a boxed `Saved<T>`), its lineage
-    /// numbers mapped to this process's.
+impl<T: Model> ReadNamedTable<T> {
+    /// [`ReadTable::into_saved`].
     pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
-        // 0 is no lineage: the restore reports it.
-        let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
-        let history = self
-            .history
-            .into_iter()
-            .map(|(n, boundary)| (map(n), boundary))
-            .collect();
-        let saved = into_saved(
-            history,
-            map(self.current),
+        let saved = saved(
+            self.history,
+            self.current,
             self.counter,
             self.rows,
             self.free,
         );
         (self.model, saved)
     }
+}
+
+/// One table as format version 1 wrote it: without its free list.
+#[derive(Deserialize)]
+#[serde(rename = "Table")]
+pub(super) struct ReadTableV1<T> {
+    model: String,
+    history: Vec<(u32, u64)>,
+    current: u32,
+    counter: u64,
+    rows: Vec<(u32, u64, T)>,
+}
+
+impl<T: Model> ReadTable<T> {
+    /// The model name, and the table as the restore takes it (a boxed `Saved<T>`).
+    pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
+        let saved = saved(
+            self.history,
+            self.current,
+            self.counter,
+            self.rows,
+            Some(self.free),
+        );
+        (self.model, saved)
+    }
+}
+
+impl<T: Model> ReadTableV1<T> {
+    /// [`ReadTable::into_saved`]; the load rebuilds the free list.
+    pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
+        let saved = saved(self.history, self.current, self.counter, self.rows, None);
+        (self.model, saved)
+    }
+}
+
+/// A table as the restore takes it, its lineage numbers mapped to this process's.
+fn saved<T: Model>(
+    history: Vec<(u32, u64)>,
+    current: u32,
+    counter: u64,
+    rows: Vec<(u32, u64, T)>,
+    free: Option<Vec<u32>>,
+) -> Box<dyn Any> {
+    // 0 is no lineage: the restore reports it.
+    let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
+    let history = history
+        .into_iter()
+        .map(|(n, boundary)| (map(n), boundary))
+        .collect();
+    into_saved(history, map(current), counter, rows, free)
 }
 
 impl<L: ArchiveTables> Archive<L> {
@@ -150,7 +205,7 @@ const FIELDS: &[&str] = &[
 #[derive(Default)]
 struct Header {
     format: bool,
-    version: bool,
+    version: Option<u32>,
     process: Option<u64>,
     fingerprint: Option<String>,
     schema: Option<Vec<String>>,
@@ -181,7 +236,7 @@ impl<L: ArchiveTables> ArchiveSeed<'_, L> {
     }
 
     fn check_version<E: serde::de::Error>(&self, version: u32) -> std::result::Result<(), E> {
-        if version == VERSION {
+        if (OLDEST_VERSION..=VERSION).contains(&version) {
             Ok(())
         } else {
             Err(self.fail(ArchiveProblem::Version {
@@ -216,7 +271,7 @@ impl<L: ArchiveTables> ArchiveSeed<'_, L> {
     fn check_complete<E: serde::de::Error>(&self, header: &Header) -> std::result::Result<(), E> {
         let fields = [
             ("format", header.format),
-            ("version", header.version),
+            ("version", header.version.is_some()),
             ("process", header.process.is_some()),
             ("fingerprint", header.fingerprint.is_some()),
             ("schema", header.schema.is_some()),
@@ -248,8 +303,9 @@ impl<'de, L: ArchiveTables> Visitor<'de> for ArchiveSeed<'_, L> {
                     header.format = true;
                 }
                 Field::Version => {
-                    self.check_version(map.next_value()?)?;
-                    header.version = true;
+                    let version = map.next_value()?;
+                    self.check_version(version)?;
+                    header.version = Some(version);
                 }
                 Field::Process => header.process = Some(map.next_value()?),
                 Field::Fingerprint => header.fingerprint = Some(map.next_value()?),
@@ -260,7 +316,12 @@ impl<'de, L: ArchiveTables> Visitor<'de> for ArchiveSeed<'_, L> {
                     }
                     self.check_schema(&header)?;
                     let _scope = ids::Scope::loading(header.process == Some(ids::process()));
-                    tables = Some(map.next_value_seed(TablesSeed { archive: &self })?);
+                    // Named fields (the version may come after the tables): any version.
+                    let seed = TablesSeed {
+                        archive: &self,
+                        version: None,
+                    };
+                    tables = Some(map.next_value_seed(seed)?);
                 }
             }
         }
@@ -276,21 +337,27 @@ impl<'de, L: ArchiveTables> Visitor<'de> for ArchiveSeed<'_, L> {
         self.check_version(version)?;
         let header = Header {
             format: true,
-            version: true,
+            version: Some(version),
             process: Some(seq.next_element()?.ok_or_else(|| missing(2))?),
             fingerprint: Some(seq.next_element()?.ok_or_else(|| missing(3))?),
             schema: Some(seq.next_element()?.ok_or_else(|| missing(4))?),
         };
         self.check_complete(&header)?;
         let _scope = ids::Scope::loading(header.process == Some(ids::process()));
-        seq.next_element_seed(TablesSeed { archive: &self })?
-            .ok_or_else(|| missing(5))
+        seq.next_element_seed(TablesSeed {
+            archive: &self,
+            version: Some(version),
+        })?
+        .ok_or_else(|| missing(5))
     }
 }
 
 /// Reads the tables, each with the code of its row type.
 struct TablesSeed<'a, 'b, L> {
     archive: &'b ArchiveSeed<'a, L>,
+    /// The archive's format version, for a positional format (where the fields a version has
+    /// decide how the table reads); `None` for named fields.
+    version: Option<u32>,
 }
 
 impl<'de, L: ArchiveTables> DeserializeSeed<'de> for TablesSeed<'_, '_, L> {
@@ -315,7 +382,7 @@ impl<'de, L: ArchiveTables> Visitor<'de> for TablesSeed<'_, '_, L> {
         let types = self.archive.types;
         let mut tables = Vec::with_capacity(types.len());
         for (t, &(type_id, expected)) in types.iter().enumerate() {
-            let read = self.archive.tables.__load(type_id, &mut seq);
+            let read = self.archive.tables.__load(type_id, self.version, &mut seq);
             let Some((model, saved)) = read.transpose()?.flatten() else {
                 return Err(A::Error::invalid_length(t, &self));
             };

@@ -8,8 +8,9 @@
 //!
 //! What an archive holds, in order: the format name (`"relata"`) and [`VERSION`], the writing
 //! process's number, the schema (one line per table, index and association) and its
-//! fingerprint, and per table its lineage, its creation counter and its rows as
-//! `(slot, creation number, row)`. Ids inside rows (foreign
+//! fingerprint, and per table its lineage, its creation counter, its rows as
+//! `(slot, creation number, row)` and its free list (the vacant slots in the order inserts
+//! take them; since version 2). Ids inside rows (foreign
 //! keys) are written as four integers (see `Id`'s `Serialize`).
 
 mod file;
@@ -31,8 +32,12 @@ use crate::error::{ArchiveProblem, Error, Result};
 use crate::id::model_name;
 use crate::{Db, Model};
 
-/// The archive format version this relata writes and reads.
-pub const VERSION: u32 = 1;
+/// The archive format version this relata writes. It reads this one and every earlier one
+/// (version 1 did not record the tables' free lists: a load rebuilt them highest slot first).
+pub const VERSION: u32 = 2;
+
+/// The oldest archive format version this relata reads.
+const OLDEST_VERSION: u32 = 1;
 
 /// The format name every archive starts with.
 const FORMAT: &str = "relata";

@@ -9,7 +9,8 @@ use serde::de::{DeserializeSeed, SeqAccess};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{WrittenTable, load::ReadTable};
+use super::WrittenTable;
+use super::load::{ReadNamedTable, ReadTable, ReadTableV1};
 use crate::id::model_name;
 use crate::{Db, Model};
 
@@ -37,12 +38,14 @@ pub trait Tables: sealed::Sealed + Clone + Send + Sync + 'static {
         out: &mut S,
     ) -> Option<Result<(), S::Error>>;
     #[doc(hidden)]
-    /// Reads the next element of `seq` as a table of row type `type_id`: its model name and a
-    /// boxed `Saved<T>`. `None` if the list does not hold the type.
+    /// Reads the next element of `seq` as a table of row type `type_id`, as archive format
+    /// `version` lays it out (`None`: named fields, any version): its model name and a boxed
+    /// `Saved<T>`. `None` if the list does not hold the type.
     #[allow(clippy::type_complexity)]
     fn __load<'de, A: SeqAccess<'de>>(
         &self,
         type_id: TypeId,
+        version: Option<u32>,
         seq: &mut A,
     ) -> Option<Result<Option<(String, Box<dyn Any>)>, A::Error>>;
 }
@@ -66,6 +69,7 @@ impl Tables for () {
     fn __load<'de, A: SeqAccess<'de>>(
         &self,
         _: TypeId,
+        _: Option<u32>,
         _: &mut A,
     ) -> Option<Result<Option<(String, Box<dyn Any>)>, A::Error>> {
         None
@@ -126,22 +130,28 @@ where
     fn __load<'de, A: SeqAccess<'de>>(
         &self,
         type_id: TypeId,
+        version: Option<u32>,
         seq: &mut A,
     ) -> Option<Result<Option<(String, Box<dyn Any>)>, A::Error>> {
         if type_id != TypeId::of::<T>() {
-            return self.1.__load(type_id, seq);
+            return self.1.__load(type_id, version, seq);
         }
-        Some(seq.next_element_seed(TableSeed::<T>(PhantomData)))
+        Some(seq.next_element_seed(TableSeed::<T>(version, PhantomData)))
     }
 }
 
-/// Reads one table of `T` rows.
-struct TableSeed<T>(PhantomData<fn() -> T>);
+/// Reads one table of `T` rows, as the archive's format version wrote it (`None`: named fields,
+/// any version).
+struct TableSeed<T>(Option<u32>, PhantomData<fn() -> T>);
 
 impl<'de, T: Model + Deserialize<'de>> DeserializeSeed<'de> for TableSeed<T> {
     type Value = (String, Box<dyn Any>);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        ReadTable::<T>::deserialize(deserializer).map(ReadTable::into_saved)
+        match self.0 {
+            None => ReadNamedTable::<T>::deserialize(deserializer).map(ReadNamedTable::into_saved),
+            Some(1) => ReadTableV1::<T>::deserialize(deserializer).map(ReadTableV1::into_saved),
+            Some(_) => ReadTable::<T>::deserialize(deserializer).map(ReadTable::into_saved),
+        }
     }
 }
