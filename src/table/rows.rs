@@ -405,7 +405,7 @@ impl<'a, T: Clone> RowIter<'a, T> {
 }
 
 /// Every row of a table in storage order, without collecting or sorting: returned by
-/// [`Table::scan`].
+/// [`Table::scan`](crate::Table::scan).
 pub struct Scan<'a, T> {
     rows: crate::core::ArenaIter<'a, T>,
     left: usize,
