@@ -13,28 +13,17 @@ use serde::{Deserialize, Deserializer};
 
 use super::{
     Archive, FORMAT, OLDEST_VERSION, Tables as ArchiveTables, VERSION, fingerprint, format_error,
-    ids, into_saved,
+    ids,
 };
+use crate::core::Saved;
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::{Db, Model};
 
-/// One table as read.
+/// One table as read: named fields of any version (a version 1 archive has no free list), or
+/// the positional fields of version 2 (written as an `Option`, so that one struct reads both).
 #[derive(Deserialize)]
 #[serde(rename = "Table")]
 pub(super) struct ReadTable<T> {
-    model: String,
-    history: Vec<(u32, u64)>,
-    current: u32,
-    counter: u64,
-    rows: Vec<(u32, u64, T)>,
-    free: Vec<u32>,
-}
-
-/// One table of a self-describing format (a map: its fields named), of any version: the free
-/// list is optional.
-#[derive(Deserialize)]
-#[serde(rename = "Table")]
-pub(super) struct ReadNamedTable<T> {
     model: String,
     history: Vec<(u32, u64)>,
     current: u32,
@@ -44,21 +33,7 @@ pub(super) struct ReadNamedTable<T> {
     free: Option<Vec<u32>>,
 }
 
-impl<T: Model> ReadNamedTable<T> {
-    /// [`ReadTable::into_saved`].
-    pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
-        let saved = saved(
-            self.history,
-            self.current,
-            self.counter,
-            self.rows,
-            self.free,
-        );
-        (self.model, saved)
-    }
-}
-
-/// One table as format version 1 wrote it: without its free list.
+/// One table as format version 1 lays out its positional fields: without the free list.
 #[derive(Deserialize)]
 #[serde(rename = "Table")]
 pub(super) struct ReadTableV1<T> {
@@ -69,43 +44,39 @@ pub(super) struct ReadTableV1<T> {
     rows: Vec<(u32, u64, T)>,
 }
 
+impl<T> From<ReadTableV1<T>> for ReadTable<T> {
+    fn from(t: ReadTableV1<T>) -> Self {
+        ReadTable {
+            model: t.model,
+            history: t.history,
+            current: t.current,
+            counter: t.counter,
+            rows: t.rows,
+            free: None,
+        }
+    }
+}
+
 impl<T: Model> ReadTable<T> {
-    /// The model name, and the table as the restore takes it (a boxed `Saved<T>`).
+    /// The model name, and the table as the restore takes it (a boxed `Saved<T>`), its lineage
+    /// numbers mapped to this process's.
     pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
-        let saved = saved(
-            self.history,
-            self.current,
-            self.counter,
-            self.rows,
-            Some(self.free),
-        );
-        (self.model, saved)
+        // 0 is no lineage: the restore reports it.
+        let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
+        let history = self
+            .history
+            .into_iter()
+            .map(|(n, boundary)| (map(n), boundary))
+            .collect();
+        let saved = Saved {
+            history,
+            current: map(self.current),
+            counter: self.counter,
+            rows: self.rows,
+            free: self.free,
+        };
+        (self.model, Box::new(saved))
     }
-}
-
-impl<T: Model> ReadTableV1<T> {
-    /// [`ReadTable::into_saved`]; the load rebuilds the free list.
-    pub(super) fn into_saved(self) -> (String, Box<dyn Any>) {
-        let saved = saved(self.history, self.current, self.counter, self.rows, None);
-        (self.model, saved)
-    }
-}
-
-/// A table as the restore takes it, its lineage numbers mapped to this process's.
-fn saved<T: Model>(
-    history: Vec<(u32, u64)>,
-    current: u32,
-    counter: u64,
-    rows: Vec<(u32, u64, T)>,
-    free: Option<Vec<u32>>,
-) -> Box<dyn Any> {
-    // 0 is no lineage: the restore reports it.
-    let map = |n: u32| ids::archive_number(n).map_or(0, NonZeroU32::get);
-    let history = history
-        .into_iter()
-        .map(|(n, boundary)| (map(n), boundary))
-        .collect();
-    into_saved(history, map(current), counter, rows, free)
 }
 
 impl<L: ArchiveTables> Archive<L> {

@@ -18,8 +18,6 @@ mod ids;
 mod load;
 mod tables;
 
-use std::any::Any;
-
 use serde::ser::{SerializeSeq, SerializeStruct};
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -27,7 +25,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use file::{Disk, Storage};
 pub use tables::{Tables, With};
 
-use crate::core::{Core, Saved, TableData};
+use crate::core::{Core, TableData};
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::id::model_name;
 use crate::{Db, Model};
@@ -257,7 +255,8 @@ impl<T: Model + Serialize> Serialize for WrittenTable<'_, T> {
         out.serialize_field("counter", &rows.counter())?;
         out.serialize_field("rows", &Rows(self.data))?;
         // Where the next inserts go, so that a loaded database fills its slots as this one.
-        out.serialize_field("free", &rows.free_list())?;
+        // An `Option`, so that one reader takes named archives with and without it.
+        out.serialize_field("free", &Some(rows.free_list()))?;
         out.end()
     }
 }
@@ -273,21 +272,4 @@ impl<T: Model + Serialize> Serialize for Rows<'_, T> {
         }
         out.end()
     }
-}
-
-/// A table as read, before it is restored.
-fn into_saved<T: Model>(
-    history: Vec<(u32, u64)>,
-    current: u32,
-    counter: u64,
-    rows: Vec<(u32, u64, T)>,
-    free: Option<Vec<u32>>,
-) -> Box<dyn Any> {
-    Box::new(Saved {
-        history,
-        current,
-        counter,
-        rows,
-        free,
-    })
 }

@@ -10,7 +10,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::WrittenTable;
-use super::load::{ReadNamedTable, ReadTable, ReadTableV1};
+use super::load::{ReadTable, ReadTableV1};
 use crate::id::model_name;
 use crate::{Db, Model};
 
@@ -148,10 +148,10 @@ impl<'de, T: Model + Deserialize<'de>> DeserializeSeed<'de> for TableSeed<T> {
     type Value = (String, Box<dyn Any>);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        match self.0 {
-            None => ReadNamedTable::<T>::deserialize(deserializer).map(ReadNamedTable::into_saved),
-            Some(1) => ReadTableV1::<T>::deserialize(deserializer).map(ReadTableV1::into_saved),
-            Some(_) => ReadTable::<T>::deserialize(deserializer).map(ReadTable::into_saved),
-        }
+        let table = match self.0 {
+            Some(1) => ReadTableV1::<T>::deserialize(deserializer)?.into(),
+            _ => ReadTable::<T>::deserialize(deserializer)?,
+        };
+        Ok(table.into_saved())
     }
 }
