@@ -189,7 +189,8 @@ impl<T: Model> Table<T> {
         Ok(Scan::new(self.rows(db)?))
     }
 
-    /// The rows matching `predicate`, in creation order. O(n) plus the sort of reused slots.
+    /// The rows matching `predicate`, in creation order. O(n), read as [`iter`](Table::iter)
+    /// reads (no sort).
     ///
     /// ```
     /// # use relata::Db;
@@ -209,19 +210,8 @@ impl<T: Model> Table<T> {
         db: &'a Db,
         mut predicate: impl FnMut(&Row<'a, T>) -> bool,
     ) -> Result<RowIter<'a, T>> {
-        let mut found: Vec<Row<'a, T>> = Vec::new();
-        let mut sorted = true;
-        for (raw, value) in self.rows(db)?.iter() {
-            let row = Row::raw(raw, value);
-            if predicate(&row) {
-                sorted &= found.last().is_none_or(|last| last.id < row.id);
-                found.push(row);
-            }
-        }
-        if !sorted {
-            found.sort_unstable_by_key(|row| row.id);
-        }
-        Ok(RowIter::new(found))
+        let found = RowIter::stored(self.rows(db)?).filter(|row| predicate(row));
+        Ok(RowIter::new(found.collect()))
     }
 
     /// The rows `query` selects, in its order (creation order without one), limited and

@@ -10,7 +10,7 @@ use crate::id::{AsId, Id, Member, RawId};
 
 /// A row read from the database: its id and a reference to its value. Derefs to `T`.
 pub struct Row<'a, T> {
-    pub(super) id: Id<T>,
+    id: Id<T>,
     value: &'a T,
 }
 
