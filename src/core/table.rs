@@ -239,12 +239,14 @@ impl<T: Model> TableData<T> {
                     // Logged before the copy, so a panic in a row's `Clone` is undone too.
                     log.push(Undo::Leaf(start, saved));
                     let at = log.len() - 1;
-                    if let Some(Undo::Leaf(_, saved)) = log.last() {
+                    // `pick` chose only live rows, and each gets `change` exactly once.
+                    changed += mask.count_ones() as usize;
+                    if !indexed {
+                        rows.modify_in_leaf(start, mask, &mut |_, row| change(row));
+                    } else if let Some(Undo::Leaf(_, saved)) = log.last() {
                         rows.modify_in_leaf(start, mask, &mut |id, row| {
                             change(row);
-                            changed += 1;
-                            if indexed
-                                && let Some(old) = saved.row(id)
+                            if let Some(old) = saved.row(id)
                                 && indexes.iter().any(|index| index.moves(old, row))
                             {
                                 moved.push((id, at));
