@@ -253,3 +253,87 @@ fn insert_many_is_all_or_nothing() {
     assert!(w.by_tag.find(&w.db, &200).unwrap().is_none());
     w.db.check_integrity().unwrap();
 }
+
+#[test]
+fn insert_many_numbers_rows_like_one_insert_after_another() {
+    let mut w = world();
+    let unit = |tag| Unit {
+        squad: w.a,
+        hp: 1,
+        tag,
+    };
+    let ids = w
+        .units
+        .insert_many(&mut w.db, (100..103).map(unit))
+        .unwrap();
+    let seqs: Vec<u64> = ids.iter().map(|id| id.seq()).collect();
+    assert_eq!(seqs, [41, 42, 43]);
+    assert_eq!(w.units.insert(&mut w.db, unit(103)).unwrap().seq(), 44);
+    // A failed batch uses numbers only for the rows it stored before failing (rolled back,
+    // never issued again); the next row takes the number after them, not after the batch.
+    let clash = [200, 201, 100, 202, 203].map(unit);
+    assert!(w.units.insert_many(&mut w.db, clash).is_err());
+    let mut fork = w.db.fork();
+    assert_eq!(w.units.insert(&mut fork, unit(300)).unwrap().seq(), 47);
+    assert_eq!(w.units.insert(&mut w.db, unit(301)).unwrap().seq(), 48);
+}
+
+#[test]
+fn bulk_inserts_on_forks_in_threads_never_issue_an_id_twice() {
+    let w = world();
+    let before = w.units.len(&w.db).unwrap();
+    let batches: Vec<Vec<Id<Unit>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u32)
+            .map(|t| {
+                let mut fork = w.db.fork();
+                let (units, squad) = (w.units, w.a);
+                s.spawn(move || {
+                    let mut ids = Vec::new();
+                    for round in 0..50 {
+                        let tag = 1_000 * (t + 1) + 10 * round;
+                        let rows = (tag..tag + 7).map(|tag| Unit { squad, hp: 1, tag });
+                        ids.extend(units.insert_many(&mut fork, rows).unwrap());
+                        ids.push(
+                            units
+                                .insert(
+                                    &mut fork,
+                                    Unit {
+                                        squad,
+                                        hp: 2,
+                                        tag: tag + 8,
+                                    },
+                                )
+                                .unwrap(),
+                        );
+                    }
+                    (fork, ids)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                let (fork, ids) = worker.join().unwrap();
+                assert_eq!(w.units.len(&fork).unwrap(), before + ids.len());
+                fork.check_integrity().unwrap();
+                ids
+            })
+            .collect()
+    });
+    let mut seqs: Vec<u64> = batches.iter().flatten().map(|id| id.seq()).collect();
+    let n = seqs.len();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(
+        seqs.len(),
+        n,
+        "every row of every fork has its own creation number"
+    );
+    for ids in &batches {
+        assert!(
+            ids.windows(2).all(|pair| pair[0].seq() < pair[1].seq()),
+            "in creation order"
+        );
+        assert!(ids.iter().all(|&id| !w.units.contains(&w.db, id).unwrap()));
+    }
+}

@@ -102,6 +102,16 @@ impl<T: Model> TableData<T> {
         &self.rows
     }
 
+    /// See [`Arena::reserve`].
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+    }
+
+    /// See [`Arena::release`].
+    pub(super) fn release(&mut self) {
+        self.rows.release();
+    }
+
     /// The index at `pos`, as its concrete type.
     #[inline]
     pub(crate) fn index<I: 'static>(&self, pos: usize) -> Option<&I> {
@@ -235,7 +245,7 @@ impl<T: Model> TableData<T> {
             let mask = rows.pick_in_leaf(start, pick);
             if mask != 0 {
                 let whole = mask.count_ones() >= SAVE_LEAF_AT || rows.leaf_shared(start);
-                if let Some(saved) = rows.save_leaf(start).filter(|_| whole) {
+                if let Some(saved) = whole.then(|| rows.save_leaf(start)).flatten() {
                     // Logged before the copy, so a panic in a row's `Clone` is undone too.
                     log.push(Undo::Leaf(start, saved));
                     let at = log.len() - 1;

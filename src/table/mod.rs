@@ -383,10 +383,14 @@ impl<T: Model> Table<T> {
     ) -> Result<Vec<Id<T>>> {
         self.data(&db.core)?;
         let mut w = db.core.write();
+        let rows = rows.into_iter();
+        // One atomic step for the creation numbers of the rows the iterator promises.
+        w.reserve::<T>(self.at.index, rows.size_hint().0)?;
         let ids = rows
-            .into_iter()
             .map(|row| w.insert(self.at.index, row).map(Id::from_raw))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>();
+        w.release::<T>(self.at.index);
+        let ids = ids?;
         w.commit()?;
         Ok(ids)
     }

@@ -168,6 +168,23 @@ impl<'a> Write<'a> {
         self.touched == 0 && self.pending.is_none()
     }
 
+    /// Reserves the creation numbers of the next `n` inserts into table `t` (a bulk insert):
+    /// see [`Arena::reserve`](crate::core::rows::Arena::reserve). Numbers only: nothing to
+    /// undo. [`release`](Self::release) gives back what is left.
+    pub(crate) fn reserve<T: Model>(&mut self, t: usize, n: usize) -> Result<()> {
+        if n >= 2 {
+            self.data_mut::<T>(t)?.reserve(n);
+        }
+        Ok(())
+    }
+
+    /// Gives back the numbers [`reserve`](Self::reserve) drew for table `t` and no insert used.
+    pub(crate) fn release<T: Model>(&mut self, t: usize) {
+        if let Ok(data) = self.unlogged_mut::<T>(t) {
+            data.release();
+        }
+    }
+
     /// Inserts `row` into table `t`: checks it against every index (foreign keys resolve,
     /// unique keys are free), stores it, indexes it.
     pub(crate) fn insert<T: Model>(&mut self, t: usize, row: T) -> Result<RawId> {
