@@ -139,12 +139,14 @@ impl SharedDb {
         let _serialized = self.inner.writer.lock();
         let mut work = self.snapshot();
         let value = body(&mut work)?;
-        let listening = self.inner.subscribers.any();
-        let after = listening.then(|| work.fork());
-        let (old, commit) = {
+        let (old, commit, after) = {
             let mut current = self.inner.current.write();
+            // Decided under the lock `subscribe` reads the commit number under: a subscriber
+            // registered before this swap gets its change set, one registered after has seen it.
+            let after = self.inner.subscribers.any().then(|| work.fork());
             let commit = current.1 + 1;
-            (std::mem::replace(&mut *current, (work, commit)), commit)
+            let old = std::mem::replace(&mut *current, (work, commit));
+            (old, commit, after)
         };
         match after {
             Some(after) => {
@@ -181,8 +183,11 @@ impl SharedDb {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn subscribe(&self, capacity: usize) -> Subscription {
-        let commit = self.inner.current.read_recursive().1;
-        let queue = self.inner.subscribers.add(capacity, commit);
+        // Registered while the commit number it starts after cannot move: see `write`.
+        let queue = {
+            let current = self.inner.current.read_recursive();
+            self.inner.subscribers.add(capacity, current.1)
+        };
         let inner = Arc::downgrade(&self.inner);
         Subscription {
             queue,

@@ -252,6 +252,51 @@ fn a_slow_subscriber_is_told_it_missed_changes_and_resynchronises() {
     }
 }
 
+/// Regression: a subscription taken while a write was between deciding that nobody listened
+/// and publishing its commit started after that commit, which it then never received (nor a
+/// `Missed`). Repeats subscribing under a busy writer; before the fix this failed within
+/// about a second.
+#[test]
+fn a_subscription_receives_the_first_commit_after_it_was_taken() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    let b = blog();
+    let posts = b.posts;
+    let shared = SharedDb::new(b.db);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (shared, stop) = (shared.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                shared
+                    .write(|db| posts.insert(db, post("tick")).map(drop))
+                    .unwrap();
+            }
+        })
+    };
+    let start = Instant::now();
+    let mut lost = None;
+    while start.elapsed() < Duration::from_millis(1500) && lost.is_none() {
+        let feed = shared.subscribe(1 << 20);
+        // One row per commit: the commits made when `subscribe` had returned, at least.
+        let committed = shared.read(|db| posts.len(db)).unwrap() as u64;
+        match feed.recv_timeout(Duration::from_secs(5)) {
+            Some(Feed::Changes(c)) if c.commit() > Some(committed + 1) => {
+                lost = Some((committed, c.commit()));
+            }
+            Some(Feed::Changes(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(
+        lost, None,
+        "(commits when subscribed, first commit received)"
+    );
+}
+
 #[test]
 fn a_dropped_subscription_stops_receiving() {
     let b = blog();
