@@ -164,6 +164,54 @@ fn a_change_set_does_not_apply_to_a_state_that_lacks_its_rows() {
     ));
 }
 
+/// Regression (found by an adversarial test session): `apply_to` rewrote every row stored in
+/// the same storage leaf as a changed one with its value in the change set's states, so a
+/// replica that had changed or deleted such a neighbour lost its change, or was refused with a
+/// `Mismatch` naming a row the change set does not touch.
+#[test]
+fn applying_a_change_set_leaves_the_rows_it_does_not_change_alone() {
+    let mut b = blog();
+    let ada = b.posts.insert(&mut b.db, post("ada")).unwrap();
+    let bob = b.posts.insert(&mut b.db, post("bob")).unwrap();
+    let cy = b.posts.insert(&mut b.db, post("cy")).unwrap();
+    let base = b.db.fork();
+    let mut x = base.fork();
+    b.posts
+        .modify(&mut x, ada, |p| p.title = "ada 2".into())
+        .unwrap();
+    let changes = x.changes_since(&base);
+    assert_eq!(changes.table(b.posts).unwrap().updated.len(), 1);
+
+    // The replica renamed bob and deleted cy, neither of which the change set touches.
+    let mut replica = base.fork();
+    b.posts
+        .modify(&mut replica, bob, |p| p.title = "bob 2".into())
+        .unwrap();
+    b.posts.delete(&mut replica, cy).unwrap();
+    assert_eq!(changes.apply_to(&mut replica), Ok(1));
+    replica.check_integrity().unwrap();
+    let titles: Vec<String> = b
+        .posts
+        .iter(&replica)
+        .unwrap()
+        .map(|p| p.title.clone())
+        .collect();
+    assert_eq!(titles, ["ada 2", "bob 2"]);
+
+    // The same from a state whose storage is itself a copy (x's), to a replica of it.
+    let mut y = x.fork();
+    b.posts
+        .modify(&mut y, ada, |p| p.title = "ada 3".into())
+        .unwrap();
+    let mut replica = x.fork();
+    b.posts
+        .modify(&mut replica, bob, |p| p.title = "bob 3".into())
+        .unwrap();
+    assert_eq!(y.changes_since(&x).apply_to(&mut replica), Ok(1));
+    assert_eq!(b.posts.get(&replica, bob).unwrap().title, "bob 3");
+    assert_eq!(b.posts.get(&replica, ada).unwrap().title, "ada 3");
+}
+
 #[test]
 fn a_diff_costs_what_changed_not_what_is_stored() {
     let mut b = blog();

@@ -555,7 +555,7 @@ impl<T: Clone> Arena<T> {
         f: &mut impl FnMut(RawId, &mut T),
     ) {
         let lineage = &self.lineage;
-        let Some(leaf) = self.slots.leaf_mut(start) else {
+        let Some(leaf) = self.slots.leaf_mut(start, mask as u32) else {
             return;
         };
         for (offset, slot) in leaf.iter_mut().enumerate() {
@@ -638,12 +638,16 @@ fn member_at(seq: NonZeroU64, slot: usize) -> Member {
 }
 
 /// A leaf of an [`Arena`] as it was when [`Arena::save_leaf`] took it.
-pub(crate) struct SavedLeaf<T>(Arc<pvec::Leaf<Slot<T>>>);
+pub(crate) struct SavedLeaf<T>(Arc<pvec::LeafNode<Slot<T>>>);
 
 impl<T> SavedLeaf<T> {
     /// The row `id` names as the leaf held it, if it names one of its slots and was alive.
     pub(crate) fn row(&self, id: RawId) -> Option<&T> {
-        match self.0.get(pvec::leaf_offset(id.slot() as usize))? {
+        match self
+            .0
+            .entries()
+            .get(pvec::leaf_offset(id.slot() as usize))?
+        {
             Slot::Occupied { seq, row } if seq.get() == id.member().seq.get() => Some(row),
             _ => None,
         }
