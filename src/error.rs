@@ -31,6 +31,10 @@ pub enum Change {
     Delete,
     /// Changing its source key (an attribute other rows reference).
     Update,
+    /// Removing it, or the name other rows reference it by, by applying a change set: applying
+    /// runs no referential action, so rows the change set leaves in place must not reference
+    /// it.
+    Apply,
 }
 
 /// Everything that can go wrong in relata.
@@ -306,9 +310,18 @@ impl fmt::Display for Error {
                 blocking_row,
                 change,
             } => {
+                if *change == Change::Apply {
+                    return write!(
+                        f,
+                        "{row} cannot be removed by applying the change set: {blocking_row}, which the \
+                         change set leaves in place, still references it through association \
+                         `{association}` (applying a change set runs no referential action); unlink \
+                         or delete {blocking_row} first, or apply a change set that does"
+                    );
+                }
                 let change = match change {
                     Change::Delete => "deleted",
-                    Change::Update => "given a new key",
+                    Change::Update | Change::Apply => "given a new key",
                 };
                 write!(
                     f,

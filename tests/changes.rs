@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use relata::{Db, Error, Feed, HasMany, Id, SharedDb, Table, fk};
+use relata::{Change, Db, Error, Feed, HasMany, Id, SharedDb, Table, fk};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Post {
@@ -450,11 +450,21 @@ fn a_change_set_that_reuses_a_removed_sources_slot_is_refused_where_it_still_has
 
     let result = changes.apply_to(&mut target);
     match &result {
-        Err(Error::Restricted {
-            row, blocking_row, ..
-        }) => {
+        Err(
+            error @ Error::Restricted {
+                row,
+                blocking_row,
+                change,
+                ..
+            },
+        ) => {
             assert!(row.is(p), "{row}");
             assert!(blocking_row.is(c), "{blocking_row}");
+            // Not "whose action restricts it": the association is SetNull, and applying a
+            // change set runs no action at all.
+            assert_eq!(*change, Change::Apply);
+            let message = error.to_string();
+            assert!(message.contains("runs no referential action"), "{message}");
         }
         other => panic!("expected a Restricted error naming {p:?} and {c:?}, got {other:?}"),
     }

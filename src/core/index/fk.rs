@@ -516,7 +516,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
                         row: RowRef::new(model_name::<S>(), source),
                         association: self.name,
                         blocking_row: RowRef::new(model_name::<T>(), id),
-                        change: Change::Delete,
+                        change: Change::Apply,
                     });
                 }
             }

@@ -193,7 +193,7 @@ impl Write<'_> {
                             row: RowRef::new(self.core.table_name(t), id),
                             association: def.name,
                             blocking_row: RowRef::new(self.core.table_name(def.target), child),
-                            change: Change::Delete,
+                            change: Change::Apply,
                         });
                     }
                 }
