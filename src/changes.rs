@@ -309,13 +309,17 @@ impl ChangeSet {
     /// [`after`](ChangeSet::after), with its id. Atomic; afterwards the changed rows are checked
     /// against every index as any write is. [`Error::Mismatch`](crate::Error::Mismatch) if `db`
     /// does not hold the rows the change set changes or deletes (or a slot it fills is taken).
-    /// Rows the change set does not change are left as `db` has them, when one state derives
-    /// from the other (a fork and its writes, consecutive commits of a feed): `db` may have
-    /// changed or deleted those. Between states of unrelated histories (say, two loads of one
-    /// archive, each changed), rows stored beside a changed one are rewritten with their value
-    /// in the change set, which is equal in both states. Returns how many rows it wrote: at least
-    /// those [`table`](ChangeSet::table) lists, plus those rewritten neighbours. O(changes) when
-    /// the states share storage.
+    ///
+    /// A row both the change set and `db` changed takes the change set's value (the last writer
+    /// wins: rows need not be `PartialEq`, so `db`'s value is not compared with the earlier
+    /// state's). Rows the change set does not change are left as `db` has them when one state
+    /// derives from the other (a fork and its writes, consecutive commits of a feed): `db` may
+    /// have changed or deleted those. Between states of unrelated histories (say, two loads of
+    /// one archive, each changed), rows stored beside a changed one are rewritten with their
+    /// value in the change set, which is equal in both states.
+    ///
+    /// Returns how many rows it wrote: at least those [`table`](ChangeSet::table) lists, plus
+    /// those rewritten neighbours. O(changes) when the states share storage.
     pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
         let mut w = db.core.write();
         let changed = w.apply_changes(&self.before.core, &self.after.core)?;
