@@ -288,3 +288,79 @@ fn a_schema_declares_on_an_existing_database_atomically() {
         Err(Error::UnknownHandle { .. })
     ));
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Writer {
+    name: String,
+    active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Draft {
+    writer: Id<Writer>,
+    editor: Option<Id<Writer>>,
+    stars: u8,
+}
+
+/// Regressions (found by an adversarial test session): a field named `db` shadowed the
+/// database inside the generated `declare` (the schema did not compile), and a filtered index
+/// without `name` was named after its key field instead of the schema field, so two indexes of
+/// one key could not be told apart in `schema()` and errors.
+#[derive(Schema)]
+struct Newsroom {
+    db: Table<Writer>,
+    drafts: Table<Draft>,
+    #[index(stars)]
+    draft_stars: Index<Draft, u8>,
+    #[index(stars, filter = |d: &Draft| d.editor.is_none())]
+    unedited_stars: Index<Draft, u8>,
+    #[unique(name, filter = |w: &Writer| w.active)]
+    active_name: Unique<Writer, String>,
+    #[has_many(key = writer)]
+    written: HasMany<Writer, Draft>,
+}
+
+#[test]
+fn a_field_named_db_and_filtered_indexes_named_after_their_field() {
+    let (mut db, news) = Newsroom::new().unwrap();
+    let schema = db.schema();
+    assert!(schema.contains("unedited_stars"), "{schema}");
+    assert!(schema.contains("active_name"), "{schema}");
+    assert_eq!(
+        format!("{:?}", news.unedited_stars),
+        "Index<Draft.unedited_stars>"
+    );
+    assert_eq!(
+        format!("{:?}", news.active_name),
+        "Unique<Writer.active_name>"
+    );
+    let ada = Writer {
+        name: "ada".into(),
+        active: true,
+    };
+    let id = news.db.insert(&mut db, ada.clone()).unwrap();
+    let error = news.db.insert(&mut db, ada).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Unique {
+                field: "active_name",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    news.written
+        .create(
+            &mut db,
+            id,
+            Draft {
+                writer: id,
+                editor: None,
+                stars: 3,
+            },
+        )
+        .unwrap();
+    assert_eq!(news.unedited_stars.count_range(&db, 3..=3), Ok(1));
+    assert_eq!(news.draft_stars.count_range(&db, ..), Ok(1));
+}

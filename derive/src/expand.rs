@@ -4,12 +4,18 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
 
 use crate::parse::{Assoc, AssocKind, Errors, Handle, KeyIndex, KeyOf, Kind, Many, Schema};
+
+/// The database inside the generated `declare`: hygienic (`mixed_site`), so that a schema field
+/// named `db` does not shadow it.
+fn db() -> Ident {
+    Ident::new("db", Span::mixed_site())
+}
 
 /// A model type as written, without spaces, to find its table.
 fn type_key(ty: &Type) -> String {
@@ -42,16 +48,30 @@ impl<'a> Tables<'a> {
 
     /// The table field of `model`, or an error pointing at `model`.
     fn of(&self, model: &Type, errors: &mut Errors) -> Option<&'a Ident> {
-        let found = self.by_model.get(&type_key(model)).copied();
+        let key = type_key(model);
+        let found = self.by_model.get(&key).copied();
         if found.is_none() {
             let name = model.to_token_stream().to_string().replace(' ', "");
-            let field = plural(&name);
-            errors.at(
-                model.span(),
-                format!(
-                    "`{name}` has no table in this schema; add a field `{field}: Table<{name}>`"
+            // The same last path segment (`crate::User` and `User`): most likely the same type,
+            // written two ways. Models are matched as written.
+            let last = |k: &str| k.rsplit("::").next().unwrap_or(k).to_owned();
+            let spelled = self
+                .by_model
+                .iter()
+                .filter(|(other, _)| last(other) == last(&key))
+                .min_by_key(|(other, _)| other.as_str());
+            let message = match spelled {
+                Some((other, field)) => format!(
+                    "`{name}` has no table in this schema, but `{field}` is a table of `{other}`: \
+                     if they are the same type, write it the same way everywhere in the schema \
+                     (the derive matches models as they are written)"
                 ),
-            );
+                None => format!(
+                    "`{name}` has no table in this schema; add a field `{}: Table<{name}>`",
+                    plural(&name)
+                ),
+            };
+            errors.at(model.span(), message);
         }
         found
     }
@@ -86,9 +106,12 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
     let (mut table_decls, mut index_decls, mut assoc_decls) = (Vec::new(), Vec::new(), Vec::new());
     for Handle { field, kind } in &schema.handles {
         match kind {
-            Kind::Table { model } => table_decls.push(quote! {
-                let #field = db.create_table::<#model>()?;
-            }),
+            Kind::Table { model } => {
+                let db = db();
+                table_decls.push(quote! {
+                    let #field = #db.create_table::<#model>()?;
+                });
+            }
             Kind::Key(index) => {
                 if let Some(table) = tables.of(&index.model, &mut errors) {
                     index_decls.push(key_index(field, table, index));
@@ -108,6 +131,7 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
     }
     errors.finish()?;
     let ident = &schema.ident;
+    let db = db();
     let fields: Vec<&Ident> = schema.handles.iter().map(|h| &h.field).collect();
     let archive = schema.archive.then(|| {
         let models = schema.handles.iter().filter_map(|h| match &h.kind {
@@ -134,7 +158,7 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
             /// Declares this schema's tables, indexes and associations on `db`, in one
             /// transaction (on error nothing is declared), and returns their handles.
             pub fn declare(db: &mut ::relata::Db) -> ::relata::Result<Self> {
-                db.transaction(|db| {
+                db.transaction(|#db| {
                     #(#table_decls)*
                     #(#index_decls)*
                     #(#assoc_decls)*
@@ -169,6 +193,7 @@ fn name_of(name: &Option<LitStr>, field: &Ident) -> LitStr {
 
 fn key_index(field: &Ident, table: &Ident, index: &KeyIndex) -> TokenStream {
     let model = &index.model;
+    let db = db();
     let (plain, by, filtered) = if index.unique {
         (quote!(unique), quote!(unique_by), quote!(unique_where))
     } else {
@@ -177,13 +202,14 @@ fn key_index(field: &Ident, table: &Ident, index: &KeyIndex) -> TokenStream {
     match (&index.key, &index.filter) {
         (KeyOf::Field(key), None) => {
             quote_spanned! {key.span()=>
-                let #field = db.#plain(#table, ::relata::field!(#model, #key))?;
+                let #field = #db.#plain(#table, ::relata::field!(#model, #key))?;
             }
         }
         (KeyOf::Field(key), Some(filter)) => {
-            let name = name_of(&index.name, key);
+            // Named after the schema field: a filtered index is not the plain index of its key.
+            let name = name_of(&index.name, field);
             quote_spanned! {key.span()=>
-                let #field = db.#filtered(
+                let #field = #db.#filtered(
                     #table,
                     #name,
                     #filter,
@@ -193,11 +219,11 @@ fn key_index(field: &Ident, table: &Ident, index: &KeyIndex) -> TokenStream {
         }
         (KeyOf::By(by_fn), None) => {
             let name = name_of(&index.name, field);
-            quote! { let #field = db.#by(#table, #name, #by_fn)?; }
+            quote! { let #field = #db.#by(#table, #name, #by_fn)?; }
         }
         (KeyOf::By(by_fn), Some(filter)) => {
             let name = name_of(&index.name, field);
-            quote! { let #field = db.#filtered(#table, #name, #filter, #by_fn)?; }
+            quote! { let #field = #db.#filtered(#table, #name, #filter, #by_fn)?; }
         }
     }
 }
@@ -285,7 +311,8 @@ fn assoc(
                 AssocKind::HasOne => quote!(has_one_with),
                 _ => quote!(has_many_with),
             };
-            quote_spanned! {a.span=> db.#method(#source_table, #target_table, #fk, #options) }
+            let db = db();
+            quote_spanned! {a.span=> #db.#method(#source_table, #target_table, #fk, #options) }
         }
         Some(unique) => {
             match uniques.get(&unique.to_string()) {
@@ -316,7 +343,8 @@ fn assoc(
                 AssocKind::HasOne => quote!(has_one_by),
                 _ => quote!(has_many_by),
             };
-            quote_spanned! {a.span=> db.#method(#unique, #target_table, #fk, #options) }
+            let db = db();
+            quote_spanned! {a.span=> #db.#method(#unique, #target_table, #fk, #options) }
         }
     };
     let inverse = (a.kind == AssocKind::BelongsTo).then(|| quote!(.inverse()));
@@ -334,7 +362,8 @@ fn many(field: &Ident, m: &Many, tables: &Tables<'_>, errors: &mut Errors) -> Op
     let (s, t) = (&m.source, &m.target);
     let to_source = foreign_key(&m.junction, &m.key, quote!(::relata::Id<#s>));
     let to_target = foreign_key(&m.junction, &m.other_key, quote!(::relata::Id<#t>));
+    let db = db();
     Some(quote! {
-        let #field = db.belongs_to_many(#source, #target, #junction, #to_source, #to_target)?;
+        let #field = #db.belongs_to_many(#source, #target, #junction, #to_source, #to_target)?;
     })
 }
