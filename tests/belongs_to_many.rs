@@ -417,3 +417,54 @@ fn moving_junction_rows_keeps_the_pair_index_and_is_atomic() {
     assert_eq!(s.takes.count(&s.db, bob).unwrap(), 1);
     s.db.check_integrity().unwrap();
 }
+
+/// Regression (found by an adversarial test session): a junction row repeating a pair was
+/// reported as a unique violation of `Enrollment.course` alone, which is not unique (two
+/// students share a course here).
+#[test]
+fn a_repeated_pair_is_reported_as_the_pair() {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let bob = s
+        .students
+        .insert(&mut s.db, Student { name: "bob" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    s.takes.add(&mut s.db, ada, math).unwrap();
+    s.takes.add(&mut s.db, bob, math).unwrap();
+    let again = Enrollment {
+        student: ada,
+        course: math,
+        grade: None,
+    };
+    let error = s.enrollments.insert(&mut s.db, again).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Unique {
+                model: "Enrollment",
+                field: "(student, course)",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("Enrollment.(student, course) = "),
+        "{error}"
+    );
+    assert!(
+        s.db.schema().contains("unique (student, course)"),
+        "{}",
+        s.db.schema()
+    );
+    assert_eq!(s.takes.count(&s.db, ada), Ok(1));
+}

@@ -574,9 +574,10 @@ impl Db {
             let source_side = db.has_many_with(source, junction, to_source, cascade)?.link;
             let target_side = db.has_many_with(target, junction, to_target, cascade)?.link;
             let pair = move |j: &J| Some((*to_source.get(j)?, *to_target.get(j)?));
+            // Named after both keys: neither is unique alone, and errors name the index.
             let pairs = db.core.add_key_index(
                 junction.at,
-                to_target.name(),
+                pair_name(to_source.name(), to_target.name()),
                 KeyFn::Computed(Arc::new(pair)),
                 None,
                 true,
@@ -589,4 +590,20 @@ impl Db {
             })
         })
     }
+}
+
+/// `(a, b)`, the name of a junction's index of pairs: interned, one string per pair of key
+/// names for the life of the process (errors hold `&'static str` names).
+fn pair_name(a: &'static str, b: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashMap<(&'static str, &'static str), &'static str>>> =
+        OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    let mut names = names
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names
+        .entry((a, b))
+        .or_insert_with(|| Box::leak(format!("({a}, {b})").into_boxed_str()))
 }
