@@ -59,7 +59,8 @@ pub(crate) struct LeafNode<T> {
     /// The leaf this one was copied from (0: none), and its write count then.
     source: u64,
     source_writes: u32,
-    /// Writes in place since this leaf was made (wrapping), and which entries they touched.
+    /// Writes in place since this leaf was made or last renumbered (wrapping: see `mark`), and
+    /// which entries they touched.
     writes: u32,
     written: u32,
     entries: Leaf<T>,
@@ -90,11 +91,15 @@ impl<T> LeafNode<T> {
         }
     }
 
-    /// Records a write in place to the entries of `mask`.
+    /// Records a write in place to the entries of `mask`. When the write count wraps, the
+    /// leaf takes a new number, so that no copy can mistake it for unwritten.
     #[inline]
     fn mark(&mut self, mask: u32) {
         self.writes = self.writes.wrapping_add(1);
         self.written |= mask;
+        if self.writes == 0 {
+            self.id = leaf_id();
+        }
     }
 
     /// The entries of `self` that may differ from those of `other`: all, unless one of the
@@ -615,6 +620,26 @@ mod tests {
         let mut seen = Vec::new();
         a.diff(b, &mut |i, x, y| seen.push((i, x.copied(), y.copied())));
         seen
+    }
+
+    #[test]
+    fn a_write_count_that_wraps_around_to_a_copys_count_is_not_taken_for_no_writes() {
+        let mut original = LeafNode::new([0u32; LEAF]);
+        original.mark(1);
+        let copy = original.clone();
+        assert_eq!(
+            copy.may_differ(&original),
+            0,
+            "an unwritten copy of an unwritten original"
+        );
+        // 2³² writes later the count is where it was at the copy.
+        original.writes = u32::MAX;
+        for _ in 0..=copy.source_writes {
+            original.mark(1 << 4);
+        }
+        assert_eq!(original.writes, copy.source_writes);
+        assert_eq!(copy.may_differ(&original), u32::MAX);
+        assert_eq!(original.may_differ(&copy), u32::MAX);
     }
 
     #[test]
