@@ -310,18 +310,19 @@ impl fmt::Display for Error {
                 blocking_row,
                 change,
             } => {
-                if *change == Change::Apply {
-                    return write!(
-                        f,
-                        "{row} cannot be removed by applying the change set: {blocking_row}, which the \
-                         change set leaves in place, still references it through association \
-                         `{association}` (applying a change set runs no referential action); unlink \
-                         or delete {blocking_row} first, or apply a change set that does"
-                    );
-                }
                 let change = match change {
                     Change::Delete => "deleted",
-                    Change::Update | Change::Apply => "given a new key",
+                    Change::Update => "given a new key",
+                    Change::Apply => {
+                        return write!(
+                            f,
+                            "{row} cannot be removed by applying the change set: {blocking_row}, \
+                             which the change set leaves in place, still references it through \
+                             association `{association}` (applying a change set runs no referential \
+                             action); unlink or delete {blocking_row} first, or apply a change set \
+                             that does"
+                        );
+                    }
                 };
                 write!(
                     f,

@@ -433,14 +433,24 @@ pub(crate) fn model_name<T: ?Sized>() -> &'static str {
     if !full.contains('<') {
         return full.rsplit("::").next().unwrap_or(full);
     }
-    static SHORT: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let names = SHORT.get_or_init(Default::default);
+    built_name((full, ""), || shorten(full))
+}
+
+/// The name `make` builds for `key` (one or two static strings), built once per key and kept
+/// for the life of the process: messages and errors hold names as `&'static str`.
+pub(crate) fn built_name(
+    key: (&'static str, &'static str),
+    make: impl FnOnce() -> String,
+) -> &'static str {
+    type Names = HashMap<(&'static str, &'static str), &'static str>;
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
     let mut names = names
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     names
-        .entry(full)
-        .or_insert_with(|| Box::leak(shorten(full).into_boxed_str()))
+        .entry(key)
+        .or_insert_with(|| Box::leak(make().into_boxed_str()))
 }
 
 /// `full` without the `path::` prefix of each of its segments.

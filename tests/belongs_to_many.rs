@@ -51,6 +51,26 @@ fn school() -> School {
     }
 }
 
+/// Ada and Bob both take math.
+fn two_take_math() -> (School, Id<Student>, Id<Student>, Id<Course>) {
+    let mut s = school();
+    let ada = s
+        .students
+        .insert(&mut s.db, Student { name: "ada" })
+        .unwrap();
+    let bob = s
+        .students
+        .insert(&mut s.db, Student { name: "bob" })
+        .unwrap();
+    let math = s
+        .courses
+        .insert(&mut s.db, Course { title: "math" })
+        .unwrap();
+    s.takes.add(&mut s.db, ada, math).unwrap();
+    s.takes.add(&mut s.db, bob, math).unwrap();
+    (s, ada, bob, math)
+}
+
 fn titles(s: &School, student: Id<Student>) -> Vec<(&'static str, Option<u8>)> {
     s.takes
         .get(&s.db, student)
@@ -195,21 +215,7 @@ fn create_inserts_the_target_and_the_pair() {
 
 #[test]
 fn deleting_an_endpoint_deletes_its_junction_rows() {
-    let mut s = school();
-    let ada = s
-        .students
-        .insert(&mut s.db, Student { name: "ada" })
-        .unwrap();
-    let bob = s
-        .students
-        .insert(&mut s.db, Student { name: "bob" })
-        .unwrap();
-    let math = s
-        .courses
-        .insert(&mut s.db, Course { title: "math" })
-        .unwrap();
-    s.takes.add(&mut s.db, ada, math).unwrap();
-    s.takes.add(&mut s.db, bob, math).unwrap();
+    let (mut s, ada, _bob, math) = two_take_math();
     let report = s.courses.delete(&mut s.db, math).unwrap().report;
     assert_eq!(report.to_string(), "deleted 1 Course, 2 Enrollment");
     assert_eq!(s.takes.count(&s.db, ada).unwrap(), 0);
@@ -423,21 +429,7 @@ fn moving_junction_rows_keeps_the_pair_index_and_is_atomic() {
 /// students share a course here).
 #[test]
 fn a_repeated_pair_is_reported_as_the_pair() {
-    let mut s = school();
-    let ada = s
-        .students
-        .insert(&mut s.db, Student { name: "ada" })
-        .unwrap();
-    let bob = s
-        .students
-        .insert(&mut s.db, Student { name: "bob" })
-        .unwrap();
-    let math = s
-        .courses
-        .insert(&mut s.db, Course { title: "math" })
-        .unwrap();
-    s.takes.add(&mut s.db, ada, math).unwrap();
-    s.takes.add(&mut s.db, bob, math).unwrap();
+    let (mut s, ada, _bob, math) = two_take_math();
     let again = Enrollment {
         student: ada,
         course: math,

@@ -8,7 +8,7 @@ use super::{AssocOptions, HasMany, Link, OnDelete};
 use crate::core::{Bucket, Core, IndexAt, KeyFn, Plan, Write, not_found, unknown};
 use crate::db::{Db, Model};
 use crate::error::{Argument, Error, Result};
-use crate::id::{AsId, Id, RawId, RowRef, model_name};
+use crate::id::{AsId, Id, RawId, RowRef, built_name, model_name};
 use crate::key::ForeignKey;
 use crate::query::Query;
 use crate::table::{Row, Table};
@@ -577,7 +577,9 @@ impl Db {
             // Named after both keys: neither is unique alone, and errors name the index.
             let pairs = db.core.add_key_index(
                 junction.at,
-                pair_name(to_source.name(), to_target.name()),
+                built_name((to_source.name(), to_target.name()), || {
+                    format!("({}, {})", to_source.name(), to_target.name())
+                }),
                 KeyFn::Computed(Arc::new(pair)),
                 None,
                 true,
@@ -590,20 +592,4 @@ impl Db {
             })
         })
     }
-}
-
-/// `(a, b)`, the name of a junction's index of pairs: interned, one string per pair of key
-/// names for the life of the process (errors hold `&'static str` names).
-fn pair_name(a: &'static str, b: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static NAMES: OnceLock<Mutex<HashMap<(&'static str, &'static str), &'static str>>> =
-        OnceLock::new();
-    let names = NAMES.get_or_init(Default::default);
-    let mut names = names
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    names
-        .entry((a, b))
-        .or_insert_with(|| Box::leak(format!("({a}, {b})").into_boxed_str()))
 }
