@@ -517,3 +517,40 @@ fn a_change_set_that_moves_every_child_to_a_source_in_a_reused_slot_applies() {
     assert_eq!(ids, kids);
     assert!(b.post_comments.count(&target, p).is_err(), "p is gone");
 }
+
+/// A unique conflict found while applying a change set names the row that already held the
+/// value in the database applied to, not the change set's row that takes it (found by an
+/// adversarial review: the incoming row was reported as `existing`).
+#[test]
+fn a_unique_conflict_while_applying_names_the_row_that_already_held_the_value() {
+    let mut db = Db::new();
+    let tags = db.create_table::<Tag>().unwrap();
+    db.unique(tags, relata::field!(Tag, name)).unwrap();
+    let mut replica = db.fork();
+    let mine = tags.insert(&mut replica, Tag { name: "x".into() }).unwrap();
+    tags.insert(
+        &mut db,
+        Tag {
+            name: "other".into(),
+        },
+    )
+    .unwrap();
+    let before = db.fork();
+    let theirs = tags.insert(&mut db, Tag { name: "x".into() }).unwrap();
+    let kept = replica.fork();
+
+    let err = db
+        .changes_since(&before)
+        .apply_to(&mut replica)
+        .unwrap_err();
+    let Error::Unique { existing, key, .. } = &err else {
+        panic!("expected a unique conflict, got {err:?}");
+    };
+    assert!(
+        existing.is(mine),
+        "{existing} should be {mine}, not {theirs}"
+    );
+    assert_eq!(key, "\"x\"");
+    assert!(err.to_string().contains(&mine.to_string()), "{err}");
+    assert!(replica.changes_since(&kept).table(tags).unwrap().is_empty());
+}

@@ -313,8 +313,8 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
                 .and_then(|row| self.key.get(row))
                 .is_some_and(|k| &*k == key);
             if still_holds && map.get(key) != Some(member) {
-                let holder = map.get(key).copied().unwrap_or(*member);
-                return Err(self.conflict(key, holder));
+                // `member` held the key first; the row the map now names took it from it.
+                return Err(self.conflict(key, *member));
             }
         }
         Ok(())
