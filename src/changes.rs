@@ -318,8 +318,16 @@ impl ChangeSet {
     /// one archive, each changed), rows stored beside a changed one are rewritten with their
     /// value in the change set, which is equal in both states.
     ///
+    /// A change set that spans a load ([`Archive`](crate::Archive): rows created after a load
+    /// carry the load's lineage) applies to a copy of its earlier state too: each table then
+    /// continues the load's lineage, so those rows keep their ids, and `db` and the loaded
+    /// database go on like two forks. That is refused with `Mismatch` where `db` holds rows the
+    /// change set does not remove and the load's lineage does not know (rows `db` created after
+    /// the save was taken), which would lose their ids.
+    ///
     /// Returns how many rows it wrote: at least those [`table`](ChangeSet::table) lists, plus
-    /// those rewritten neighbours. O(changes) when the states share storage.
+    /// those rewritten neighbours. O(changes) when the states share storage; O(rows) more for a
+    /// table that continues a load's lineage.
     pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
         let mut w = db.core.write();
         let changed = w.apply_changes(&self.before.core, &self.after.core)?;

@@ -739,3 +739,249 @@ fn a_slot_far_beyond_the_rows_is_refused_without_allocating_it() {
         "{problem:?}"
     );
 }
+
+/// A change set that spans a load (its earlier state from before, its later after, with rows
+/// created since) applies to a copy of its earlier state: the copy takes the load's lineage, so
+/// the new rows keep their ids there, and the two go on like forks (found by an adversarial
+/// review: every such change set was a `Mismatch`).
+#[test]
+fn a_change_set_that_spans_a_load_applies_to_a_copy_of_its_earlier_state() {
+    let (mut db, g, teams, _) = game();
+    let json = archive().to_json(&db).unwrap();
+    let before = db.fork();
+    archive().load_json(&mut db, &json).unwrap();
+    let green = g
+        .teams
+        .insert(
+            &mut db,
+            Team {
+                name: "green".into(),
+            },
+        )
+        .unwrap();
+    let recruit = g.units.insert(&mut db, unit(green, "recruit", 7)).unwrap();
+    g.units
+        .insert(&mut db, unit(teams[0], "veteran", 9))
+        .unwrap();
+    let changes = db.changes_since(&before);
+
+    let mut replica = changes.before().fork();
+    changes.apply_to(&mut replica).unwrap();
+    assert_eq!(contents(&replica, &g), contents(&db, &g));
+    assert_eq!(g.roster.count(&replica, green).unwrap(), 1);
+    assert!(g.roster.has(&replica, green, recruit).unwrap());
+    assert_eq!(g.roster.count(&replica, teams[0]).unwrap(), 4);
+    let found = g.team_names.find(&replica, "green").unwrap().unwrap();
+    assert_eq!(found.id(), green);
+    replica.check_integrity().unwrap();
+
+    // The next change set of the loaded database applies as well.
+    let mid = db.fork();
+    g.units.insert(&mut db, unit(green, "late", 1)).unwrap();
+    db.changes_since(&mid).apply_to(&mut replica).unwrap();
+    assert_eq!(contents(&replica, &g), contents(&db, &g));
+    assert_eq!(g.roster.count(&replica, green).unwrap(), 2);
+
+    // From here the two are like forks: neither's new rows are the other's.
+    let mine = g
+        .teams
+        .insert(
+            &mut replica,
+            Team {
+                name: "mine".into(),
+            },
+        )
+        .unwrap();
+    let theirs = g
+        .teams
+        .insert(
+            &mut db,
+            Team {
+                name: "theirs".into(),
+            },
+        )
+        .unwrap();
+    assert_ne!(mine, theirs);
+    assert!(!g.teams.contains(&db, mine).unwrap());
+    assert!(!g.teams.contains(&replica, theirs).unwrap());
+    replica.check_integrity().unwrap();
+}
+
+/// A replica that follows the change feed keeps following across a load inside `write`.
+#[test]
+fn a_replica_follows_the_feed_across_a_load() {
+    let (db, g, teams, _) = game();
+    let json = archive().to_json(&db).unwrap();
+    let mut replica = db.fork();
+    let shared = relata::SharedDb::new(db);
+    let feed = shared.subscribe(16);
+    shared
+        .write(|db| g.units.insert(db, unit(teams[1], "before", 2)).map(drop))
+        .unwrap();
+    shared.write(|db| archive().load_json(db, &json)).unwrap();
+    shared
+        .write(|db| {
+            let t = g.teams.insert(db, Team { name: "new".into() })?;
+            g.units.insert(db, unit(t, "after", 3)).map(drop)
+        })
+        .unwrap();
+    for _ in 0..3 {
+        match feed.recv_timeout(std::time::Duration::from_secs(5)) {
+            Some(relata::Feed::Changes(changes)) => changes.apply_to(&mut replica).map(drop),
+            other => panic!("{other:?}"),
+        }
+        .unwrap();
+    }
+    let now = shared.snapshot();
+    assert_eq!(contents(&replica, &g), contents(&now, &g));
+    replica.check_integrity().unwrap();
+}
+
+/// A state that created rows of its own after the save cannot take the load's lineage (they
+/// would lose their ids): the change set is a `Mismatch` naming such a row, and nothing changes.
+#[test]
+fn a_change_set_that_spans_a_load_is_refused_where_rows_were_created_after_the_save() {
+    let (mut db, g, teams, _) = game();
+    let json = archive().to_json(&db).unwrap();
+    let before = db.fork();
+    let mut replica = db.fork();
+    let own = g
+        .units
+        .insert(&mut replica, unit(teams[0], "own", 1))
+        .unwrap();
+    let kept = contents(&replica, &g);
+    archive().load_json(&mut db, &json).unwrap();
+    g.units.insert(&mut db, unit(teams[1], "new", 2)).unwrap();
+
+    let err = db
+        .changes_since(&before)
+        .apply_to(&mut replica)
+        .unwrap_err();
+    let Error::Mismatch { row } = &err else {
+        panic!("expected a mismatch, got {err:?}");
+    };
+    assert!(row.is(own), "{err}");
+    assert_eq!(contents(&replica, &g), kept);
+    assert_eq!(g.units.get(&replica, own).unwrap().name, "own");
+    replica.check_integrity().unwrap();
+}
+
+/// A change set that fails after a table took the load's lineage gives the lineage back: the
+/// state's next row is numbered by its own counter and is not the loaded database's.
+#[test]
+fn a_failed_change_set_that_spans_a_load_gives_the_lineage_back() {
+    let (mut db, g, _, units) = game();
+    let mut replica = db.fork();
+    g.units.delete(&mut replica, units[0]).unwrap();
+    let json = archive().to_json(&db).unwrap();
+    let before = db.fork();
+    archive().load_json(&mut db, &json).unwrap();
+    // Teams take the load's lineage first; then the units do not fit (the replica deleted
+    // the row the change set updates).
+    let green = g
+        .teams
+        .insert(
+            &mut db,
+            Team {
+                name: "green".into(),
+            },
+        )
+        .unwrap();
+    g.units.modify(&mut db, units[0], |u| u.hp += 1).unwrap();
+    let kept = contents(&replica, &g);
+
+    let err = db
+        .changes_since(&before)
+        .apply_to(&mut replica)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Mismatch { row } if row.is(units[0])),
+        "{err:?}"
+    );
+    assert_eq!(contents(&replica, &g), kept);
+    assert!(!g.teams.contains(&replica, green).unwrap());
+    let next = g
+        .teams
+        .insert(
+            &mut replica,
+            Team {
+                name: "next".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        next.seq(),
+        green.seq(),
+        "numbered by the replica's own counter"
+    );
+    assert_ne!(next, green);
+    assert!(!g.teams.contains(&replica, green).unwrap());
+    assert!(!g.teams.contains(&db, next).unwrap());
+    // The indexes follow the lineage given back.
+    let joined = g
+        .units
+        .insert(&mut replica, unit(next, "joined", 1))
+        .unwrap();
+    assert_eq!(g.roster.get(&replica, next).unwrap().len(), 1);
+    assert!(g.roster.has(&replica, next, joined).unwrap());
+    replica.check_integrity().unwrap();
+}
+
+/// The same when the change set fails in its checks, after the indexes followed the lineage:
+/// they follow the one given back.
+#[test]
+fn a_change_set_that_spans_a_load_and_fails_its_checks_gives_the_lineage_back() {
+    let (mut db, g, teams, _) = game();
+    let mut replica = db.fork();
+    // A row of the replica's own, from before the save, on the team the change set deletes.
+    let own = g
+        .units
+        .insert(&mut replica, unit(teams[0], "own", 1))
+        .unwrap();
+    let json = archive().to_json(&db).unwrap();
+    let before = db.fork();
+    archive().load_json(&mut db, &json).unwrap();
+    g.teams.delete(&mut db, teams[0]).unwrap();
+    let green = g
+        .teams
+        .insert(
+            &mut db,
+            Team {
+                name: "green".into(),
+            },
+        )
+        .unwrap();
+    let kept = contents(&replica, &g);
+
+    let err = db
+        .changes_since(&before)
+        .apply_to(&mut replica)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Restricted { blocking_row, .. } if blocking_row.is(own)),
+        "{err:?}"
+    );
+    assert_eq!(contents(&replica, &g), kept);
+    let next = g
+        .teams
+        .insert(
+            &mut replica,
+            Team {
+                name: "next".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        next.seq(),
+        green.seq(),
+        "numbered by the replica's own counter"
+    );
+    assert!(!g.teams.contains(&replica, green).unwrap());
+    let joined = g
+        .units
+        .insert(&mut replica, unit(next, "joined", 1))
+        .unwrap();
+    assert_eq!(g.roster.get(&replica, next).unwrap().len(), 1);
+    assert!(g.roster.has(&replica, next, joined).unwrap());
+    replica.check_integrity().unwrap();
+}

@@ -326,6 +326,25 @@ impl<T: Clone> Arena<T> {
         Ok(())
     }
 
+    /// Takes `other`'s lineage, whose rows this arena is to hold (a change set that spans a
+    /// load, applied to a state from before it): ids of `other`'s lineage resolve here from now
+    /// on, and new rows are numbered by `other`'s counter, shared as forks share it, so the two
+    /// never issue one id twice. The caller checks that every live row is of that lineage too.
+    /// Returns what to put back with [`set_lineage`](Self::set_lineage) to undo it. O(1).
+    pub(crate) fn take_lineage(&mut self, other: &Arena<T>) -> (Lineage, Arc<AtomicU64>) {
+        self.release();
+        let lineage = std::mem::replace(&mut self.lineage, other.lineage.clone());
+        let counter = std::mem::replace(&mut self.counter, Arc::clone(&other.counter));
+        (lineage, counter)
+    }
+
+    /// Puts back a lineage and counter [`take_lineage`](Self::take_lineage) replaced.
+    pub(crate) fn set_lineage(&mut self, (lineage, counter): (Lineage, Arc<AtomicU64>)) {
+        self.reserved = (0, 0);
+        self.lineage = lineage;
+        self.counter = counter;
+    }
+
     /// The creation counter: the last creation number issued.
     pub(crate) fn counter(&self) -> u64 {
         self.counter.load(Ordering::Relaxed)

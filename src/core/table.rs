@@ -2,12 +2,15 @@
 //! changes. The only code that writes rows; it calls every index on every write.
 
 use std::any::Any;
+use std::sync::atomic::AtomicU64;
+
+use triomphe::Arc;
 
 use super::Core;
 use super::index::{FkIndex, RowIndex};
 use super::rows::{Arena, SavedLeaf, SlotChange};
 use crate::Model;
-use crate::id::RawId;
+use crate::id::{Lineage, RawId};
 use crate::key::Key;
 
 /// A logged change to the rows, undone in reverse order.
@@ -26,6 +29,8 @@ enum Undo<T> {
     },
     /// A removed or replaced value the caller took once the operation could no longer fail.
     Taken,
+    /// The table took another lineage (`Arena::continue_lineage`); this is the one it had.
+    Lineage(Lineage, Arc<AtomicU64>),
 }
 
 /// Picked rows in one unshared leaf from which an in-place change saves the whole leaf rather
@@ -44,7 +49,15 @@ fn logged<T>(log: &[Undo<T>], id: RawId, at: usize) -> Option<&T> {
 }
 
 /// What a patch changed: the rows it stored, and those it removed.
-pub(crate) type Patched = (Vec<RawId>, Vec<RawId>);
+#[derive(Default)]
+pub(crate) struct Patched {
+    /// The rows stored (updated or inserted), in id order.
+    pub(crate) stored: Vec<RawId>,
+    /// The rows removed, in id order.
+    pub(crate) removed: Vec<RawId>,
+    /// Whether the table took the later state's lineage (see `TableData::take_lineage`).
+    pub(crate) relineaged: bool,
+}
 
 /// What [`TableData::link_by_id`] did.
 pub(super) enum ById {
@@ -167,7 +180,7 @@ impl<T: Model> TableData<T> {
     /// states of this lineage: a change set applied here), through `remove`, `put` and
     /// `replace`, logged. Returns the rows it stored (to check) and those it removed, or the id
     /// of the first change that does not fit this table (a row `before` has that is not here,
-    /// a slot already taken).
+    /// a slot already taken, a row here that would lose its id to `take_lineage`).
     fn patch(&mut self, before: &Self, after: &Self) -> Result<Patched, RawId> {
         enum Change<T> {
             Remove,
@@ -175,15 +188,31 @@ impl<T: Model> TableData<T> {
             Insert(T),
         }
         let mut changes = Vec::new();
+        let own = self.rows.lineage();
+        let mut foreign = false;
         before.rows.diff(&after.rows, &mut |change| match change {
             SlotChange::Kept(id, _, new) => changes.push((id, Change::Update(new.clone()))),
             SlotChange::Deleted(id, _) => changes.push((id, Change::Remove)),
-            SlotChange::Inserted(id, new) => changes.push((id, Change::Insert(new.clone()))),
+            SlotChange::Inserted(id, new) => {
+                foreign |= !own.owns(id);
+                changes.push((id, Change::Insert(new.clone())));
+            }
         });
         // Removals first, so that a slot a row left can take the row that replaced it.
         changes.sort_by_key(|(id, change)| (!matches!(change, Change::Remove), *id));
-        let (mut stored, mut removed) = (Vec::new(), Vec::new());
+        let mut patched = Patched::default();
+        let Patched {
+            stored,
+            removed,
+            relineaged,
+        } = &mut patched;
         for (id, change) in changes {
+            if foreign && !matches!(change, Change::Remove) {
+                // Past the removals: rows of another lineage come next.
+                foreign = false;
+                self.take_lineage(after, removed)?;
+                *relineaged = true;
+            }
             match change {
                 Change::Remove => {
                     if !self.remove(id) {
@@ -202,7 +231,26 @@ impl<T: Model> TableData<T> {
                 }
             }
         }
-        Ok((stored, removed))
+        Ok(patched)
+    }
+
+    /// Takes the lineage of `after`, whose rows the change set stores here although this
+    /// table's lineage does not own them (the change set spans a load: rows created after a
+    /// load carry its lineage), so that they keep their ids; logged. Every row here that the
+    /// change set leaves (all but `removed`, sorted, already removed) must be of that lineage
+    /// too, or it would lose its id: the first that is not is the error. O(rows).
+    fn take_lineage(&mut self, after: &Self, removed: &[RawId]) -> Result<(), RawId> {
+        let theirs = after.rows.lineage();
+        if let Some((id, _)) = self
+            .rows
+            .iter()
+            .find(|&(id, _)| !theirs.owns(id) && removed.binary_search(&id).is_err())
+        {
+            return Err(id);
+        }
+        let (lineage, counter) = self.rows.take_lineage(&after.rows);
+        self.log.push(Undo::Lineage(lineage, counter));
+        Ok(())
     }
 
     /// Replaces row `id` with a checked value and moves it in every index. Gives the value back
@@ -566,6 +614,9 @@ pub(crate) trait ErasedTable: Any + Send + Sync + super::restore::Restore {
     fn rollback(&mut self);
     /// Whether the running operation changed this table.
     fn changed(&self) -> bool;
+    /// Makes every index follow the lineages `lineages` (table `t`'s at `t`), keeping its
+    /// entries: after a table took another lineage, or gave it back.
+    fn follow(&mut self, lineages: &[Lineage]);
     /// [`TableData::patch`] from two erased states of this table; `None` if they are not.
     fn patch_from(
         &mut self,
@@ -639,6 +690,7 @@ impl<T: Model> ErasedTable for TableData<T> {
                     }
                 }
                 Undo::Taken => {}
+                Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),
             }
         }
         super::clear_log(log);
@@ -649,6 +701,13 @@ impl<T: Model> ErasedTable for TableData<T> {
 
     fn changed(&self) -> bool {
         !self.log.is_empty()
+    }
+
+    fn follow(&mut self, lineages: &[Lineage]) {
+        let TableData { rows, indexes, .. } = self;
+        for index in indexes.iter_mut() {
+            index.follow(rows.lineage(), lineages);
+        }
     }
 
     fn patch_from(

@@ -557,11 +557,15 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
         true
     }
 
-    fn reset(&mut self, own: &Lineage, lineages: &[Lineage]) {
+    fn follow(&mut self, own: &Lineage, lineages: &[Lineage]) {
         self.table = own.clone();
         if let Some(source) = lineages.get(self.source) {
             self.source_lineage = source.clone();
         }
+    }
+
+    fn reset(&mut self, own: &Lineage, lineages: &[Lineage]) {
+        self.follow(own, lineages);
         self.store = match self.store {
             Store::Slots(_) => Store::Slots(PVec::new()),
             Store::Keys(_) => Store::Keys(OrdMap::new()),

@@ -320,8 +320,12 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
         Ok(())
     }
 
-    fn reset(&mut self, own: &Lineage, _lineages: &[Lineage]) {
+    fn follow(&mut self, own: &Lineage, _lineages: &[Lineage]) {
         self.table = own.clone();
+    }
+
+    fn reset(&mut self, own: &Lineage, lineages: &[Lineage]) {
+        self.follow(own, lineages);
         self.holders = match self.holders {
             Holders::One(_) => Holders::One(OrdMap::new()),
             Holders::Many(_) => Holders::Many(OrdMap::new()),

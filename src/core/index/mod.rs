@@ -60,6 +60,9 @@ pub(crate) trait RowIndex<T>: Any + Send + Sync {
     /// Empties the index and sets the lineages it follows: its table's (`own`), and for a
     /// foreign key its source table's (`lineages[source]`). For restoring a save.
     fn reset(&mut self, own: &Lineage, lineages: &[Lineage]);
+    /// Sets the lineages the index follows, as [`reset`](RowIndex::reset) does, keeping its
+    /// entries (which name rows by creation number and slot, whatever their lineage).
+    fn follow(&mut self, own: &Lineage, lineages: &[Lineage]);
     /// Whether this is a foreign key's index, whose checks read other tables.
     fn is_foreign(&self) -> bool {
         false

@@ -62,6 +62,9 @@ pub(crate) struct Write<'a> {
     touched: u64,
     pending: Option<Pending>,
     deferred: Vec<Deferred>,
+    /// Some table took another lineage (a change set that spans a load): on rollback, once the
+    /// tables have theirs back, the indexes must follow them again.
+    relineaged: bool,
     done: bool,
 }
 
@@ -82,6 +85,7 @@ impl<'a> Write<'a> {
             touched: 0,
             pending: None,
             deferred: Vec::new(),
+            relineaged: false,
             done: false,
         }
     }
@@ -102,6 +106,22 @@ impl<'a> Write<'a> {
             (p.undo)(&mut **table, &p);
         }
         self.each_touched(|table| table.rollback());
+        if self.relineaged {
+            self.follow_lineages();
+        }
+    }
+
+    /// Makes every index follow the lineages the tables have now.
+    fn follow_lineages(&mut self) {
+        let lineages: Vec<_> = self
+            .core
+            .tables
+            .iter()
+            .map(|t| t.lineage().clone())
+            .collect();
+        for table in Arc::make_mut(&mut self.core.tables).iter_mut() {
+            table.follow(&lineages);
+        }
     }
 
     /// Calls `f` on every table with logged changes. Inline for the common case of none (an

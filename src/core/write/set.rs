@@ -142,9 +142,10 @@ impl Write<'_> {
                 .get_mut(t)
                 .ok_or_else(|| internal(t))?;
             match target.patch_from(&**b, &**a) {
-                Some(Ok((stored, removed))) => {
-                    changed += stored.len() + removed.len();
-                    touched.push((t, stored, removed));
+                Some(Ok(patched)) => {
+                    changed += patched.stored.len() + patched.removed.len();
+                    self.relineaged |= patched.relineaged;
+                    touched.push((t, patched.stored, patched.removed));
                 }
                 Some(Err(id)) => {
                     return Err(Error::Mismatch {
@@ -153,6 +154,10 @@ impl Write<'_> {
                 }
                 None => return Err(internal(t)),
             }
+        }
+        if self.relineaged {
+            // Before any check reads the indexes.
+            self.follow_lineages();
         }
         for (t, stored, removed) in touched {
             let table = self.core.tables.get(t).ok_or_else(|| internal(t))?;
