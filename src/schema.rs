@@ -69,8 +69,9 @@ use crate::{Db, Result};
 ///
 /// `key` is the foreign-key field of the model holding it (`T`, or the junction `J`); its type
 /// decides nullability (`Option<Id<S>>` may be null, `Id<S>` may not). Association options, as
-/// in [`AssocOptions`](crate::AssocOptions): `name = ".."` (the name in errors and reports),
-/// `inverse = ".."`, `on_delete` and `on_update` (`Cascade`, `SetNull`, `Restrict`,
+/// in [`AssocOptions`](crate::AssocOptions): `name = ".."` (the name in errors and reports;
+/// by default the model holding the key, or the schema field where several associations
+/// without a name share that model), `inverse = ".."`, `on_delete` and `on_update` (`Cascade`, `SetNull`, `Restrict`,
 /// `NoAction`), `unlink` (`Nullify`, `Reject`, `Delete`), and `source_key = <a Unique field of
 /// the source>` for a key holding a unique attribute instead of the id. An index is named after
 /// its field, or after the schema field for `by` and `filter` indexes unless `name` is given.

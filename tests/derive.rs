@@ -364,3 +364,62 @@ fn a_field_named_db_and_filtered_indexes_named_after_their_field() {
     assert_eq!(news.unedited_stars.count_range(&db, 3..=3), Ok(1));
     assert_eq!(news.draft_stars.count_range(&db, ..), Ok(1));
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Mail {
+    from: Id<Writer>,
+    to: Option<Id<Writer>>,
+}
+
+/// Two associations without a name on one model are named after their schema fields (by
+/// default an association is named after the model holding its key, and both would read
+/// "Mail" in every message); an association whose model is its own keeps that default.
+#[derive(Schema)]
+struct Post {
+    writers: Table<Writer>,
+    drafts: Table<Draft>,
+    mails: Table<Mail>,
+    #[has_many(key = from, on_delete = Restrict)]
+    sent: HasMany<Writer, Mail>,
+    #[has_many(key = to, on_delete = Restrict)]
+    received: HasMany<Writer, Mail>,
+    #[has_many(key = writer, on_delete = Restrict)]
+    written: HasMany<Writer, Draft>,
+}
+
+#[test]
+fn associations_sharing_a_model_are_named_after_their_fields() {
+    let (mut db, post) = Post::new().unwrap();
+    let schema = db.schema();
+    assert!(
+        schema.contains("sent") && schema.contains("received"),
+        "{schema}"
+    );
+    let writer = |name: &str| Writer {
+        name: name.into(),
+        active: true,
+    };
+    let (ann, bob) = (
+        post.writers.insert(&mut db, writer("ann")).unwrap(),
+        post.writers.insert(&mut db, writer("bob")).unwrap(),
+    );
+    let mail = Mail {
+        from: ann,
+        to: Some(bob),
+    };
+    post.mails.insert(&mut db, mail).unwrap();
+    let blocked = |db: &mut Db, who| match post.writers.delete(db, who).unwrap_err() {
+        Error::Restricted { association, .. } => association,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(blocked(&mut db, ann), "sent");
+    assert_eq!(blocked(&mut db, bob), "received");
+    let cy = post.writers.insert(&mut db, writer("cy")).unwrap();
+    let draft = Draft {
+        writer: cy,
+        editor: None,
+        stars: 1,
+    };
+    post.drafts.insert(&mut db, draft).unwrap();
+    assert_eq!(blocked(&mut db, cy), "Draft");
+}

@@ -103,6 +103,16 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
             _ => None,
         })
         .collect();
+    // Associations whose default name (their target model's) another one shares: each is
+    // named after its field instead, so that messages tell them apart.
+    let mut by_target: HashMap<String, usize> = HashMap::new();
+    for h in &schema.handles {
+        if let Kind::Assoc(a) = &h.kind
+            && a.name.is_none()
+        {
+            *by_target.entry(type_key(&a.target)).or_default() += 1;
+        }
+    }
     let (mut table_decls, mut index_decls, mut assoc_decls) = (Vec::new(), Vec::new(), Vec::new());
     for Handle { field, kind } in &schema.handles {
         match kind {
@@ -118,7 +128,8 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
                 }
             }
             Kind::Assoc(a) => {
-                if let Some(decl) = assoc(field, a, &tables, &uniques, &mut errors) {
+                let shared = by_target.get(&type_key(&a.target)).is_some_and(|&n| n > 1);
+                if let Some(decl) = assoc(field, a, shared, &tables, &uniques, &mut errors) {
                     assoc_decls.push(decl);
                 }
             }
@@ -254,9 +265,12 @@ fn nullable(target: &Type, key: &Ident, at: &Ident) -> TokenStream {
     }
 }
 
+/// The declaration of association `field`; `shared_name`: another association without a
+/// `name` has the same target model, so this one, unless named, is named after its field.
 fn assoc(
     field: &Ident,
     a: &Assoc,
+    shared_name: bool,
     tables: &Tables<'_>,
     uniques: &HashMap<String, &KeyIndex>,
     errors: &mut Errors,
@@ -267,6 +281,9 @@ fn assoc(
     let mut checks = Vec::new();
     let mut options = quote!(::relata::AssocOptions::new());
     if let Some(name) = &a.name {
+        options.extend(quote!(.name(#name)));
+    } else if shared_name {
+        let name = LitStr::new(&field.to_string(), field.span());
         options.extend(quote!(.name(#name)));
     }
     if let Some(inverse) = &a.inverse {
