@@ -9,7 +9,7 @@ use crate::db::{Db, Model};
 use crate::error::Result;
 use crate::id::model_name;
 use crate::key::{Field, Key};
-use crate::keyed::{Keyed, computed};
+use crate::keyed::{Keyed, computed, filtered};
 use crate::query::Query;
 use crate::report::Report;
 use crate::table::{Row, RowIter, Table};
@@ -105,7 +105,7 @@ impl Db {
         filter: impl Fn(&T) -> bool + Send + Sync + 'static,
         key: impl Fn(&T) -> K + Send + Sync + 'static,
     ) -> Result<Index<T, K>> {
-        let key = computed(move |row: &T| filter(row).then(|| key(row)));
+        let key = filtered(filter, key);
         let at = self.core.add_key_index(table.at, name, key, None, false)?;
         Ok(Index::new(at, name))
     }

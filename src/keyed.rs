@@ -32,6 +32,14 @@ pub(crate) fn computed<T, K>(key: impl Fn(&T) -> Option<K> + Send + Sync + 'stat
     KeyFn::Computed(Arc::new(key))
 }
 
+/// The key of the rows `filter` keeps (a partial index).
+pub(crate) fn filtered<T, K>(
+    filter: impl Fn(&T) -> bool + Send + Sync + 'static,
+    key: impl Fn(&T) -> K + Send + Sync + 'static,
+) -> KeyFn<T, K> {
+    KeyFn::Filtered(Arc::new(move |row: &T| filter(row).then(|| key(row))))
+}
+
 impl<T: Model, K: Key> Keyed<T, K> {
     pub(crate) fn new(at: IndexAt) -> Self {
         Keyed {

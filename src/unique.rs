@@ -1,5 +1,6 @@
 //! Unique keys: a unique index on a field or a computed key of a table (partial if it leaves
-//! rows out), usable as a source key, with lookups, range queries and upserts.
+//! rows out), with lookups, range queries and upserts; one that leaves no row out can be a
+//! source key.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -11,7 +12,7 @@ use crate::db::{Db, Model};
 use crate::error::Result;
 use crate::id::{Id, model_name};
 use crate::key::{Field, Key};
-use crate::keyed::{Keyed, computed};
+use crate::keyed::{Keyed, computed, filtered};
 use crate::query::Query;
 use crate::report::Report;
 use crate::table::{Row, RowIter, Table};
@@ -133,7 +134,7 @@ impl Db {
         filter: impl Fn(&T) -> bool + Send + Sync + 'static,
         key: impl Fn(&T) -> K + Send + Sync + 'static,
     ) -> Result<Unique<T, K>> {
-        let key = computed(move |row: &T| filter(row).then(|| key(row)));
+        let key = filtered(filter, key);
         let at = self.core.add_key_index(table.at, name, key, None, true)?;
         Ok(Unique::new(at, name))
     }

@@ -737,3 +737,42 @@ fn iter_is_creation_order_from_both_ends_before_and_after_slot_reuse() {
     );
     assert_eq!(values(&fork), expected, "the fork kept its own order");
 }
+
+/// A partial unique index cannot be a source key: a row its filter leaves out would be a
+/// source without a key (a null source key, which relata refuses), so reads named it
+/// `NotFound` and an on-update cascade nulled its children's keys (found by a spec review).
+#[test]
+fn a_partial_unique_index_cannot_be_a_source_key() {
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let posts = db.create_table::<Post>().unwrap();
+    let comments = db.create_table::<Comment>().unwrap();
+    db.has_many(users, posts, fk!(Post, author)).unwrap();
+    let live_slug = db
+        .unique_where(
+            posts,
+            "live_slug",
+            |p: &Post| !p.slug.is_empty(),
+            |p: &Post| p.slug.clone(),
+        )
+        .unwrap();
+    let before = db.schema();
+    let err = db
+        .has_many_by(
+            live_slug,
+            comments,
+            fk!(Comment, post_slug),
+            AssocOptions::new().name("comments"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Definition { .. }), "{err:?}");
+    let message = err.to_string();
+    for part in ["comments", "live_slug", "Post", "filter"] {
+        assert!(message.contains(part), "{message} should name {part}");
+    }
+    assert_eq!(db.schema(), before, "nothing declared");
+    // A unique index without a filter is a source key as before.
+    let slug = db.unique(posts, field!(Post, slug)).unwrap();
+    db.has_many_by(slug, comments, fk!(Comment, post_slug), AssocOptions::new())
+        .unwrap();
+}

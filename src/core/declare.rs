@@ -139,8 +139,21 @@ impl Core {
         let key = match source_key {
             None => SourceKey::Id,
             Some(at) => {
-                if at.table != source || self.key_index::<S, K>(at).is_none() {
-                    return Err(unknown::<S>("unique index"));
+                let index = match self.key_index::<S, K>(at) {
+                    Some((_, index)) if at.table == source => index,
+                    _ => return Err(unknown::<S>("unique index")),
+                };
+                if index.is_partial() {
+                    // A row its filter leaves out would be a source without a key: relata
+                    // keeps source keys non-null.
+                    return Err(definition(format!(
+                        "association `{}`: unique index `{}` of {} leaves rows out (it has a filter), \
+                         so it cannot be a source key, which every source row must have; declare \
+                         the source key on a unique index without a filter",
+                        options.name.unwrap_or(target_model),
+                        index.name(),
+                        model_name::<S>(),
+                    )));
                 }
                 SourceKey::Attr { pos: at.pos }
             }

@@ -19,6 +19,8 @@ use crate::key::Key;
 pub(crate) enum KeyFn<T, K> {
     Field(fn(&T) -> &K),
     Computed(ComputedKey<T, K>),
+    /// A function behind a filter: the rows the filter leaves out have no key.
+    Filtered(ComputedKey<T, K>),
 }
 
 /// A key function: the key of a row, or `None` to leave the row out of the index.
@@ -29,6 +31,7 @@ impl<T, K> Clone for KeyFn<T, K> {
         match self {
             KeyFn::Field(f) => KeyFn::Field(*f),
             KeyFn::Computed(f) => KeyFn::Computed(f.clone()),
+            KeyFn::Filtered(f) => KeyFn::Filtered(f.clone()),
         }
     }
 }
@@ -38,7 +41,7 @@ impl<T, K: Clone> KeyFn<T, K> {
     fn get<'a>(&self, row: &'a T) -> Option<Cow<'a, K>> {
         match self {
             KeyFn::Field(f) => Some(Cow::Borrowed(f(row))),
-            KeyFn::Computed(f) => f(row).map(Cow::Owned),
+            KeyFn::Computed(f) | KeyFn::Filtered(f) => f(row).map(Cow::Owned),
         }
     }
 }
@@ -90,6 +93,16 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
             },
             log: Vec::new(),
         }
+    }
+
+    /// Whether a filter leaves rows out of the index (a partial index).
+    pub(crate) fn is_partial(&self) -> bool {
+        matches!(self.key, KeyFn::Filtered(_))
+    }
+
+    /// The name the index was declared with.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The key `row` is indexed under, if it is indexed.
