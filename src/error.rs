@@ -277,8 +277,9 @@ impl fmt::Display for Error {
                 association,
             } => write!(
                 f,
-                "validation error on association `{association}`: {model}.{field} of {row} cannot be null; \
-                 link {row} to another row instead, or use the delete unlink policy to delete it"
+                "validation error on association `{association}`: {model}.{field} of {row} cannot be null \
+                 here (its type is not an `Option`, or the unlink policy is `Reject`); link {row} to \
+                 another row instead, or delete it"
             ),
             Error::ForeignKey {
                 model,
@@ -413,7 +414,13 @@ mod tests {
             association: "comments",
         };
         let msg = e.to_string();
-        for part in ["Comment.post", "Comment#3", "`comments`", "cannot be null"] {
+        for part in [
+            "Comment.post",
+            "Comment#3",
+            "`comments`",
+            "cannot be null",
+            "Reject",
+        ] {
             assert!(msg.contains(part), "{msg:?} lacks {part:?}");
         }
         let e = Error::ForeignKey {
