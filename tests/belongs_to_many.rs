@@ -460,3 +460,38 @@ fn a_repeated_pair_is_reported_as_the_pair() {
     );
     assert_eq!(s.takes.count(&s.db, ada), Ok(1));
 }
+
+/// Errors name the side of the many-to-many that was called, after the model it leads to, not
+/// the junction model (both sides read `Enrollment` before; found by a spec review).
+#[test]
+fn errors_name_the_side_of_the_many_to_many_that_was_called() {
+    let (mut s, ada, _, math) = two_take_math();
+    let gone = s
+        .courses
+        .insert(&mut s.db, Course { title: "gone" })
+        .unwrap();
+    s.courses.delete(&mut s.db, gone).unwrap();
+    let err = s.takes.add(&mut s.db, ada, gone).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                association: Some("Course through Enrollment"),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("Course through Enrollment"), "{message}");
+    let left = s
+        .students
+        .insert(&mut s.db, Student { name: "left" })
+        .unwrap();
+    s.students.delete(&mut s.db, left).unwrap();
+    let err = s.takes.inverse().add(&mut s.db, math, left).unwrap_err();
+    assert!(
+        err.to_string().contains("Student through Enrollment"),
+        "{err}"
+    );
+}

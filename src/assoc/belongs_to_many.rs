@@ -570,9 +570,23 @@ impl Db {
             });
         }
         self.transaction(|db| {
+            // Each side is named for messages after the model it leads to: `Course through
+            // Enrollment` from a student, `Student through Enrollment` from a course. (Keyed by
+            // the junction's full type name, which no field name, the other key of these names,
+            // can be.)
+            let (s, t, j) = (model_name::<S>(), model_name::<T>(), model_name::<J>());
+            let through = |to: &'static str| {
+                built_name((to, std::any::type_name::<J>()), || {
+                    format!("{to} through {j}")
+                })
+            };
             let cascade = AssocOptions::new().on_delete(OnDelete::Cascade);
-            let source_side = db.has_many_with(source, junction, to_source, cascade)?.link;
-            let target_side = db.has_many_with(target, junction, to_target, cascade)?.link;
+            let source_side = db
+                .has_many_with(source, junction, to_source, cascade.name(through(t)))?
+                .link;
+            let target_side = db
+                .has_many_with(target, junction, to_target, cascade.name(through(s)))?
+                .link;
             let pair = move |j: &J| Some((*to_source.get(j)?, *to_target.get(j)?));
             // Named after both keys: neither is unique alone, and errors name the index.
             let pairs = db.core.add_key_index(
