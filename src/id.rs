@@ -170,9 +170,10 @@ impl Lineage {
     fn number(&self, seq: u64) -> NonZeroU32 {
         match &self.restored {
             None => self.current,
+            // The first entry whose boundary is past `seq` (boundaries increase): a binary
+            // search, since every load adds an entry.
             Some(restored) => restored
-                .iter()
-                .find(|&&(_, boundary)| seq < boundary)
+                .get(restored.partition_point(|&(_, boundary)| boundary <= seq))
                 .map_or(self.current, |&(number, _)| number),
         }
     }
@@ -499,6 +500,24 @@ impl<T> AsId<T> for &Id<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lineage number of a creation number is the first history entry whose boundary is
+    /// past it (entries may share a boundary: a table saved twice without a row between), then
+    /// the current number.
+    #[test]
+    fn a_lineage_numbers_rows_by_the_first_boundary_past_them() {
+        let n = |x: u32| NonZeroU32::new(x).unwrap();
+        let history = vec![(n(1), 3), (n(2), 3), (n(3), 7), (n(5), 40)];
+        let lineage = Lineage::restored(n(9), history.clone());
+        for seq in 0..50 {
+            let expected = history
+                .iter()
+                .find(|&&(_, boundary)| seq < boundary)
+                .map_or(n(9), |&(number, _)| number);
+            assert_eq!(lineage.number(seq), expected, "seq {seq}");
+        }
+        assert_eq!(Lineage::restored(n(4), Vec::new()).number(1), n(4));
+    }
 
     struct Post;
     mod inner {
