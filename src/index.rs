@@ -168,7 +168,8 @@ impl<T: Model, K: Key> Index<T, K> {
     /// `SELECT … WHERE k BETWEEN … AND <filter> ORDER BY … LIMIT … OFFSET …`). Without an order
     /// they come in key order (creation order within a key), and the read stops once the page
     /// is full; with an order, rows it considers equal keep that key order, not creation order.
-    /// O(log n + k).
+    /// O(log n + rows read): without an order, the rows up to the end of the page (offset,
+    /// rows the filter skips and limit); with one, every row of `range`, plus the sort.
     ///
     /// ```
     /// use relata::{Db, Query, field};

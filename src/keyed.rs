@@ -137,7 +137,14 @@ impl<T: Model, K: Key> Keyed<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        Ok(query.apply(self.range(db, range)?))
+        let (data, index) = self.index(db)?;
+        let rows = data.rows();
+        // Read as the query goes: without an order it stops once the page is full.
+        let matched = index.range_iter(range).filter_map(|m| {
+            let raw = rows.id(m);
+            rows.get(raw).map(|row| Row::raw(raw, row))
+        });
+        Ok(query.apply(matched))
     }
 
     /// The ids of the rows in `range`.

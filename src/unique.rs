@@ -204,8 +204,9 @@ impl<T: Model, K: Key> Unique<T, K> {
     }
 
     /// The rows of `range`, filtered, ordered, limited and offset by `query`. Without an order
-    /// they come in key order; with one, rows it considers equal keep key order. O(log n + k),
-    /// plus the sort when `query` orders.
+    /// they come in key order, and the read stops once the page is full; with one, rows it
+    /// considers equal keep key order. O(log n + rows read): without an order, those up to the
+    /// end of the page; with one, every row of `range`, plus the sort.
     pub fn query<'a, Q, R>(
         &self,
         db: &'a Db,

@@ -136,7 +136,8 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
 
     /// The rows linked to `source`, filtered, ordered, limited and offset by `query`
     /// (Sequelize `getComments({ where, order, limit, offset })`). O(log n + k log k) for k
-    /// linked rows; O(log n + limit) without an order.
+    /// linked rows; O(log n + offset + limit) without an order (plus the rows the filter
+    /// skips).
     pub fn query<'a>(
         &self,
         db: &'a Db,

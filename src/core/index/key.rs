@@ -157,10 +157,21 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
         Q: Ord + ?Sized,
         R: std::ops::RangeBounds<Q>,
     {
-        match &self.holders {
-            Holders::One(m) => m.range(range).map(|(_, &id)| id).collect(),
-            Holders::Many(m) => m.range(range).flat_map(|(_, b)| b.iter()).collect(),
-        }
+        self.range_iter(range).collect()
+    }
+
+    /// [`range`](Self::range), read as it goes: O(log n) to start, O(1) amortised per row.
+    pub(crate) fn range_iter<Q, R>(&self, range: R) -> impl Iterator<Item = Member> + '_
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: std::ops::RangeBounds<Q>,
+    {
+        let (one, many) = match &self.holders {
+            Holders::One(m) => (Some(m.range(range).map(|(_, &id)| id)), None),
+            Holders::Many(m) => (None, Some(m.range(range).flat_map(|(_, b)| b.iter()))),
+        };
+        one.into_iter().flatten().chain(many.into_iter().flatten())
     }
 
     /// Number of rows whose keys fall in `range`. O(log n + keys in the range).
