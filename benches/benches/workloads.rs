@@ -9,6 +9,9 @@
 //! - `fanout_{add,remove,has,get,count}/{10,100,10000}`: the same 100,000 children under 10,000,
 //!   1,000 or 10 parents, so that only the fan-out differs. `add` and `remove` are timed in
 //!   batches of 64 distinct children, the inverse operation that restores the state untimed.
+//!   `fanout_rebuild/{10,100,10000}`: a parent deleted with its children (cascade) and made
+//!   again with as many new children, one by one (throughput per child: building and emptying
+//!   a big source must stay linear).
 //! - `scan/100k`, `modify_all/100k`: read one field of every row (`iter` also after churn: 1%
 //!   of the rows deleted and reinserted into the freed slots); move every row.
 //! - `bulk_insert/100k`: 100,000 rows into an empty table (the drop is not timed).
@@ -103,6 +106,8 @@ struct Subject<S> {
     any: Vec<(usize, usize)>,
     /// Random parents.
     parents: Vec<usize>,
+    /// The children of each parent (what a rebuild deletes and re-creates).
+    children_of: Vec<Vec<usize>>,
 }
 
 fn subject<S: Store>(parents: usize, fanout: usize) -> Subject<S> {
@@ -133,6 +138,7 @@ fn subject<S: Store>(parents: usize, fanout: usize) -> Subject<S> {
         linked,
         any,
         parents,
+        children_of: fixture.children_of,
     }
 }
 
@@ -143,6 +149,7 @@ enum FanoutOp {
     Has,
     Get,
     Count,
+    Rebuild,
 }
 
 fn fanout_op<S: Store>(
@@ -198,6 +205,11 @@ fn fanout_op<S: Store>(
                 i += 1;
                 black_box(s.store.count(s.parents[i % PICKS]))
             }),
+            FanoutOp::Rebuild => b.iter(|| {
+                i += 1;
+                let p = s.parents[i % PICKS];
+                s.store.delete_parent_and_rebuild(p, &s.children_of[p]);
+            }),
         }
     });
 }
@@ -210,6 +222,7 @@ fn fanout(c: &mut Criterion) {
         ("has", FanoutOp::Has),
         ("get", FanoutOp::Get),
         ("count", FanoutOp::Count),
+        ("rebuild", FanoutOp::Rebuild),
     ];
     for fanout in [10, 100, 10_000] {
         let parents = total / fanout;
@@ -219,6 +232,10 @@ fn fanout(c: &mut Criterion) {
         let mut slotmap = None;
         for (name, op) in ops {
             let mut g = c.benchmark_group(format!("fanout_{name}/{fanout}"));
+            if let FanoutOp::Rebuild = op {
+                // One iteration deletes and re-creates `fanout` children: report per child.
+                g.throughput(criterion::Throughput::Elements(fanout as u64));
+            }
             fanout_op::<RelataStore>(&mut g, &mut relata, || subject(parents, fanout), op);
             fanout_op::<SqliteStore>(&mut g, &mut sqlite, || subject(parents, fanout), op);
             fanout_op::<Baseline>(&mut g, &mut baseline, || subject(parents, fanout), op);
