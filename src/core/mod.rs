@@ -212,6 +212,11 @@ impl Core {
         self.tables.get(index).map(|t| t.lineage())
     }
 
+    /// Every table's lineage, by table index: what the indexes follow.
+    pub(crate) fn lineages(&self) -> Vec<crate::id::Lineage> {
+        self.tables.iter().map(|t| t.lineage().clone()).collect()
+    }
+
     /// The id of row `member` of table `index`.
     #[inline]
     pub(crate) fn id_in(&self, index: usize, member: crate::id::Member) -> Option<RawId> {

@@ -201,11 +201,11 @@ impl Core {
                 .map_err(|message| rows_error(self.table_name(t), message))?;
             tables.push(restored);
         }
-        let lineages: Vec<Lineage> = tables.iter().map(|t| t.lineage().clone()).collect();
         let mut restored = Core {
             catalog: self.catalog.clone(),
             tables: Arc::new(tables),
         };
+        let lineages = restored.lineages();
         // Keys first: a foreign key by attribute looks its source up in a unique index.
         for foreign in [false, true] {
             for t in 0..restored.tables.len() {

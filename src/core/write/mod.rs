@@ -113,12 +113,7 @@ impl<'a> Write<'a> {
 
     /// Makes every index follow the lineages the tables have now.
     fn follow_lineages(&mut self) {
-        let lineages: Vec<_> = self
-            .core
-            .tables
-            .iter()
-            .map(|t| t.lineage().clone())
-            .collect();
+        let lineages = self.core.lineages();
         for table in Arc::make_mut(&mut self.core.tables).iter_mut() {
             table.follow(&lineages);
         }
