@@ -85,7 +85,9 @@ impl<'q, T> Query<'q, T> {
             // Without an order, stop as soon as the page is full.
             None => matching.skip(self.offset).take(limit).collect(),
             Some(order) => {
-                let mut rows: Vec<Row<'a, T>> = matching.collect();
+                // `for_each` reads through the iterator's `fold`, faster than `next` per row.
+                let mut rows = Vec::new();
+                matching.for_each(|row| rows.push(row));
                 rows.sort_by(|a, b| order(a, b));
                 rows.into_iter().skip(self.offset).take(limit).collect()
             }

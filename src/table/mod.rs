@@ -210,8 +210,15 @@ impl<T: Model> Table<T> {
         db: &'a Db,
         mut predicate: impl FnMut(&Row<'a, T>) -> bool,
     ) -> Result<RowIter<'a, T>> {
-        let found = RowIter::stored(self.rows(db)?).filter(|row| predicate(row));
-        Ok(RowIter::new(found.collect()))
+        // Through `for_each` (the iterator's `fold`): one loop over storage, not a merge step
+        // per row.
+        let mut found = Vec::new();
+        RowIter::stored(self.rows(db)?).for_each(|row| {
+            if predicate(&row) {
+                found.push(row);
+            }
+        });
+        Ok(RowIter::new(found))
     }
 
     /// The rows `query` selects, in its order (creation order without one), limited and
