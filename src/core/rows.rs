@@ -685,22 +685,17 @@ pub(crate) struct Iter<'a, T> {
     lineage: &'a Lineage,
 }
 
-impl<'a, T: Clone> Iterator for Iter<'a, T> {
-    type Item = (RawId, &'a T);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a, T: Clone> Iter<'a, T> {
+    /// [`next`](Iterator::next) past vacant slots and across leaves.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<(RawId, &'a T)> {
         loop {
             match self.leaf.get(self.at) {
                 Some(slot) => {
                     let index = self.base + self.at;
                     self.at += 1;
                     if let Slot::Occupied { seq, row } = slot {
-                        let member = Member {
-                            seq: Seq::new(seq.get()),
-                            slot: index as u32,
-                        };
-                        return Some((self.lineage.id(member), row));
+                        return Some((self.lineage.id(member_at(*seq, index)), row));
                     }
                 }
                 None => {
@@ -709,6 +704,22 @@ impl<'a, T: Clone> Iterator for Iter<'a, T> {
                 }
             }
         }
+    }
+}
+
+impl<'a, T: Clone> Iterator for Iter<'a, T> {
+    type Item = (RawId, &'a T);
+
+    /// The common case, inlined into the caller's loop: the next slot of the current leaf is
+    /// occupied. Vacant slots and the step to the next leaf are out of line.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(Slot::Occupied { seq, row }) = self.leaf.get(self.at) {
+            let index = self.base + self.at;
+            self.at += 1;
+            return Some((self.lineage.id(member_at(*seq, index)), row));
+        }
+        self.next_slow()
     }
 
     /// Internal iteration (`for_each`, `sum`, `fold`, ...): a loop over each leaf's slots,

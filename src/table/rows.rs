@@ -150,6 +150,16 @@ impl Late {
         out
     }
 
+    /// Whether no row out of turn still to come was created before `id`.
+    #[inline]
+    fn none_before(&self, id: RawId) -> bool {
+        self.row_front >= self.row_back
+            || self
+                .rows
+                .get(self.row_front)
+                .is_none_or(|first| id.seq() < first.seq.get())
+    }
+
     /// The earliest row out of turn still to come, if it was created before `before`.
     fn take_first(&mut self, before: Option<RawId>) -> Option<Member> {
         let first = *self
@@ -177,10 +187,10 @@ impl Late {
     }
 }
 
-impl<'a, T: Model> Iterator for RowIter<'a, T> {
-    type Item = Row<'a, T>;
-    #[inline]
-    fn next(&mut self) -> Option<Row<'a, T>> {
+impl<'a, T: Model> RowIter<'a, T> {
+    /// [`next`](Iterator::next) merging storage with the rows stored out of turn.
+    #[inline(never)]
+    fn next_merged(&mut self) -> Option<Row<'a, T>> {
         match &mut self.0 {
             Rows::Listed(rows) => rows.next(),
             Rows::Stored {
@@ -195,10 +205,6 @@ impl<'a, T: Model> Iterator for RowIter<'a, T> {
                     return None;
                 }
                 *left -= 1;
-                if late.none() {
-                    let (id, row) = front.next()?;
-                    return Some(Row::raw(id, row));
-                }
                 if ahead.is_none() {
                     *ahead = front.find(|(id, _)| !late.skip_front(id.slot()));
                 }
@@ -210,6 +216,55 @@ impl<'a, T: Model> Iterator for RowIter<'a, T> {
                         .map(|(id, row)| Row::raw(id, row));
                 }
                 ahead.take().map(|(id, row)| Row::raw(id, row))
+            }
+        }
+    }
+}
+
+impl<'a, T: Model> Iterator for RowIter<'a, T> {
+    type Item = Row<'a, T>;
+    /// Inlined into the caller's loop for a list, and for storage while its order is creation
+    /// order; the merge with rows stored out of turn is out of line.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Row<'a, T>> {
+        match &mut self.0 {
+            Rows::Listed(rows) => rows.next(),
+            Rows::Stored {
+                front, left, late, ..
+            } if late.none() => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                let (id, row) = front.next()?;
+                Some(Row::raw(id, row))
+            }
+            // Merging, the common case inline: the next row in storage is in turn and created
+            // before the next row out of turn.
+            Rows::Stored {
+                front,
+                left,
+                late,
+                ahead,
+                ..
+            } => {
+                if *left == 0 {
+                    return None;
+                }
+                if ahead.is_none() {
+                    match front.next() {
+                        Some((id, _)) if late.skip_front(id.slot()) => {}
+                        next => *ahead = next,
+                    }
+                }
+                if let Some((id, row)) = *ahead
+                    && late.none_before(id)
+                {
+                    *left -= 1;
+                    *ahead = None;
+                    return Some(Row::raw(id, row));
+                }
+                self.next_merged()
             }
         }
     }
