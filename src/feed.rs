@@ -25,6 +25,12 @@ pub enum Feed {
         /// The last commit `snapshot` includes.
         commit: u64,
     },
+    /// The [`SharedDb`](crate::SharedDb) was dropped and every commit it published before was
+    /// delivered: nothing more will come. Every later call returns it again, without waiting.
+    Closed {
+        /// The last commit the `SharedDb` published.
+        commit: u64,
+    },
 }
 
 /// A subscriber's queue, shared with the writer.
@@ -40,6 +46,9 @@ struct QueueState {
     missed: bool,
     /// Commits up to this one are in the snapshot a `Missed` delivered: skip them.
     seen: u64,
+    /// The `SharedDb` was dropped: its last state and commit number (what a pending `Missed`
+    /// delivers).
+    closed: Option<(Db, u64)>,
 }
 
 impl Queue {
@@ -84,6 +93,17 @@ impl Subscribers {
         });
     }
 
+    /// Tells every live subscriber that the `SharedDb` is gone, leaving each its last state
+    /// `db` (a fork: O(1)) and commit number, and wakes those waiting.
+    pub(crate) fn close(&self, db: &Db, commit: u64) {
+        for queue in self.queues.lock().drain(..) {
+            if let Some(queue) = queue.upgrade() {
+                queue.state.lock().closed = Some((db.fork(), commit));
+                queue.ready.notify_all();
+            }
+        }
+    }
+
     pub(crate) fn add(&self, capacity: usize, seen: u64) -> Arc<Queue> {
         let queue = Arc::new(Queue {
             state: Mutex::new(QueueState {
@@ -91,6 +111,7 @@ impl Subscribers {
                 capacity: capacity.max(1),
                 missed: false,
                 seen,
+                closed: None,
             }),
             ready: Condvar::new(),
         });
@@ -103,8 +124,9 @@ impl Subscribers {
 /// [`SharedDb::subscribe`](crate::SharedDb::subscribe). Dropping it unsubscribes.
 pub struct Subscription {
     pub(crate) queue: Arc<Queue>,
-    /// The current state and its commit number, for resynchronising after a miss.
-    pub(crate) current: Box<dyn Fn() -> (Db, u64) + Send + Sync>,
+    /// The current state and its commit number, for resynchronising after a miss (`None` once
+    /// the `SharedDb` is gone).
+    pub(crate) current: Box<dyn Fn() -> Option<(Db, u64)> + Send + Sync>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -133,7 +155,8 @@ impl Subscription {
         }
     }
 
-    /// The next item, waiting as long as it takes.
+    /// The next item, waiting as long as it takes ([`Feed::Closed`] once the `SharedDb` is
+    /// dropped and every commit was delivered).
     pub fn recv(&self) -> Feed {
         let mut state = self.queue.state.lock();
         loop {
@@ -153,11 +176,22 @@ impl Subscription {
         }
         if state.missed {
             // Taken under the queue's lock: the writer offers the next commit only after it.
-            let (snapshot, commit) = (self.current)();
-            state.missed = false;
-            state.seen = commit;
-            return Some(Feed::Missed { snapshot, commit });
+            // Once the `SharedDb` is gone, its last state.
+            let last = (self.current)().or_else(|| {
+                state
+                    .closed
+                    .as_ref()
+                    .map(|(db, commit)| (db.fork(), *commit))
+            });
+            if let Some((snapshot, commit)) = last {
+                state.missed = false;
+                state.seen = commit;
+                return Some(Feed::Missed { snapshot, commit });
+            }
         }
-        None
+        state
+            .closed
+            .as_ref()
+            .map(|&(_, commit)| Feed::Closed { commit })
     }
 }

@@ -87,6 +87,14 @@ struct Inner {
     subscribers: Subscribers,
 }
 
+impl Drop for Inner {
+    /// The last handle is gone: subscribers get what was published, then [`Feed::Closed`].
+    fn drop(&mut self) {
+        let current = self.current.get_mut();
+        self.subscribers.close(&current.0, current.1);
+    }
+}
+
 impl SharedDb {
     /// Shares `db`.
     pub fn new(db: Db) -> Self {
@@ -160,9 +168,12 @@ impl SharedDb {
 
     /// Subscribes to the change feed: the returned [`Subscription`] receives the
     /// [`ChangeSet`] of every write committed from now on, in commit order. At most `capacity`
-    /// change sets wait for it: a subscriber that falls further behind never slows the writer
-    /// down; it receives [`Feed::Missed`](crate::Feed::Missed) with a snapshot to resynchronise from. O(1) per commit
-    /// and subscriber (two forks); a write costs nothing more while nobody subscribes.
+    /// change sets wait for it (at least one): a subscriber that falls further behind never
+    /// slows the writer down; it receives [`Feed::Missed`](crate::Feed::Missed) with a snapshot
+    /// to resynchronise from. Once the last handle of this `SharedDb` is dropped, the
+    /// subscriber receives what was published, then [`Feed::Closed`](crate::Feed::Closed). O(1)
+    /// per commit and subscriber (two forks); a write costs nothing more while nobody
+    /// subscribes.
     ///
     /// ```
     /// use relata::{Db, Feed, SharedDb};
@@ -194,9 +205,9 @@ impl SharedDb {
             current: Box::new(move || match inner.upgrade() {
                 Some(inner) => {
                     let current = inner.current.read_recursive();
-                    (current.0.fork(), current.1)
+                    Some((current.0.fork(), current.1))
                 }
-                None => (Db::new(), 0),
+                None => None,
             }),
         }
     }

@@ -264,6 +264,67 @@ fn subscribers_receive_every_commit_in_order() {
     assert!(feed.try_recv().is_none());
 }
 
+// Found by an adversarial review: once the `SharedDb` was dropped, a lagging subscriber got
+// `Missed` with an empty database at commit 0, and an up-to-date one waited forever.
+#[test]
+fn after_the_shared_db_is_dropped_subscribers_get_its_last_state_then_closed() {
+    let b = blog();
+    let posts = b.posts;
+    let shared = SharedDb::new(b.db);
+    let slow = shared.subscribe(1);
+    let current = shared.subscribe(16);
+    for i in 0..3 {
+        shared
+            .write(|db| posts.insert(db, post(&i.to_string())).map(drop))
+            .unwrap();
+    }
+    drop(shared);
+    // The slow one missed commits: it resynchronises from the last published state.
+    let mut missed = None;
+    while let Some(item) = slow.try_recv() {
+        match item {
+            Feed::Changes(_) => {}
+            Feed::Missed { snapshot, commit } => missed = Some((snapshot, commit)),
+            Feed::Closed { commit } => {
+                assert_eq!(commit, 3);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let (snapshot, commit) = missed.expect("a miss, then the end of the feed");
+    assert_eq!(commit, 3);
+    assert_eq!(posts.len(&snapshot), Ok(3));
+    // The other gets every commit, then the end of the feed, again and without waiting.
+    for commit in 1..=3 {
+        match current.recv_timeout(Duration::from_secs(5)) {
+            Some(Feed::Changes(c)) => assert_eq!(c.commit(), Some(commit)),
+            other => panic!("{other:?}"),
+        }
+    }
+    for _ in 0..2 {
+        match current.recv_timeout(Duration::from_secs(5)) {
+            Some(Feed::Closed { commit }) => assert_eq!(commit, 3),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_subscriber_waiting_when_the_shared_db_is_dropped_wakes_up_closed() {
+    let shared = SharedDb::new(Db::new());
+    let feed = shared.subscribe(4);
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| feed.recv_timeout(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(50));
+        drop(shared);
+        assert!(matches!(
+            waiting.join().unwrap(),
+            Some(Feed::Closed { commit: 0 })
+        ));
+    });
+}
+
 #[test]
 fn a_slow_subscriber_is_told_it_missed_changes_and_resynchronises() {
     let mut b = blog();
