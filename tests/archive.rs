@@ -554,6 +554,37 @@ fn a_load_inside_a_failed_transaction_is_rolled_back() {
     assert_eq!(g.units.len(&target).unwrap(), 0);
 }
 
+// Found by an adversarial review: every save wrote the same `path.tmp`, so two saves at once
+// (an autosave thread and a save on exit) wrote into one file and renamed a mix of both over
+// `path`, one of them reporting success.
+#[test]
+fn two_saves_of_one_path_at_once_leave_one_whole_save() {
+    let dir = std::env::temp_dir().join(format!("relata-two-saves-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("game.json");
+    let (small, g, teams, _) = game();
+    let mut big = small.fork();
+    for i in 0..3_000 {
+        g.units
+            .insert(&mut big, unit(teams[0], &format!("big{i}"), i))
+            .unwrap();
+    }
+    for _ in 0..4 {
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| archive().save_file(&small, &path));
+            let b = s.spawn(|| archive().save_file(&big, &path));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+        let mut loaded = Db::new();
+        let h = declare(&mut loaded);
+        archive().load_file(&mut loaded, &path).unwrap();
+        let got = contents(&loaded, &h);
+        assert!(got == contents(&small, &g) || got == contents(&big, &g));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn save_file_and_load_file_round_trip() {
     let dir = std::env::temp_dir().join(format!("relata-archive-{}", std::process::id()));
@@ -561,7 +592,12 @@ fn save_file_and_load_file_round_trip() {
     let path = dir.join("game.json");
     let (db, g, ..) = game();
     archive().save_file(&db, &path).unwrap();
-    assert!(!dir.join("game.json.tmp").exists());
+    // No temporary file is left beside it.
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["game.json"]);
     let mut loaded = Db::new();
     let h = declare(&mut loaded);
     archive().load_file(&mut loaded, &path).unwrap();

@@ -6,6 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Archive, format_error};
 use crate::Db;
@@ -73,17 +74,21 @@ fn io_error(path: &Path, operation: &'static str, error: &io::Error) -> Error {
     }
 }
 
-/// The temporary file a save of `path` writes first: `path` with `.tmp` appended, in the same
-/// directory (a rename does not cross file systems).
+/// The temporary file a save of `path` writes first, in the same directory (a rename does not
+/// cross file systems): `path` with `.<process id>.<save number>.tmp` appended, unique to the
+/// save, so that two saves of one path at once (two threads, two processes) each rename a
+/// whole file of their own: the last rename wins, and no save writes into another's file.
 fn temporary(path: &Path) -> PathBuf {
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let save = SAVES.fetch_add(1, Ordering::Relaxed);
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(format!(".{}.{save}.tmp", std::process::id()));
     PathBuf::from(name)
 }
 
 impl<L: super::Tables> Archive<L> {
-    /// Saves `db` as JSON to the file at `path`, crash-safely: the archive is written to
-    /// `path.tmp`, synced, and renamed over `path`, and the directory is synced. If the save
+    /// Saves `db` as JSON to the file at `path`, crash-safely: the archive is written to a
+    /// temporary file beside it (`path.<process>.<save>.tmp`, unique to the save), synced, and renamed over `path`, and the directory is synced. If the save
     /// fails or the process dies part-way, `path` still holds the previous save (or nothing,
     /// if there was none). O(rows).
     ///
