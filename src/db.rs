@@ -54,7 +54,9 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// The schema as text, one line per table, index and association, in declaration order:
     /// what an [`Archive`](crate::Archive) records to recognise the schema it was saved with,
-    /// and a quick way to see what a schema declared. O(declarations).
+    /// and a quick way to see what a schema declared. Models are named without their module
+    /// path, except two models of one name (from two modules), named by their full paths so
+    /// that an archive never mistakes one for the other. O(declarations).
     ///
     /// ```
     /// # use relata::{Db, Id, fk};

@@ -446,6 +446,58 @@ fn another_schema_is_named_by_its_first_difference() {
     assert!(error.to_string().contains("unique name"), "{error}");
 }
 
+/// Two models of one name, in two modules.
+mod north {
+    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Post {
+        pub n: u32,
+    }
+}
+mod south {
+    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Post {
+        pub n: u32,
+    }
+}
+
+// Found by an adversarial review: the schema named both tables `Post`, so a database that
+// declared them in the other order loaded each table's rows into the other.
+#[test]
+fn two_models_of_one_name_are_told_apart_by_the_schema() {
+    let mut db = Db::new();
+    let north = db.create_table::<north::Post>().unwrap();
+    let south = db.create_table::<south::Post>().unwrap();
+    north.insert(&mut db, north::Post { n: 1 }).unwrap();
+    south
+        .insert_many(&mut db, [south::Post { n: 2 }, south::Post { n: 3 }])
+        .unwrap();
+    assert!(
+        db.schema().contains("table archive::north::Post"),
+        "{}",
+        db.schema()
+    );
+    let posts = Archive::new().table::<north::Post>().table::<south::Post>();
+    let json = posts.to_json(&db).unwrap();
+    // Declared in the other order: refused, naming the first difference.
+    let mut swapped = Db::new();
+    let south2 = swapped.create_table::<south::Post>().unwrap();
+    swapped.create_table::<north::Post>().unwrap();
+    let error = posts.load_json(&mut swapped, &json).unwrap_err();
+    let ArchiveProblem::Schema { archive, database } = problem(error.clone()) else {
+        panic!("{error}")
+    };
+    assert_eq!(archive.as_deref(), Some("table archive::north::Post"));
+    assert_eq!(database.as_deref(), Some("table archive::south::Post"));
+    assert_eq!(south2.len(&swapped), Ok(0));
+    // In the same order: every row in its own table.
+    let mut same = Db::new();
+    let north3 = same.create_table::<north::Post>().unwrap();
+    let south3 = same.create_table::<south::Post>().unwrap();
+    posts.load_json(&mut same, &json).unwrap();
+    assert_eq!(north3.len(&same), Ok(1));
+    assert_eq!(south3.len(&same), Ok(2));
+}
+
 #[test]
 fn a_table_the_archive_does_not_know_is_named() {
     let (db, ..) = game();

@@ -34,6 +34,8 @@ pub(crate) struct Catalog {
 #[derive(Clone)]
 pub(crate) struct TableDef {
     pub(super) name: &'static str,
+    /// The row type's full path (`std::any::type_name`): tells apart two models of one name.
+    pub(super) type_name: &'static str,
     /// The row type.
     pub(super) type_id: TypeId,
     pub(super) decl: NonZeroU32,
@@ -140,11 +142,25 @@ impl Catalog {
 impl Catalog {
     /// The schema as text, one line per table, index and association, in declaration order:
     /// what an archive records to recognise the schema it was saved with. Indexes given by a
-    /// closure are described by their name only.
+    /// closure are described by their name only. Tables of two models of one name (from two
+    /// modules) are named by their full paths, so that an archive cannot mistake one for the
+    /// other.
     pub(crate) fn describe(&self) -> Vec<String> {
-        let mut lines = Vec::new();
+        let mut names: HashMap<&str, usize> = HashMap::new();
         for def in &self.tables {
-            lines.push(format!("table {}", def.name));
+            *names.entry(def.name).or_default() += 1;
+        }
+        let label = |t: usize| -> String {
+            let def = &self.tables[t];
+            if names.get(def.name).is_some_and(|&n| n > 1) {
+                def.type_name.to_string()
+            } else {
+                def.name.to_string()
+            }
+        };
+        let mut lines = Vec::new();
+        for (t, def) in self.tables.iter().enumerate() {
+            lines.push(format!("table {}", label(t)));
             for index in &def.indexes {
                 lines.push(format!("  {}", index.describe));
             }
@@ -159,8 +175,8 @@ impl Catalog {
                 "assoc {name}: {source} {kind} {target} by {target}.{field}{null} -> {source} {key}; \
                  on delete {del:?}, on update {upd:?}, unlink {unlink:?}",
                 name = a.name,
-                source = self.tables[a.source].name,
-                target = self.tables[a.target].name,
+                source = label(a.source),
+                target = label(a.target),
                 field = a.field,
                 null = if a.nullable { " (nullable)" } else { "" },
                 del = a.on_delete,

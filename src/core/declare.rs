@@ -57,6 +57,7 @@ impl Core {
         catalog.by_type.insert(type_id, index);
         catalog.tables.push(TableDef {
             name,
+            type_name: std::any::type_name::<T>(),
             type_id,
             decl,
             fks: Vec::new(),
