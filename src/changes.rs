@@ -309,6 +309,9 @@ impl ChangeSet {
     /// [`after`](ChangeSet::after), with its id. Atomic; afterwards the changed rows are checked
     /// against every index as any write is. [`Error::Mismatch`](crate::Error::Mismatch) if `db`
     /// does not hold the rows the change set changes or deletes (or a slot it fills is taken).
+    /// [`Error::UnknownHandle`](crate::Error::UnknownHandle) if `db`, `before` and `after` did
+    /// not declare the same tables: a change set whose write declared a table cannot be applied
+    /// (start the replica again from [`after`](ChangeSet::after)); indexes may differ.
     ///
     /// A row both the change set and `db` changed takes the change set's value (the last writer
     /// wins: rows need not be `PartialEq`, so `db`'s value is not compared with the earlier

@@ -289,9 +289,15 @@ impl fmt::Display for Error {
                 key,
             } => {
                 let row = row.map_or_else(|| "the new row".to_string(), |r| r.to_string());
+                // An id names its model already (`Post#9`); a key value does not (`Team "red"`).
+                let target = if key.starts_with(&format!("{references}#")) {
+                    key.clone()
+                } else {
+                    format!("{references} {key}")
+                };
                 write!(
                     f,
-                    "foreign-key error: {model}.{field} of {row} references {references} {key}, which does not exist; \
+                    "foreign-key error: {model}.{field} of {row} references {target}, which does not exist; \
                      insert that {references} first or point the key at an existing one"
                 )
             }
@@ -430,7 +436,7 @@ mod tests {
             references: "Post",
             key: "Post#9".into(),
         };
-        assert!(e.to_string().contains("references Post Post#9"));
+        assert!(e.to_string().contains("references Post#9, which"), "{e}");
         let e = Error::NotFound {
             model: "Post",
             id: row("Post", 4),

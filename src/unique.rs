@@ -222,7 +222,8 @@ impl<T: Model, K: Key> Unique<T, K> {
     }
 
     /// Applies `change` to every row whose key falls in `range`, as one atomic set-based
-    /// update (see [`Table::modify_where`]). Returns how many rows changed. O(log n + k), plus
+    /// update (see [`Table::modify_where`]; rows are changed and checked in key order, not
+    /// storage order). Returns how many rows changed. O(log n + k), plus
     /// O(log n) per index for each row whose keys change.
     pub fn modify_range<Q, R>(
         &self,

@@ -164,6 +164,22 @@ fn a_change_set_does_not_apply_to_a_state_that_lacks_its_rows() {
     ));
 }
 
+#[test]
+fn a_change_set_whose_write_declared_a_table_is_refused_with_a_message_saying_so() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Note;
+    let mut b = blog();
+    let before = b.db.fork();
+    b.posts.insert(&mut b.db, post("p")).unwrap();
+    b.db.create_table::<Note>().unwrap();
+    let changes = b.db.changes_since(&before);
+    let mut replica = before.fork();
+    let error = changes.apply_to(&mut replica).unwrap_err();
+    assert!(matches!(error, Error::UnknownHandle { .. }), "{error:?}");
+    assert!(error.to_string().contains("declared a table"), "{error}");
+    assert_eq!(b.posts.len(&replica), Ok(0));
+}
+
 /// Regression (found by an adversarial test session): `apply_to` rewrote every row stored in
 /// the same storage leaf as a changed one with its value in the change set's states, so a
 /// replica that had changed or deleted such a neighbour lost its change, or was refused with a

@@ -83,10 +83,10 @@ impl<T> AsId<T> for &Row<'_, T> {
     }
 }
 
-/// Rows in creation order: returned by [`Table::iter`](crate::Table::iter),
-/// [`Table::filter`](crate::Table::filter) and index lookups. Read straight from storage (no
-/// allocation while no slot was reused since the rows were created; otherwise merged with the
-/// few rows stored out of turn), or collected into a list.
+/// Rows in order: returned by [`Table::iter`](crate::Table::iter) and
+/// [`Table::filter`](crate::Table::filter) (creation order) and by index lookups (key order).
+/// Read straight from storage (no allocation while no slot was reused since the rows were
+/// created; otherwise merged with the few rows stored out of turn), or collected into a list.
 pub struct RowIter<'a, T>(Rows<'a, T>);
 
 enum Rows<'a, T> {

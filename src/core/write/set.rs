@@ -121,7 +121,9 @@ impl Write<'_> {
         };
         if !same(before) || !same(after) {
             return Err(Error::UnknownHandle {
-                handle: "a change set of another database (its tables differ)".into(),
+                handle: "a change set over other tables (its write declared a table, or this \
+                         database declares tables it lacks)"
+                    .into(),
             });
         }
         // The state before, to read the keys of source rows renamed or removed by attribute
