@@ -188,36 +188,32 @@ impl Late {
 }
 
 impl<'a, T: Model> RowIter<'a, T> {
-    /// [`next`](Iterator::next) merging storage with the rows stored out of turn.
+    /// The rest of [`next`](Iterator::next) when merging storage with the rows stored out of
+    /// turn, once `next` saw a row left: the earlier of the next row in turn and the next row
+    /// out of turn. Once the two ends met, `left` stops both before either repeats a row.
     #[inline(never)]
     fn next_merged(&mut self) -> Option<Row<'a, T>> {
-        match &mut self.0 {
-            Rows::Listed(rows) => rows.next(),
-            Rows::Stored {
-                rows,
-                front,
-                left,
-                late,
-                ahead,
-                ..
-            } => {
-                if *left == 0 {
-                    return None;
-                }
-                *left -= 1;
-                if ahead.is_none() {
-                    *ahead = front.find(|(id, _)| !late.skip_front(id.slot()));
-                }
-                // The earlier of the next row in turn and the next row out of turn. Once the
-                // two ends met, `left` stops both before either repeats a row.
-                if let Some(member) = late.take_first(ahead.map(|(id, _)| id)) {
-                    return rows
-                        .row_at(member.slot as usize)
-                        .map(|(id, row)| Row::raw(id, row));
-                }
-                ahead.take().map(|(id, row)| Row::raw(id, row))
-            }
+        let Rows::Stored {
+            rows,
+            front,
+            left,
+            late,
+            ahead,
+            ..
+        } = &mut self.0
+        else {
+            return None;
+        };
+        *left -= 1;
+        if ahead.is_none() {
+            *ahead = front.find(|(id, _)| !late.skip_front(id.slot()));
         }
+        if let Some(member) = late.take_first(ahead.map(|(id, _)| id)) {
+            return rows
+                .row_at(member.slot as usize)
+                .map(|(id, row)| Row::raw(id, row));
+        }
+        ahead.take().map(|(id, row)| Row::raw(id, row))
     }
 }
 
