@@ -118,3 +118,86 @@ fn a_transaction_over_far_tables_commits_or_rolls_back_whole() {
     assert_eq!(fillers.len(&db), Ok(2));
     db.check_integrity().unwrap();
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct FarParent;
+
+/// How many more clones of a `FarChild` succeed (`usize::MAX`: all); its own counter, so that
+/// the tests above, running in parallel, do not spend it.
+static FAR_CLONES_LEFT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+#[derive(Debug, PartialEq)]
+struct FarChild {
+    parent: Option<Id<FarParent>>,
+}
+
+impl Clone for FarChild {
+    fn clone(&self) -> Self {
+        let left = FAR_CLONES_LEFT.load(Ordering::SeqCst);
+        assert!(left > 0, "clone of a FarChild");
+        if left != usize::MAX {
+            FAR_CLONES_LEFT.store(left - 1, Ordering::SeqCst);
+        }
+        FarChild {
+            parent: self.parent,
+        }
+    }
+}
+
+#[test]
+fn a_write_to_the_first_and_last_far_tables_commits_and_rolls_back_both() {
+    // Parents at table 63 (the first the last bit stands for), children at table 79.
+    let mut db = Db::new();
+    fillers!(db, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29
+        30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59
+        60 61 62);
+    let parents = db.create_table::<FarParent>().unwrap();
+    fillers!(db, 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78);
+    let children = db.create_table::<FarChild>().unwrap();
+    let has = db
+        .has_many_with(
+            parents,
+            children,
+            fk!(FarChild, parent),
+            AssocOptions::new().on_delete(OnDelete::SetNull),
+        )
+        .unwrap();
+    let p = parents.insert(&mut db, FarParent).unwrap();
+    for _ in 0..50 {
+        has.create(&mut db, p, FarChild { parent: None }).unwrap();
+    }
+    // Committed: a delete that changes both tables. Its logs must be cleared, or the failed
+    // delete below would undo it too.
+    let q = parents.insert(&mut db, FarParent).unwrap();
+    let orphans: Vec<_> = (0..3)
+        .map(|_| has.create(&mut db, q, FarChild { parent: None }).unwrap())
+        .collect();
+    parents.delete(&mut db, q).unwrap();
+    let before = db.fork(); // shared storage: the next delete copies what it writes
+    FAR_CLONES_LEFT.store(40, Ordering::SeqCst);
+    let result = catch_unwind(AssertUnwindSafe(|| parents.delete(&mut db, p)));
+    FAR_CLONES_LEFT.store(usize::MAX, Ordering::SeqCst);
+    assert!(result.is_err(), "the clone panicked");
+    db.check_integrity().unwrap();
+    assert_eq!(format!("{db:?}"), format!("{before:?}"));
+    assert_eq!(parents.len(&db), Ok(1));
+    assert!(!parents.contains(&db, q).unwrap());
+    assert_eq!(has.count(&db, p), Ok(50));
+    for orphan in orphans {
+        assert_eq!(children.get(&db, orphan).unwrap().parent, None);
+    }
+    // Without a fork in between (no table copied, so a log left by a commit would survive):
+    // a committed delete across both tables, then a failed update of the children.
+    drop(before);
+    let r = parents.insert(&mut db, FarParent).unwrap();
+    let orphan = has.create(&mut db, r, FarChild { parent: None }).unwrap();
+    parents.delete(&mut db, r).unwrap();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        children.modify_where(&mut db, |_| true, |_| panic!("a closure that panics"))
+    }));
+    assert!(result.is_err(), "the closure panicked");
+    db.check_integrity().unwrap();
+    assert_eq!(children.get(&db, orphan).unwrap().parent, None);
+    assert!(!parents.contains(&db, r).unwrap());
+    assert_eq!(has.count(&db, p), Ok(50));
+}

@@ -31,7 +31,7 @@ impl Write<'_> {
         }
         self.spill();
         for &(t, id) in plan.deletes() {
-            self.touched |= 1 << t.min(63);
+            self.touch(t);
             let tables = Arc::make_mut(&mut self.core.tables);
             let removed = tables.get_mut(t).is_some_and(|table| table.remove(id));
             if !removed {

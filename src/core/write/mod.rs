@@ -58,8 +58,13 @@ struct Pending {
 /// One atomic operation on a database. See the module docs.
 pub(crate) struct Write<'a> {
     core: &'a mut Core,
-    /// Bit `t`: table `t` has logged changes (tables 64 and up share the last bit).
+    /// Bit `t`: table `t` has logged changes (tables 63 and up share the last bit, and
+    /// `far` says which of them).
     touched: u64,
+    /// The first and last of the tables from 63 on with logged changes (`(usize::MAX, 0)` while
+    /// none): a write to one of them visits it alone at commit, not every table past the
+    /// 63rd. Kept out of the hot path: `touched` alone says whether anything changed.
+    far: (usize, usize),
     pending: Option<Pending>,
     deferred: Vec<Deferred>,
     /// Some table took another lineage (a change set that spans a load): on rollback, once the
@@ -83,6 +88,7 @@ impl<'a> Write<'a> {
         Write {
             core,
             touched: 0,
+            far: (usize::MAX, 0),
             pending: None,
             deferred: Vec::new(),
             relineaged: false,
@@ -130,18 +136,20 @@ impl<'a> Write<'a> {
 
     #[inline(never)]
     fn each_touched_slow(&mut self, mut f: impl FnMut(&mut dyn ErasedTable)) {
-        let mut bits = self.touched;
+        let mut bits = self.touched & !(1 << 63);
         let tables = Arc::make_mut(&mut self.core.tables);
         while bits != 0 {
             let t = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if t < 63 {
-                if let Some(table) = tables.get_mut(t) {
-                    f(&mut **table);
-                }
-            } else {
-                // The last bit stands for every table from 63 on.
-                for table in tables.iter_mut().skip(63).filter(|t| t.changed()) {
+            if let Some(table) = tables.get_mut(t) {
+                f(&mut **table);
+            }
+        }
+        if self.touched >> 63 != 0 {
+            // The last bit stands for the tables from 63 on: those of `far` with changes.
+            let (first, last) = self.far;
+            for table in tables.iter_mut().take(last + 1).skip(first) {
+                if table.changed() {
                     f(&mut **table);
                 }
             }
@@ -152,7 +160,7 @@ impl<'a> Write<'a> {
     #[inline]
     fn spill(&mut self) {
         if let Some(p) = self.pending.take() {
-            self.touched |= 1 << p.table.min(63);
+            self.touch(p.table);
             if let Some(table) = Arc::make_mut(&mut self.core.tables).get_mut(p.table) {
                 (p.spill)(&mut **table, &p);
             }
@@ -164,8 +172,18 @@ impl<'a> Write<'a> {
     #[inline]
     fn data_mut<T: Model>(&mut self, t: usize) -> Result<&mut TableData<T>> {
         self.spill();
-        self.touched |= 1 << t.min(63);
+        self.touch(t);
         self.unlogged_mut(t)
+    }
+
+    /// Marks table `t` as having logged changes. Branch-free: the hot path pays two
+    /// compare-and-moves for `far`, which only tables from 63 on can widen.
+    #[inline(always)]
+    fn touch(&mut self, t: usize) {
+        self.touched |= 1 << t.min(63);
+        let (first, last) = &mut self.far;
+        *first = (*first).min(t.max(63));
+        *last = (*last).max(t);
     }
 
     /// Table `t`'s data, writable, for a change that will not be logged (see [`Pending`]).

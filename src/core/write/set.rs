@@ -139,7 +139,7 @@ impl Write<'_> {
                 continue;
             };
             self.spill();
-            self.touched |= 1 << t.min(63);
+            self.touch(t);
             let target = Arc::make_mut(&mut self.core.tables)
                 .get_mut(t)
                 .ok_or_else(|| internal(t))?;
