@@ -1,0 +1,207 @@
+use super::*;
+
+/// Past two trie heights (32, 1,024) natively; smaller under Miri, which is ~1000× slower.
+const BIG: usize = if cfg!(miri) { 1_100 } else { 40_000 };
+const MID: usize = if cfg!(miri) { 300 } else { 5_000 };
+
+#[test]
+fn behaves_like_a_vec_across_heights() {
+    let mut v = PVec::new();
+    let mut model = Vec::new();
+    for i in 0..BIG as u32 {
+        v.push(i);
+        model.push(i);
+    }
+    assert_eq!(v.len(), model.len());
+    for i in (0..BIG).step_by(7) {
+        *v.get_mut(i).unwrap() *= 3;
+        model[i] *= 3;
+    }
+    let flat: Vec<u32> = v.leaves().flat_map(|(_, l)| l.iter().copied()).collect();
+    assert_eq!(flat, model);
+    assert_eq!(v.get(BIG), None);
+    assert_eq!(v.get_mut(7).map(|x| std::mem::replace(x, 99)), Some(21));
+    assert_eq!(v.get(7), Some(&99));
+    for i in (0..BIG).step_by(997) {
+        let leaf = v.leaf(i).unwrap();
+        assert_eq!(Some(&leaf[leaf_offset(i)]), v.get(i));
+        assert_eq!(leaf_number(i), i / LEAF_LEN);
+    }
+    assert!(v.leaf(BIG).is_none());
+    let starts: Vec<usize> = v.leaves().map(|(s, _)| s).take(3).collect();
+    assert_eq!(starts, [0, LEAF_LEN, 2 * LEAF_LEN]);
+}
+
+#[test]
+fn a_saved_leaf_put_back_undoes_writes_and_is_shared_again() {
+    let mut v = PVec::new();
+    for i in 0..MID as u32 {
+        v.push(i);
+    }
+    let at = 3 * LEAF_LEN + 4;
+    assert!(!v.leaf_shared(at));
+    let saved = v.leaf_ref(at).unwrap();
+    assert!(v.leaf_shared(at), "a saved leaf is shared");
+    for i in at - 4..at + 4 {
+        *v.get_mut(i).unwrap() += 1_000;
+    }
+    assert_eq!(v.get(at), Some(&(at as u32 + 1_000)));
+    assert!(!v.leaf_shared(at), "the write copied it");
+    let snapshot = v.clone();
+    assert!(v.leaf_shared(at), "a clone shares every leaf");
+    v.set_leaf(at, saved);
+    assert_eq!(v.get(at), Some(&(at as u32)));
+    assert_eq!(snapshot.get(at), Some(&(at as u32 + 1_000)));
+    let flat: Vec<u32> = v.leaves().flat_map(|(_, l)| l.iter().copied()).collect();
+    assert_eq!(flat, (0..MID as u32).collect::<Vec<_>>());
+    assert!(v.leaf_ref(MID).is_none());
+}
+
+#[test]
+fn diff_visits_what_changed_and_skips_what_is_shared() {
+    let mut a = PVec::new();
+    for i in 0..BIG as u32 {
+        a.push(i);
+    }
+    let mut b = a.clone();
+    *b.get_mut(5).unwrap() = 1_000_000;
+    *b.get_mut(BIG - 3).unwrap() = 2_000_000;
+    for i in 0..40 {
+        b.push(i);
+    }
+    let mut seen = Vec::new();
+    a.diff(&b, &mut |i, x, y| {
+        if x != y {
+            seen.push((i, x.copied(), y.copied()));
+        }
+    });
+    let mut expected = vec![
+        (5, Some(5), Some(1_000_000)),
+        (BIG - 3, Some(BIG as u32 - 3), Some(2_000_000)),
+    ];
+    expected.extend((0..40).map(|i| (BIG + i as usize, None, Some(i))));
+    assert_eq!(seen, expected);
+    // Shared subtrees are skipped: only the touched leaves (and the new ones) are visited.
+    let mut visited = 0;
+    a.diff(&b, &mut |_, _, _| visited += 1);
+    assert!(visited <= 5 * LEAF, "visited {visited}");
+    // Unrelated vectors are compared in full, and a vector against itself is empty.
+    let c: PVec<u32> = {
+        let mut c = PVec::new();
+        for i in 0..70 {
+            c.push(i * 2);
+        }
+        c
+    };
+    let mut differing = 0;
+    c.diff(&a, &mut |_, x, y| differing += usize::from(x != y));
+    assert_eq!(differing, BIG - 1, "only index 0 agrees");
+    let mut none = 0;
+    a.diff(&a.clone(), &mut |_, _, _| none += 1);
+    assert_eq!(none, 0);
+}
+
+/// What `diff` visits in a leaf both vectors hold, as (index, mine, theirs).
+fn visited(a: &PVec<u32>, b: &PVec<u32>) -> Vec<(usize, Option<u32>, Option<u32>)> {
+    let mut seen = Vec::new();
+    a.diff(b, &mut |i, x, y| seen.push((i, x.copied(), y.copied())));
+    seen
+}
+
+#[test]
+fn a_write_count_that_wraps_around_to_a_copys_count_is_not_taken_for_no_writes() {
+    let mut original = LeafNode::new([0u32; LEAF]);
+    original.mark(1);
+    let copy = original.clone();
+    assert_eq!(
+        copy.may_differ(&original),
+        0,
+        "an unwritten copy of an unwritten original"
+    );
+    // 2³² writes later the count is where it was at the copy.
+    original.writes = u32::MAX;
+    for _ in 0..=copy.source_writes {
+        original.mark(1 << 4);
+    }
+    assert_eq!(original.writes, copy.source_writes);
+    assert_eq!(copy.may_differ(&original), u32::MAX);
+    assert_eq!(original.may_differ(&copy), u32::MAX);
+}
+
+#[test]
+fn diff_skips_the_entries_a_copy_did_not_write_unless_the_original_changed_since() {
+    let mut a = PVec::new();
+    for i in 0..40u32 {
+        a.push(i);
+    }
+    let mut b = a.clone();
+    *b.get_mut(3).unwrap() = 300;
+    b.push(40);
+    // b's leaves are copies of a's: only what b wrote is visited, both ways.
+    assert_eq!(
+        visited(&a, &b),
+        [(3, Some(3), Some(300)), (40, None, Some(40))]
+    );
+    assert_eq!(visited(&b, &a).len(), 2);
+    // A write to the original after the copy: the whole first leaf again (and the entry
+    // only b holds).
+    *a.get_mut(5).unwrap() = 500;
+    let seen = visited(&a, &b);
+    assert_eq!(seen.len(), LEAF + 1, "{seen:?}");
+    assert!(seen.contains(&(5, Some(500), Some(5))));
+    assert!(seen.contains(&(3, Some(3), Some(300))));
+    // A copy of a copy, compared with the first: the whole leaf (the rule only trusts a
+    // direct copy), with the second copy's writes among it.
+    let mut c = b.clone();
+    *c.get_mut(7).unwrap() = 700;
+    assert_eq!(visited(&b, &c), [(7, Some(7), Some(700))]);
+    let far = visited(&a, &c);
+    assert!(far.contains(&(7, Some(7), Some(700))) && far.contains(&(3, Some(3), Some(300))));
+}
+
+#[test]
+fn clones_are_independent_snapshots() {
+    let mut a = PVec::new();
+    for i in 0..MID as i32 {
+        a.push(i);
+    }
+    let b = a.clone();
+    for i in 0..MID {
+        *a.get_mut(i).unwrap() += 1;
+    }
+    a.push(-1);
+    assert_eq!(b.len(), MID);
+    assert_eq!(a.len(), MID + 1);
+    for i in 0..MID {
+        assert_eq!(b.get(i), Some(&(i as i32)));
+        assert_eq!(a.get(i), Some(&(i as i32 + 1)));
+    }
+}
+
+#[test]
+fn a_panicking_clone_during_a_copy_changes_nothing() {
+    #[derive(Default)]
+    struct Touchy(u32);
+    impl Clone for Touchy {
+        fn clone(&self) -> Self {
+            assert!(self.0 != 13, "thirteen");
+            Touchy(self.0)
+        }
+    }
+    let mut a = PVec::new();
+    for i in 0..40 {
+        a.push(Touchy(i));
+    }
+    let snapshot = a.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        a.get_mut(3).unwrap().0 = 1000;
+    }));
+    assert!(result.is_err());
+    assert_eq!(a.get(3).map(|t| t.0), Some(3), "nothing written");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        a.push(Touchy(40));
+    }));
+    assert!(result.is_ok(), "the last leaf (32..40) holds no 13");
+    assert_eq!(a.len(), 41);
+    assert_eq!(snapshot.len(), 40);
+}

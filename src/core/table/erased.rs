@@ -1,0 +1,186 @@
+//! [`ErasedTable`]: a table's data behind a trait object, for the paths that do not know its
+//! row type: deletes planned across tables, commit and rollback (undoing the log), integrity
+//! checks.
+
+use std::any::Any;
+
+use super::{Patched, TableData, Undo};
+use crate::Model;
+use crate::core::restore::Restore;
+use crate::core::{Core, clear_log};
+use crate::id::{Lineage, RawId};
+
+/// The type-erased face of a [`TableData`], for the paths that do not know a table's row type:
+/// deletes planned across tables, commit and rollback, integrity checks.
+pub(crate) trait ErasedTable: Any + Send + Sync + Restore {
+    fn clone_box(&self) -> Box<dyn ErasedTable>;
+    fn len(&self) -> usize;
+    /// The ids of the live rows, in creation order. O(n log n).
+    fn ids(&self) -> Vec<RawId>;
+    /// Which ids the table's rows carry.
+    fn lineage(&self) -> &crate::id::Lineage;
+    /// The row `id` names, if it is alive.
+    fn row(&self, id: RawId) -> Option<&dyn Any>;
+    /// [`TableData::remove`].
+    fn remove(&mut self, id: RawId) -> bool;
+    /// Keeps the running operation's changes.
+    fn commit(&mut self);
+    /// Undoes the running operation's changes, without running user code.
+    fn rollback(&mut self);
+    /// Whether the running operation changed this table.
+    fn changed(&self) -> bool;
+    /// Makes every index follow the lineages `lineages` (table `t`'s at `t`), keeping its
+    /// entries: after a table took another lineage, or gave it back.
+    fn follow(&mut self, lineages: &[Lineage]);
+    /// [`TableData::patch`] from two erased states of this table; `None` if they are not.
+    fn patch_from(
+        &mut self,
+        before: &dyn ErasedTable,
+        after: &dyn ErasedTable,
+    ) -> Option<Result<Patched, RawId>>;
+    /// Checks rows `ids` (those alive), already stored and indexed, against every index: what
+    /// a write checks before storing, judged on the stored state (see
+    /// `RowIndex::check_stored`).
+    fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()>;
+    /// Empties the foreign-key indexes (`foreign`) or the others, sets the lineages they follow
+    /// (`lineages[t]`: table `t`'s), and indexes every row again, in creation order, with the
+    /// checks of a write against `core`.
+    fn rebuild(
+        &mut self,
+        core: &Core,
+        lineages: &[crate::id::Lineage],
+        foreign: bool,
+    ) -> crate::Result<()>;
+    fn verify(&self, core: &Core) -> Result<(), String>;
+}
+
+impl Clone for Box<dyn ErasedTable> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl<T: Model> ErasedTable for TableData<T> {
+    fn ids(&self) -> Vec<RawId> {
+        let mut ids: Vec<RawId> = self.rows.iter().map(|(id, _)| id).collect();
+        ids.sort_unstable_by_key(|id| id.seq());
+        ids
+    }
+
+    fn clone_box(&self) -> Box<dyn ErasedTable> {
+        Box::new(self.clone())
+    }
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn lineage(&self) -> &crate::id::Lineage {
+        self.rows.lineage()
+    }
+    fn row(&self, id: RawId) -> Option<&dyn Any> {
+        self.rows.get(id).map(|row| row as &dyn Any)
+    }
+    fn remove(&mut self, id: RawId) -> bool {
+        TableData::remove(self, id)
+    }
+
+    fn commit(&mut self) {
+        clear_log(&mut self.log);
+        for index in &mut self.indexes {
+            index.commit();
+        }
+    }
+
+    fn rollback(&mut self) {
+        let TableData { rows, indexes, log } = self;
+        // The paths these undo were made private by the changes themselves, so no `Clone` runs.
+        while let Some(undo) = log.pop() {
+            match undo {
+                Undo::Inserted(id) => drop(rows.unstore(id)),
+                Undo::Removed(id, row) => rows.restore(id, row),
+                Undo::Replaced(id, row) => drop(rows.replace(id, row)),
+                Undo::Leaf(start, saved) => rows.restore_leaf(start, saved),
+                Undo::Relinked { id, index } => {
+                    if let (Some(row), Some(index)) = (rows.get_mut(id), indexes.get_mut(index)) {
+                        index.restore_key(row);
+                    }
+                }
+                Undo::Taken => {}
+                Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),
+            }
+        }
+        clear_log(log);
+        for index in indexes.iter_mut() {
+            index.rollback();
+        }
+    }
+
+    fn changed(&self) -> bool {
+        !self.log.is_empty()
+    }
+
+    fn follow(&mut self, lineages: &[Lineage]) {
+        let TableData { rows, indexes, .. } = self;
+        for index in indexes.iter_mut() {
+            index.follow(rows.lineage(), lineages);
+        }
+    }
+
+    fn patch_from(
+        &mut self,
+        before: &dyn ErasedTable,
+        after: &dyn ErasedTable,
+    ) -> Option<Result<Patched, RawId>> {
+        let before = (before as &dyn Any).downcast_ref::<TableData<T>>()?;
+        let after = (after as &dyn Any).downcast_ref::<TableData<T>>()?;
+        Some(self.patch(before, after))
+    }
+
+    fn rebuild(
+        &mut self,
+        core: &Core,
+        lineages: &[crate::id::Lineage],
+        foreign: bool,
+    ) -> crate::Result<()> {
+        let TableData { rows, indexes, log } = self;
+        log.clear();
+        let mut by_creation: Vec<(RawId, &T)> = rows.iter().collect();
+        by_creation.sort_unstable_by_key(|&(id, _)| id.seq());
+        for index in indexes.iter_mut().filter(|i| i.is_foreign() == foreign) {
+            index.reset(rows.lineage(), lineages);
+            for &(id, row) in &by_creation {
+                index.check(core, Some(id), None, row)?;
+                index.insert(id.member(), row);
+            }
+            index.commit();
+        }
+        Ok(())
+    }
+
+    fn check_rows(&self, core: &Core, ids: &[RawId]) -> crate::Result<()> {
+        for &id in ids {
+            if let Some(row) = self.rows.get(id) {
+                for index in &self.indexes {
+                    index.check_stored(core, id, row)?;
+                }
+            }
+        }
+        for index in &self.indexes {
+            index.check_displaced(&self.rows)?;
+        }
+        Ok(())
+    }
+
+    fn verify(&self, core: &Core) -> Result<(), String> {
+        for index in &self.indexes {
+            index.verify(core, &self.rows)?;
+        }
+        let counted = self.rows.iter().count();
+        if counted != self.rows.len() {
+            return Err(format!(
+                "{counted} live rows, but the table counts {}",
+                self.rows.len()
+            ));
+        }
+        Ok(())
+    }
+}
