@@ -490,10 +490,11 @@ impl Lending {
         }
     }
 
-    /// A set-based update of the rows `order` lists, in that order: `change` runs on every row
-    /// first (a panic on the `panic_at`-th call changes nothing); then each row is checked as
-    /// a single update against the rows updated before it and the rows not yet updated, and
-    /// the first failure changes nothing. Returns how many rows it changed.
+    /// A set-based update of the rows `order` lists, in that order: each row is changed and
+    /// checked as a single update against the rows updated before it and the rows not yet
+    /// updated; the first failure, or a panic on the `panic_at`-th change, changes nothing.
+    /// Returns how many rows it changed. (An update may run every change before the first
+    /// check: the caller accepts a panic reported over an earlier row's failure.)
     pub fn modify(
         &mut self,
         t: usize,
@@ -501,11 +502,12 @@ impl Lending {
         change: Change,
         panic_at: Option<usize>,
     ) -> Res<usize> {
-        if panic_at.is_some_and(|k| k < order.len()) {
-            return Err(Fail::Panicked);
-        }
         let saved = self.state.clone();
-        for &i in order {
+        for (k, &i) in order.iter().enumerate() {
+            if panic_at == Some(k) {
+                self.state = saved;
+                return Err(Fail::Panicked);
+            }
             let old = self.state.tables[t][i].clone().expect("a live row");
             let mut new = old.clone();
             change.apply(&mut new);

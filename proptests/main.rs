@@ -17,6 +17,7 @@ mod keyed_reference;
 mod lineage;
 mod panics;
 mod reference;
+mod set_based;
 
 /// `PROPTEST_CASES` if set (proptest reads it), `default` cases otherwise.
 pub fn config(default: u32) -> proptest::test_runner::Config {

@@ -202,7 +202,8 @@ impl<T: Model, K: Key> Index<T, K> {
     /// Applies `change` to every row whose key falls in `range`, as one atomic set-based update
     /// (SQL `UPDATE … WHERE k BETWEEN …`); see [`Table::modify_where`], except that rows are
     /// changed and checked in key order, not storage order (a change that shifts unique values
-    /// can pass or fail where `modify_where` would not). Returns how many rows changed. O(log n + k), not a scan, plus O(log n) per index for each row whose keys change.
+    /// can pass or fail where `modify_where` would not). Returns how many rows changed.
+    /// O(log n + k), not a scan, plus O(log n) per index for each row whose keys change.
     pub fn modify_range<Q, R>(
         &self,
         db: &mut Db,

@@ -337,3 +337,161 @@ fn bulk_inserts_on_forks_in_threads_never_issue_an_id_twice() {
         assert!(ids.iter().all(|&id| !w.units.contains(&w.db, id).unwrap()));
     }
 }
+
+/// A tree of categories whose `parent` names the slug of a row of the same table.
+mod tree {
+    use relata::{AssocOptions, Db, HasMany, Id, OnUpdate, Table, field, fk};
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Category {
+        pub slug: String,
+        pub parent: Option<String>,
+        pub n: u32,
+    }
+
+    pub struct Tree {
+        pub db: Db,
+        pub cats: Table<Category>,
+        pub children: HasMany<Category, Category, String>,
+        pub ids: Vec<Id<Category>>,
+    }
+
+    pub fn tree(action: OnUpdate, rows: &[(&str, Option<&str>)]) -> Tree {
+        let mut db = Db::new();
+        let cats = db.create_table::<Category>().unwrap();
+        let by_slug = db.unique(cats, field!(Category, slug)).unwrap();
+        let options = AssocOptions::new().on_update(action);
+        let children = db
+            .has_many_by(by_slug, cats, fk!(Category, parent), options)
+            .unwrap();
+        let ids = rows
+            .iter()
+            .map(|(slug, parent)| {
+                let row = Category {
+                    slug: slug.to_string(),
+                    parent: parent.map(str::to_string),
+                    n: 0,
+                };
+                cats.insert(&mut db, row).unwrap()
+            })
+            .collect();
+        Tree {
+            db,
+            cats,
+            children,
+            ids,
+        }
+    }
+
+    impl Tree {
+        pub fn parent(&self, i: usize) -> Option<String> {
+            self.cats.get(&self.db, self.ids[i]).unwrap().parent.clone()
+        }
+        pub fn under(&self, i: usize) -> Vec<Id<Category>> {
+            let kids = self.children.get(&self.db, self.ids[i]).unwrap();
+            kids.map(|c| c.id()).collect()
+        }
+    }
+}
+
+#[test]
+fn renaming_every_slug_of_a_tree_carries_the_children_along() {
+    // Each row's update starts from what the cascade of an earlier row made of it, as
+    // `UPDATE … SET slug = slug || 'x'` with `ON UPDATE CASCADE` does.
+    let mut t = tree::tree(
+        relata::OnUpdate::Cascade,
+        &[("a", None), ("b", Some("a")), ("c", Some("b"))],
+    );
+    assert_eq!(t.cats.modify_all(&mut t.db, |c| c.slug.push('x')), Ok(3));
+    assert_eq!(t.parent(1).as_deref(), Some("ax"));
+    assert_eq!(t.parent(2).as_deref(), Some("bx"));
+    assert_eq!(t.under(0), [t.ids[1]]);
+    assert_eq!(t.under(1), [t.ids[2]]);
+    t.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_set_based_update_never_moves_a_child_to_the_row_that_took_its_parents_old_key() {
+    let mut t = tree::tree(
+        relata::OnUpdate::Cascade,
+        &[("a", None), ("c", None), ("b", Some("a"))],
+    );
+    let r = t.cats.modify_all(&mut t.db, |row| match row.slug.as_str() {
+        "a" => row.slug = "ax".into(),
+        "c" => row.slug = "a".into(),
+        _ => row.n += 1,
+    });
+    assert_eq!(r, Ok(3));
+    assert_eq!(t.parent(2).as_deref(), Some("ax"));
+    assert_eq!(t.under(0), [t.ids[2]]);
+    assert!(t.under(1).is_empty());
+    t.db.check_integrity().unwrap();
+}
+
+#[test]
+fn modify_range_over_a_tree_carries_the_children_along() {
+    let mut t = tree::tree(relata::OnUpdate::Cascade, &[("a", None), ("b", Some("a"))]);
+    let by_n = t.db.index(t.cats, field!(tree::Category, n)).unwrap();
+    assert_eq!(
+        by_n.modify_range(&mut t.db, 0..1, |c| c.slug.push('x')),
+        Ok(2)
+    );
+    assert_eq!(t.parent(1).as_deref(), Some("ax"));
+    t.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_row_renamed_and_pointed_at_its_own_old_key_follows_the_on_update_action() {
+    // The row is linked to its old key once it holds its new value, so the action applies
+    // to it too; it never keeps a key that names no row.
+    let mut t = tree::tree(relata::OnUpdate::Cascade, &[("a", None), ("b", None)]);
+    let b = t.ids[1];
+    t.cats
+        .modify(&mut t.db, b, |c| {
+            c.slug = "bx".into();
+            c.parent = Some("b".into());
+        })
+        .unwrap();
+    assert_eq!(t.parent(1).as_deref(), Some("bx"));
+    t.db.check_integrity().unwrap();
+
+    let mut t = tree::tree(relata::OnUpdate::SetNull, &[("a", None), ("b", None)]);
+    let b = t.ids[1];
+    t.cats
+        .modify(&mut t.db, b, |c| {
+            c.slug = "bx".into();
+            c.parent = Some("b".into());
+        })
+        .unwrap();
+    assert_eq!(t.parent(1), None);
+    t.db.check_integrity().unwrap();
+
+    let mut t = tree::tree(relata::OnUpdate::Restrict, &[("a", None), ("b", None)]);
+    let b = t.ids[1];
+    let r = t.cats.modify(&mut t.db, b, |c| {
+        c.slug = "bx".into();
+        c.parent = Some("b".into());
+    });
+    assert!(matches!(r, Err(relata::Error::Restricted { .. })), "{r:?}");
+    assert_eq!(t.parent(1), None);
+    t.db.check_integrity().unwrap();
+}
+
+#[test]
+fn a_row_renamed_and_moved_away_from_its_own_old_key_keeps_its_new_parent() {
+    let mut t = tree::tree(relata::OnUpdate::Cascade, &[("a", None), ("b", None)]);
+    let b = t.ids[1];
+    // b points at itself, then is renamed and moved under a in one update.
+    t.cats
+        .modify(&mut t.db, b, |c| c.parent = Some("b".into()))
+        .unwrap();
+    t.cats
+        .modify(&mut t.db, b, |c| {
+            c.slug = "bx".into();
+            c.parent = Some("a".into());
+        })
+        .unwrap();
+    assert_eq!(t.parent(1).as_deref(), Some("a"));
+    assert_eq!(t.under(0), [b]);
+    t.db.check_integrity().unwrap();
+}

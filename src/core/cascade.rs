@@ -31,12 +31,16 @@ use crate::key::Key;
 pub(crate) trait AssocOps: Send + Sync {
     /// The rows linked to source row `source`, in creation order.
     fn children<'a>(&self, core: &'a Core, def: &AssocDef, source: RawId) -> BucketIter<'a>;
-    /// If the source key differs between source rows `old` and `new` and rows are linked to
-    /// the old one: those rows, and the new key (`None` if the new row has none).
+    /// If the source key differs between source row `id`'s values `old` and `new` and rows are
+    /// linked to the old one once `id` holds `new`: those rows, and the new key (`None` if the
+    /// new row has none). In a self-reference the row is one of them exactly when `new` itself
+    /// holds the old key: the on-update action applies to it as to any other row linked to
+    /// that key, and not to a row `new` moves away from it.
     fn key_change(
         &self,
         core: &Core,
         def: &AssocDef,
+        id: RawId,
         old: &dyn Any,
         new: &dyn Any,
     ) -> Option<KeyChange>;
@@ -97,6 +101,7 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
         &self,
         core: &Core,
         def: &AssocDef,
+        id: RawId,
         old: &dyn Any,
         new: &dyn Any,
     ) -> Option<KeyChange> {
@@ -108,7 +113,22 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
         if new_key.as_deref() == Some(&*old_key) {
             return None;
         }
-        let children: Vec<Member> = Self::index(core, def)?.bucket(&old_key)?.iter().collect();
+        let index = Self::index(core, def)?;
+        let mut children: Vec<Member> = index
+            .bucket(&old_key)
+            .map_or_else(Vec::new, |b| b.iter().collect());
+        if def.source == def.target {
+            // The bucket lists the row by its old value; what counts is the new one.
+            let member = id.member();
+            children.retain(|&m| m != member);
+            let row = (new as &dyn Any).downcast_ref::<T>()?;
+            if index.fk.get(row) == Some(&*old_key) {
+                children.push(member);
+            }
+        }
+        if children.is_empty() {
+            return None;
+        }
         Some(KeyChange {
             children,
             new_key: new_key.map(|k| Box::new(k.into_owned()) as Box<dyn Any>),

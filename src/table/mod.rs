@@ -323,7 +323,9 @@ impl<T: Model> Table<T> {
     /// in place, and only those whose index keys moved are re-checked and reindexed. Storage a
     /// snapshot shares is copied only where rows are selected. (When another table references
     /// a key of this one, each selected row goes through [`update`](Table::update) instead, so
-    /// that on-update actions apply.)
+    /// that on-update actions apply: each row is changed from its value when its turn comes,
+    /// so a row an earlier row's `OnUpdate::Cascade` rewrote is changed from what the cascade
+    /// made of it, as SQL's cascades carry a tree's children along in one `UPDATE`.)
     ///
     /// ```
     /// # use relata::Db;

@@ -163,7 +163,7 @@ pub(crate) enum SourceKey {
 
 /// An association's foreign-key index, on its target table `T`. See the module docs.
 pub(crate) struct FkIndex<S, T, K> {
-    pub(super) fk: ForeignKey<T, K>,
+    pub(crate) fk: ForeignKey<T, K>,
     /// The association's name, for messages.
     name: &'static str,
     /// The lineage of the target table (the table this index is on).

@@ -253,7 +253,7 @@ impl<'a> Write<'a> {
             if def.source_key.is_none() {
                 continue;
             }
-            let Some(change) = def.ops.key_change(core, def, old, &row) else {
+            let Some(change) = def.ops.key_change(core, def, id, old, &row) else {
                 continue;
             };
             match def.on_update {

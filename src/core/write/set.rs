@@ -26,21 +26,13 @@ impl Write<'_> {
         mut change: impl FnMut(&mut T),
     ) -> Result<usize> {
         if self.keyed_source(t) {
-            let picked: Vec<(RawId, T)> = data_of::<T>(self.core, t)?
+            let picked: Vec<RawId> = data_of::<T>(self.core, t)?
                 .rows()
                 .iter()
                 .filter(|&(id, row)| pick(id, row))
-                .map(|(id, row)| {
-                    let mut new = row.clone();
-                    change(&mut new);
-                    (id, new)
-                })
+                .map(|(id, _)| id)
                 .collect();
-            let changed = picked.len();
-            for (id, new) in picked {
-                self.replace(t, id, new)?;
-            }
-            return Ok(changed);
+            return self.replace_each(t, &picked, change);
         }
         let (changed, moved) = self
             .data_mut::<T>(t)?
@@ -58,23 +50,34 @@ impl Write<'_> {
         mut change: impl FnMut(&mut T),
     ) -> Result<usize> {
         if self.keyed_source(t) {
-            let data = data_of::<T>(self.core, t)?;
-            let picked: Vec<(RawId, T)> = ids
-                .iter()
-                .filter_map(|&id| {
-                    let mut new = data.rows().get(id)?.clone();
-                    change(&mut new);
-                    Some((id, new))
-                })
-                .collect();
-            let changed = picked.len();
-            for (id, new) in picked {
-                self.replace(t, id, new)?;
-            }
-            return Ok(changed);
+            return self.replace_each(t, ids, change);
         }
         let (changed, moved) = self.data_mut::<T>(t)?.modify_listed(ids, &mut change);
         self.check_moved::<T>(t, moved)?;
+        Ok(changed)
+    }
+
+    /// Changes the rows `ids` names one at a time, in that order, each through
+    /// [`replace`](Write::replace) from its current value: a row that an on-update action of an
+    /// earlier row already changed (a tree keyed by an attribute of its own table) is changed
+    /// from what that action made of it, never stored back from a copy taken before it. Ids
+    /// naming no live row are skipped. Returns how many rows it changed.
+    fn replace_each<T: Model>(
+        &mut self,
+        t: usize,
+        ids: &[RawId],
+        mut change: impl FnMut(&mut T),
+    ) -> Result<usize> {
+        let mut changed = 0;
+        for &id in ids {
+            let Some(row) = data_of::<T>(self.core, t)?.rows().get(id) else {
+                continue;
+            };
+            let mut new = row.clone();
+            change(&mut new);
+            self.replace(t, id, new)?;
+            changed += 1;
+        }
         Ok(changed)
     }
 
