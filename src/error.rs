@@ -290,15 +290,20 @@ impl fmt::Display for Error {
             } => {
                 let row = row.map_or_else(|| "the new row".to_string(), |r| r.to_string());
                 // An id names its model already (`Post#9`); a key value does not (`Team "red"`).
-                let target = if key.starts_with(&format!("{references}#")) {
-                    key.clone()
+                // An id shows only its creation number, so `Post#9` may be a live row's
+                // number in this database while the id came from another.
+                let (target, why) = if key.starts_with(&format!("{references}#")) {
+                    let why = " in this database (deleted, or an id of another database or \
+                               of a fork this one did not come from)";
+                    (key.clone(), why)
                 } else {
-                    format!("{references} {key}")
+                    (format!("{references} {key}"), "")
                 };
                 write!(
                     f,
-                    "foreign-key error: {model}.{field} of {row} references {target}, which does not exist; \
-                     insert that {references} first or point the key at an existing one"
+                    "foreign-key error: {model}.{field} of {row} references {target}, which does \
+                     not exist{why}; insert that {references} first or point the key at an \
+                     existing one"
                 )
             }
             Error::Unique {

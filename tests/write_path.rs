@@ -553,6 +553,30 @@ fn an_id_never_resolves_in_another_database() {
 }
 
 #[test]
+fn a_key_holding_an_id_of_another_database_is_refused_and_says_so() {
+    // Both databases have a Post#1; the message must not let the reader think the key names
+    // this one's.
+    let mut other = threads();
+    let foreign = other.posts.insert(&mut other.db, Post).unwrap();
+    let mut t = threads();
+    let own = t.posts.insert(&mut t.db, Post).unwrap();
+    assert_eq!(own.to_string(), foreign.to_string());
+    let row = Comment {
+        post: Some(foreign),
+        reply_to: None,
+    };
+    let err = t.comments.insert(&mut t.db, row).unwrap_err();
+    assert!(
+        matches!(err, Error::ForeignKey { field: "post", .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("Comment.post"), "{message}");
+    assert!(message.contains("another database"), "{message}");
+    assert_eq!(t.comments.len(&t.db).unwrap(), 0);
+}
+
+#[test]
 fn a_rolled_back_tables_ids_never_resolve_in_its_successor() {
     let mut db = Db::new();
     let ghost = {
