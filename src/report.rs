@@ -34,9 +34,13 @@ use crate::table::Table;
 /// assert_eq!(report.deleted("Comment"), 1);
 /// assert_eq!(report.nulled("Like", "comment"), 1);
 /// assert_eq!(report.to_string(), "deleted 1 Comment, 1 Post; nulled 1 Like.comment");
+/// assert_eq!(
+///     format!("{report:?}"),
+///     "Report { deleted: [Post#1, Comment#1], nulled: [Like#1.comment] }"
+/// );
 /// # Ok::<(), relata::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Report {
     deletion: Deletion,
 }
@@ -119,6 +123,28 @@ impl Report {
     /// Total number of foreign keys set to null.
     pub fn total_nulled(&self) -> usize {
         self.deletion.nulled.len()
+    }
+}
+
+/// The rows by model and creation number: `Report { deleted: [Post#1, Comment#1], nulled:
+/// [Like#1.comment] }`.
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Shown<T>(T);
+        impl<T: fmt::Display> fmt::Debug for Shown<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+        let deleted: Vec<_> = self.deleted_rows().map(Shown).collect();
+        let nulled: Vec<_> = self
+            .nulled_rows()
+            .map(|(row, field)| Shown(format!("{row}.{field}")))
+            .collect();
+        f.debug_struct("Report")
+            .field("deleted", &deleted)
+            .field("nulled", &nulled)
+            .finish()
     }
 }
 
