@@ -7,8 +7,8 @@
 //!
 //! The table is a tree of categories keyed by slug (`parent` names a slug of the same table,
 //! with a drawn on-update action), so that updating one row can rewrite rows the same update
-//! has still to reach; or, when `keyed` is off, `parent` is plain data and rows change in
-//! place. An id-keyed self-reference (`owner`) is there in both cases.
+//! has still to reach; or, with no association drawn, `parent` is plain data and rows change
+//! in place. An id-keyed self-reference (`owner`) is there in both cases.
 
 use proptest::prelude::*;
 use relata::{AssocOptions, Db, HasMany, Id, Index, OnUpdate, Table, Unique, field, fk};

@@ -1,6 +1,6 @@
 //! Schemas of more than 64 tables: a write marks the tables it changed in one word, the last bit
-//! standing for every table from the 63rd on, so rollback and commit must still reach each of
-//! those it changed.
+//! standing for the tables from the 63rd on (with the first and last of them it changed), so
+//! rollback and commit must still reach each of those it changed.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,13 +29,18 @@ struct Fragile {
     owner: Option<Id<Owner>>,
 }
 
+/// Spends one of the clones `left` allows (`usize::MAX`: any number); panics when none is left.
+fn spend_clone(left: &AtomicUsize, of: &str) {
+    let n = left.load(Ordering::SeqCst);
+    assert!(n > 0, "clone of a {of}");
+    if n != usize::MAX {
+        left.store(n - 1, Ordering::SeqCst);
+    }
+}
+
 impl Clone for Fragile {
     fn clone(&self) -> Self {
-        let left = CLONES_LEFT.load(Ordering::SeqCst);
-        assert!(left > 0, "clone of a Fragile");
-        if left != usize::MAX {
-            CLONES_LEFT.store(left - 1, Ordering::SeqCst);
-        }
+        spend_clone(&CLONES_LEFT, "Fragile");
         Fragile { owner: self.owner }
     }
 }
@@ -133,11 +138,7 @@ struct FarChild {
 
 impl Clone for FarChild {
     fn clone(&self) -> Self {
-        let left = FAR_CLONES_LEFT.load(Ordering::SeqCst);
-        assert!(left > 0, "clone of a FarChild");
-        if left != usize::MAX {
-            FAR_CLONES_LEFT.store(left - 1, Ordering::SeqCst);
-        }
+        spend_clone(&FAR_CLONES_LEFT, "FarChild");
         FarChild {
             parent: self.parent,
         }

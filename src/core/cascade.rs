@@ -121,8 +121,8 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
             // The bucket lists the row by its old value; what counts is the new one.
             let member = id.member();
             children.retain(|&m| m != member);
-            let row = (new as &dyn Any).downcast_ref::<T>()?;
-            if index.fk.get(row) == Some(&*old_key) {
+            let row = (new as &dyn Any).downcast_ref::<T>();
+            if row.and_then(|row| index.fk.get(row)) == Some(&*old_key) {
                 children.push(member);
             }
         }

@@ -177,12 +177,14 @@ impl<'a> Write<'a> {
     }
 
     /// Marks table `t` as having logged changes. Branch-free: the hot path pays two
-    /// compare-and-moves for `far`, which only tables from 63 on can widen.
+    /// compare-and-moves for `far`, which only tables from 63 on can widen (a nearer table
+    /// offers no first far table, and is below every far one as the last).
     #[inline(always)]
     fn touch(&mut self, t: usize) {
         self.touched |= 1 << t.min(63);
+        let as_first = if t >= 63 { t } else { usize::MAX };
         let (first, last) = &mut self.far;
-        *first = (*first).min(t.max(63));
+        *first = (*first).min(as_first);
         *last = (*last).max(t);
     }
 
@@ -383,4 +385,21 @@ fn data_of<T: Model>(core: &Core, t: usize) -> Result<&TableData<T>> {
 /// Converts a boxed key for an erased relink.
 pub(crate) fn key_from<K: Key>(key: Option<&dyn Any>) -> Option<K> {
     key.and_then(|k| k.downcast_ref::<K>()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn far_spans_only_the_far_tables_a_write_touched() {
+        let mut db = crate::Db::new();
+        let mut w = db.core.write();
+        w.touch(0);
+        assert_eq!(w.far, (usize::MAX, 0), "no far table yet");
+        w.touch(299);
+        assert_eq!(w.far, (299, 299), "a near table does not widen the range");
+        w.touch(5);
+        w.touch(70);
+        assert_eq!(w.far, (70, 299));
+        assert_eq!(w.touched, 1 | 1 << 5 | 1 << 63);
+    }
 }
