@@ -78,12 +78,12 @@ pub struct TableChanges<'a, T> {
 }
 
 impl<T> TableChanges<'_, T> {
-    /// Whether nothing changed in the table.
+    /// Whether nothing changed in the table. O(1).
     pub fn is_empty(&self) -> bool {
         self.inserted.is_empty() && self.deleted.is_empty() && self.updated.is_empty()
     }
 
-    /// Number of rows inserted, deleted or updated.
+    /// Number of rows inserted, deleted or updated. O(1).
     pub fn len(&self) -> usize {
         self.inserted.len() + self.deleted.len() + self.updated.len()
     }
@@ -180,18 +180,18 @@ impl ChangeSet {
         }
     }
 
-    /// The earlier state.
+    /// The earlier state. O(1).
     pub fn before(&self) -> &Db {
         &self.before
     }
 
-    /// The later state.
+    /// The later state. O(1).
     pub fn after(&self) -> &Db {
         &self.after
     }
 
     /// For a change set from a [`SharedDb`](crate::SharedDb) subscription: the number of the
-    /// commit that made it (commits are numbered from 1 in order); `None` otherwise.
+    /// commit that made it (commits are numbered from 1 in order); `None` otherwise. O(1).
     pub fn commit(&self) -> Option<u64> {
         self.commit
     }

@@ -77,7 +77,7 @@ impl Db {
         self.core.schema().join("\n")
     }
 
-    /// An empty database with no tables.
+    /// An empty database with no tables. O(1).
     pub fn new() -> Self {
         Db::default()
     }

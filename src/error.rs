@@ -384,7 +384,7 @@ pub struct IntegrityError {
 }
 
 impl IntegrityError {
-    /// What is wrong, naming the table, index or association and the rows concerned.
+    /// What is wrong, naming the table, index or association and the rows concerned. O(1).
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -136,7 +136,7 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The next item, if one is waiting. Never blocks.
+    /// The next item, if one is waiting. Never blocks. O(1).
     pub fn try_recv(&self) -> Option<Feed> {
         let mut state = self.queue.state.lock();
         self.next(&mut state)

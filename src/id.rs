@@ -352,17 +352,17 @@ impl RowRef {
         RowRef::new(model_name::<T>(), id.raw)
     }
 
-    /// The model's name, without module paths (`Comment`, `Pair<Id<Post>>`).
+    /// The model's name, without module paths (`Comment`, `Pair<Id<Post>>`). O(1).
     pub fn model(&self) -> &'static str {
         self.model
     }
 
-    /// The row's creation number (see [`Id::seq`]).
+    /// The row's creation number (see [`Id::seq`]). O(1).
     pub fn seq(&self) -> u64 {
         self.raw.seq()
     }
 
-    /// Whether this names the row `id` names.
+    /// Whether this names the row `id` names. O(1).
     pub fn is<T>(&self, id: Id<T>) -> bool {
         self.raw == id.raw
     }

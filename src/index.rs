@@ -85,6 +85,7 @@ impl Db {
     /// Declares a secondary index on a key computed from each row: a tuple for a composite key
     /// (`|l: &Loan| (l.member, l.due_on)`), or any function of the row. `name` names it in
     /// messages. The function must be deterministic; it runs on every write to the table.
+    /// O(n log n) for the n rows already stored (they are indexed).
     pub fn index_by<T: Model, K: Key>(
         &mut self,
         table: Table<T>,
@@ -98,6 +99,7 @@ impl Db {
 
     /// Declares a *partial* secondary index: only the rows `filter` selects are indexed
     /// (SQL `CREATE INDEX … WHERE …`), under the key `key` computes.
+    /// O(n log n) for the n rows already stored.
     pub fn index_where<T: Model, K: Key>(
         &mut self,
         table: Table<T>,
@@ -220,6 +222,7 @@ impl<T: Model, K: Key> Index<T, K> {
 
     /// Deletes every row whose key falls in `range`, with their on-delete actions, as one
     /// atomic delete (SQL `DELETE … WHERE k BETWEEN …`). Returns its report.
+    /// O(log n + k) for k rows in the range, plus each delete and its on-delete actions.
     pub fn delete_range<Q, R>(&self, db: &mut Db, range: R) -> Result<Report>
     where
         K: Borrow<Q>,

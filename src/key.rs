@@ -179,12 +179,12 @@ impl<T, K> ForeignKey<T, K> {
         }
     }
 
-    /// The field's name, as used in messages.
+    /// The field's name, as used in messages. O(1).
     pub fn name(&self) -> &'static str {
         self.name
     }
 
-    /// Whether the field may hold null (its type is an `Option`).
+    /// Whether the field may hold null (its type is an `Option`). O(1).
     pub fn is_nullable(&self) -> bool {
         matches!(self.access, Access::Optional(..))
     }
@@ -343,7 +343,7 @@ impl<T, K> Field<T, K> {
         }
     }
 
-    /// The field's name.
+    /// The field's name. O(1).
     pub fn name(&self) -> &'static str {
         self.name
     }

@@ -51,6 +51,7 @@ impl Report {
     }
 
     /// The rows of `table` deleted, in the order they were deleted.
+    /// O(d) for the d rows the report lists.
     pub fn deleted_in<T>(&self, table: Table<T>) -> Vec<Id<T>> {
         self.deletion
             .deleted
@@ -61,6 +62,7 @@ impl Report {
     }
 
     /// The rows of `table` whose foreign key was set to null (by any of its associations).
+    /// O(d) for the d keys the report lists.
     pub fn nulled_in<T>(&self, table: Table<T>) -> Vec<Id<T>> {
         self.deletion
             .nulled
@@ -70,12 +72,13 @@ impl Report {
             .collect()
     }
 
-    /// Whether the delete removed row `id`.
+    /// Whether the delete removed row `id`. O(d) for the d rows the report lists.
     pub fn was_deleted<T>(&self, id: Id<T>) -> bool {
         self.deletion.deleted.iter().any(|&(_, _, d)| d == id.raw)
     }
 
     /// Whether the delete set a foreign key of row `id` to null.
+    /// O(d) for the d keys the report lists.
     pub fn was_nulled<T>(&self, id: Id<T>) -> bool {
         self.deletion.nulled.iter().any(|n| n.row == id.raw)
     }
@@ -98,6 +101,7 @@ impl Report {
 
     /// Number of rows deleted whose model is named `model` (all tables of that name: prefer
     /// [`deleted_in`](Report::deleted_in) when two models share a name).
+    /// O(d) for the d rows the report lists.
     pub fn deleted(&self, model: &str) -> usize {
         self.deletion
             .deleted
@@ -107,6 +111,7 @@ impl Report {
     }
 
     /// Number of rows of `model` whose foreign key `field` was set to null.
+    /// O(d) for the d keys the report lists.
     pub fn nulled(&self, model: &str, field: &str) -> usize {
         self.deletion
             .nulled
@@ -115,12 +120,12 @@ impl Report {
             .count()
     }
 
-    /// Total number of rows deleted, of every model.
+    /// Total number of rows deleted, of every model. O(1).
     pub fn total_deleted(&self) -> usize {
         self.deletion.deleted.len()
     }
 
-    /// Total number of foreign keys set to null.
+    /// Total number of foreign keys set to null. O(1).
     pub fn total_nulled(&self) -> usize {
         self.deletion.nulled.len()
     }

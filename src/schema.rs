@@ -198,8 +198,10 @@ pub mod __private {
     impl<K> NullableForNullify for Option<K> {}
 
     /// Checks at compile time that the field `key` reads may be nulled by `SetNull`.
+    /// Nothing at run time.
     pub fn set_null<T, F: NullableForSetNull>(_key: fn(&T) -> &F) {}
 
     /// Checks at compile time that the field `key` reads may be nulled by `Nullify`.
+    /// Nothing at run time.
     pub fn nullify<T, F: NullableForNullify>(_key: fn(&T) -> &F) {}
 }

@@ -96,7 +96,7 @@ impl Drop for Inner {
 }
 
 impl SharedDb {
-    /// Shares `db`.
+    /// Shares `db`. O(1).
     pub fn new(db: Db) -> Self {
         SharedDb {
             inner: Arc::new(Inner {
@@ -112,6 +112,7 @@ impl SharedDb {
     }
 
     /// Runs `body` on the current state under a read lock (other readers run concurrently).
+    /// O(1) besides `body`: no copy of the state.
     pub fn read<R>(&self, body: impl FnOnce(&Db) -> R) -> R {
         let _held = Held::enter(self.address());
         body(&self.inner.current.read_recursive().0)
@@ -126,6 +127,8 @@ impl SharedDb {
     /// one at a time; readers are not blocked while `body` runs, and the write lock is held only
     /// to swap in the new state (the old one is dropped after it is released). If `body` returns
     /// `Err` or panics, nothing is published.
+    /// O(1) besides `body` to fork and to publish; `body`'s writes copy the storage paths the
+    /// published state shares.
     ///
     /// Called from inside `read` or `write` of the same `SharedDb` on the same thread, returns
     /// [`Error::Reentrant`] (converted into `E`) without running `body`.

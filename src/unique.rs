@@ -109,7 +109,7 @@ impl Db {
 
     /// Declares a *partial* unique key: unique among the rows `filter` selects, other rows
     /// being left out of the index (SQL `CREATE UNIQUE INDEX … WHERE …`): "at most one active
-    /// loan per book".
+    /// loan per book". O(n log n) for the n rows already stored.
     ///
     /// ```
     /// use relata::{Db, Error, Id};
@@ -241,6 +241,7 @@ impl<T: Model, K: Key> Unique<T, K> {
 
     /// Deletes every row whose key falls in `range`, with their on-delete actions, as one
     /// atomic delete. Returns its report.
+    /// O(log n + k) for k rows in the range, plus each delete and its on-delete actions.
     pub fn delete_range<Q, R>(&self, db: &mut Db, range: R) -> Result<Report>
     where
         K: Borrow<Q>,

@@ -113,6 +113,7 @@ impl<L: super::Tables> Archive<L> {
     }
 
     /// [`save_file`](Archive::save_file) through `storage`.
+    /// Costs as [`save_file`](Archive::save_file), plus what `storage` does.
     pub fn save_file_in(&self, storage: &mut dyn Storage, db: &Db, path: &Path) -> Result<()> {
         let temp = temporary(path);
         let written = self.write_temporary(storage, db, &temp);
@@ -155,6 +156,7 @@ impl<L: super::Tables> Archive<L> {
     }
 
     /// [`load_file`](Archive::load_file) through `storage`.
+    /// Costs as [`load_file`](Archive::load_file), plus what `storage` does.
     pub fn load_file_in(&self, storage: &mut dyn Storage, db: &mut Db, path: &Path) -> Result<()> {
         let mut bytes = Vec::new();
         storage

@@ -54,7 +54,7 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
         not_found::<S>(referenced.raw, Argument::Target, Some(fk.def.inverse()))
     }
 
-    /// The inverse association: the source has many targets.
+    /// The inverse association: the source has many targets. O(1): a copy of the handle.
     pub fn inverse(&self) -> HasMany<S, T, K> {
         HasMany { link: self.link }
     }
@@ -156,7 +156,7 @@ impl<T: Model, S: Model, K: Key> BelongsTo<T, S, K> {
 
     /// Inserts `value` as a new source row and points `target` at it, atomically (Sequelize
     /// `createPost`, which can leave an orphan when its second step fails). Returns the new
-    /// source row's id.
+    /// source row's id. O(log n) per index of the two tables.
     pub fn create(&self, db: &mut Db, target: impl AsId<T>, value: S) -> Result<Id<S>> {
         let target = target.as_id();
         let mut w = db.core.write();

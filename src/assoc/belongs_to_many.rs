@@ -86,6 +86,7 @@ pub type Through<'a, T, J> = (Row<'a, T>, Row<'a, J>);
 
 impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     /// The same association seen from `T`: `T` belongs to many `S` through `J`.
+    /// O(1): a copy of the handle.
     pub fn inverse(&self) -> BelongsToMany<T, S, J> {
         BelongsToMany {
             source_side: self.target_side,
@@ -95,7 +96,7 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         }
     }
 
-    /// The has-many association from `S` to its junction rows.
+    /// The has-many association from `S` to its junction rows. O(1): a copy of the handle.
     pub fn junction_rows(&self) -> HasMany<S, J> {
         HasMany::new(self.source_side)
     }
@@ -449,6 +450,7 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
 
     /// Inserts `value` as a new target and links it to `source` with `junction` as the pair's
     /// row, atomically. Returns the new target's id.
+    /// O(log n) per index of the target and junction tables.
     pub fn create_through(
         &self,
         db: &mut Db,
@@ -498,7 +500,7 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
     }
 
     /// [`add`](BelongsToMany::add) for many targets (duplicates count once). Atomic. Returns
-    /// how many pairs are new.
+    /// how many pairs are new. O(m (log n + log k)) for m targets.
     pub fn add_many(
         &self,
         db: &mut Db,
@@ -518,7 +520,7 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
 
     /// Makes the targets linked to `source` exactly `targets`, keeping the junction rows of
     /// pairs that stay and inserting default ones for new pairs (Sequelize `setCourses`).
-    /// Atomic. Returns how many pairs changed.
+    /// Atomic. Returns how many pairs changed. O((old + new)(log n + log k)).
     pub fn set(
         &self,
         db: &mut Db,
@@ -541,6 +543,7 @@ impl<S: Model, T: Model, J: Model + Default> BelongsToMany<S, T, J> {
     }
 
     /// Inserts `value` as a new target linked to `source` by a default junction row.
+    /// O(log n) per index of the target and junction tables.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
         self.create_through(db, source, value, J::default())
     }
@@ -551,6 +554,7 @@ impl Db {
     /// `junction`, whose non-null foreign keys `to_source` and `to_target` link a pair. Both
     /// keys get an index and `Cascade` on delete (deleting either endpoint deletes its junction
     /// rows), and the pair gets a unique index. Existing junction rows are checked.
+    /// O(n log n) for the n junction rows already stored (they are indexed).
     pub fn belongs_to_many<S: Model, T: Model, J: Model>(
         &mut self,
         source: Table<S>,

@@ -81,6 +81,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// The inverse association: each target row belongs to one source row.
+    /// O(1): a copy of the handle.
     pub fn inverse(&self) -> BelongsTo<T, S, K> {
         BelongsTo { link: self.link }
     }
@@ -161,6 +162,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// [`query`](HasMany::query) for many sources at once (Sequelize's batched getter): one
     /// entry per source, in the order given, empty ones included; the limit applies per
     /// source. Every source is checked before anything is read.
+    /// O(m log n) for m sources, plus [`query`](HasMany::query)'s cost per source.
     pub fn get_many<'a>(
         &self,
         db: &'a Db,
@@ -213,6 +215,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// Whether `target` is linked to `source` and matches `filter`.
+    /// O(log n), plus one call of `filter`.
     pub fn has_where(
         &self,
         db: &Db,
@@ -242,6 +245,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     }
 
     /// Whether every target is linked to `source` and matches `filter`.
+    /// O(m log n) for m targets, plus a call of `filter` per target.
     pub fn has_all_where(
         &self,
         db: &Db,
@@ -300,7 +304,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
 
     /// Unlinks `target` from `source` if it is linked to it, by the association's unlink policy
     /// (Sequelize `removeComment`). Returns whether it was linked. A non-null key makes this a
-    /// [`Error::Validation`](crate::Error::Validation) unless the policy deletes.
+    /// [`Error::Validation`](crate::Error::Validation) unless the policy deletes. O(log n + log k).
     #[inline]
     pub fn remove(&self, db: &mut Db, source: impl AsId<S>, target: impl AsId<T>) -> Result<bool> {
         let (source, target) = (source.as_id(), target.as_id());
@@ -342,6 +346,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// association's). `Some(Unlink::Delete)` is Sequelize's `destroy: true`; if the deletes
     /// would cascade to `source` or to a listed target that stays, the call is an
     /// [`Error::Conflict`](crate::Error::Conflict) and nothing changes.
+    /// O(m (log n + log k)) for m targets, plus the deletes and their on-delete actions.
     pub fn remove_many_with(
         &self,
         db: &mut Db,
@@ -406,6 +411,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// `Some(Unlink::Delete)` is Sequelize's `destroyPrevious`; if the deletes would cascade to
     /// `source` or to a row the call keeps or links, the call is an
     /// [`Error::Conflict`](crate::Error::Conflict) and nothing changes.
+    /// O((old + new)(log n + log k)), plus the deletes and their on-delete actions.
     pub fn set_with(
         &self,
         db: &mut Db,
@@ -459,6 +465,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Inserts `value` with its foreign key set to `source` (Sequelize `createComment`);
     /// whatever key `value` held is overwritten. Returns the new row's id. For a non-null key,
     /// [`create_with`](HasMany::create_with) builds the row from the key instead.
+    /// O(log n) per index of the table.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
         self.create_with(db, source, |_| value)
     }
@@ -466,6 +473,7 @@ impl<S: Model, T: Model, K: Key> HasMany<S, T, K> {
     /// Inserts the row `make` builds from `source`'s key (the value its foreign key gets), so
     /// that a row with a non-null key is built without a placeholder. Returns the new row's id.
     /// `make` runs once, before anything changes; if it panics, nothing changed.
+    /// O(log n) per index of the table.
     ///
     /// ```
     /// use relata::{Db, Id, fk};

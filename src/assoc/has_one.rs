@@ -59,7 +59,7 @@ impl<S, T, K> fmt::Debug for HasOne<S, T, K> {
 }
 
 impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
-    /// The inverse association: each target belongs to one source.
+    /// The inverse association: each target belongs to one source. O(1): a copy of the handle.
     pub fn inverse(&self) -> BelongsTo<T, S, K> {
         BelongsTo { link: self.link }
     }
@@ -95,6 +95,7 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
     /// [`set`](HasOne::set) with an unlink policy for this call (`None`: the association's). With
     /// the delete policy, a cascade from the previous target that would delete `source` or the
     /// new target is an [`Error::Conflict`](crate::Error::Conflict), and nothing changes.
+    /// O(log n) per index, plus the previous target's delete and its on-delete actions.
     pub fn set_with(
         &self,
         db: &mut Db,
@@ -130,14 +131,14 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
 
     /// Inserts `value` as the target of `source`, replacing the current one as
     /// [`set`](HasOne::set) would (Sequelize `createProfile`). Atomic: if the insert fails, the
-    /// previous target is still linked. Returns the new row's id.
+    /// previous target is still linked. Returns the new row's id. O(log n) per index of the table.
     pub fn create(&self, db: &mut Db, source: impl AsId<S>, value: T) -> Result<Id<T>> {
         self.create_with(db, source, |_| value)
     }
 
     /// Like [`create`](HasOne::create), with the row built by `make` from `source`'s key (the
     /// value its foreign key gets): no placeholder for a non-null key. `make` runs once, before
-    /// anything changes.
+    /// anything changes. O(log n) per index of the table.
     pub fn create_with(
         &self,
         db: &mut Db,
@@ -167,6 +168,7 @@ impl<S: Model, T: Model, K: Key> HasOne<S, T, K> {
 impl Db {
     /// Declares that each `source` row has at most one `target` row, through the foreign key
     /// `fk` on the target (made unique). Defaults as for [`has_many`](Db::has_many).
+    /// O(n log n) for the n target rows already stored.
     pub fn has_one<S: Model, T: Model>(
         &mut self,
         source: Table<S>,
@@ -176,7 +178,7 @@ impl Db {
         self.has_one_with(source, target, fk, AssocOptions::new())
     }
 
-    /// [`has_one`](Db::has_one) with options.
+    /// [`has_one`](Db::has_one) with options. O(n log n) for the n target rows already stored.
     pub fn has_one_with<S: Model, T: Model>(
         &mut self,
         source: Table<S>,
@@ -189,7 +191,7 @@ impl Db {
     }
 
     /// A has-one association whose foreign key holds a unique attribute of the source (see
-    /// [`has_many_by`](Db::has_many_by)).
+    /// [`has_many_by`](Db::has_many_by)). O(n log n) for the n target rows already stored.
     pub fn has_one_by<S: Model, T: Model, K: Key>(
         &mut self,
         source_key: Unique<S, K>,

@@ -69,7 +69,7 @@ pub struct AssocOptions {
 }
 
 impl AssocOptions {
-    /// All defaults.
+    /// All defaults. O(1).
     pub fn new() -> Self {
         Self::default()
     }

@@ -269,6 +269,7 @@ impl<T: Model> Table<T> {
 
     /// Applies `change` to a copy of row `id` and stores it with [`update`](Table::update). If
     /// `change` panics or the update fails, the database is unchanged.
+    /// O(log n) per index, plus one clone of the row.
     ///
     /// ```
     /// # use relata::Db;
@@ -292,6 +293,7 @@ impl<T: Model> Table<T> {
 
     /// Applies `change` to every row, atomically (SQL `UPDATE t SET …`), and returns how many
     /// rows it changed: [`modify_where`](Table::modify_where) without a filter.
+    /// Costs as [`modify_where`](Table::modify_where).
     ///
     /// ```
     /// # use relata::Db;
@@ -407,6 +409,7 @@ impl<T: Model> Table<T> {
     /// Deletes row `id`, applying the on-delete action of every association that references its
     /// table, transitively (see [`Report`] for the order). Atomic: if any `Restrict` action
     /// blocks, nothing is deleted. Returns the row and the report.
+    /// O(log n) per index for each row deleted or nulled, plus the children each association finds.
     pub fn delete(&self, db: &mut Db, id: impl AsId<T>) -> Result<Deleted<T>> {
         let id = id.as_id();
         if !self.contains(db, id)? {

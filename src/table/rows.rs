@@ -23,12 +23,12 @@ impl<'a, T> Row<'a, T> {
         Row::new(Id::from_raw(raw), value)
     }
 
-    /// The row's id.
+    /// The row's id. O(1).
     pub fn id(&self) -> Id<T> {
         self.id
     }
 
-    /// The row's value, with the lifetime of the database borrow.
+    /// The row's value, with the lifetime of the database borrow. O(1).
     pub fn value(&self) -> &'a T {
         self.value
     }
