@@ -13,7 +13,8 @@
 //!   again with as many new children, one by one (throughput per child: building and emptying
 //!   a big source must stay linear).
 //! - `scan/100k`, `modify_all/100k`: read one field of every row (`iter` also after churn: 1%
-//!   of the rows deleted and reinserted into the freed slots); move every row.
+//!   of the rows deleted and reinserted into the freed slots; `layout_*`: two row layouts as
+//!   plain `Vec`s, to show what the gap to bevy is made of); move every row.
 //! - `bulk_insert/100k`: 100,000 rows into an empty table (the drop is not timed).
 //! - `test_suite`: per iteration one test: a fresh copy of a 10,000-row fixture, 20 mixed
 //!   operations, a drop.
@@ -385,6 +386,41 @@ fn scan(c: &mut Criterion) {
         g.bench_function("vec", |b| {
             b.iter(|| {
                 let sum: u64 = black_box(&vec).iter().map(|r| u64::from(r.hp)).sum();
+                assert_eq!(black_box(sum), expected);
+            })
+        });
+    }
+    // Two layouts relata could store rows in, as plain `Vec`s (no relata code): where the gap
+    // to bevy comes from. `slot_stride`: each row beside its 8-byte creation number, a 32-byte
+    // slot as relata's storage leaves hold (read with no vacancy check at all). `leaf_mask`:
+    // rows packed 20 bytes apart in leaves of 32 with an occupancy mask per leaf, the creation
+    // numbers elsewhere.
+    {
+        let slots: Vec<(u64, Body)> = (0..n).map(|i| (i as u64 + 1, body(i))).collect();
+        g.bench_function("layout_slot_stride", |b| {
+            b.iter(|| {
+                let sum: u64 = black_box(&slots).iter().map(|(_, r)| u64::from(r.hp)).sum();
+                assert_eq!(black_box(sum), expected);
+            })
+        });
+        let rows: Vec<Body> = (0..n).map(body).collect();
+        let masks: Vec<u32> = rows
+            .chunks(32)
+            .map(|c| u32::MAX >> (32 - c.len()))
+            .collect();
+        g.bench_function("layout_leaf_mask", |b| {
+            b.iter(|| {
+                let leaves = black_box(&rows).chunks(32).zip(black_box(&masks));
+                let sum: u64 = leaves
+                    .map(|(leaf, &mask)| {
+                        if mask == u32::MAX >> (32 - leaf.len()) {
+                            leaf.iter().map(|r| u64::from(r.hp)).sum::<u64>()
+                        } else {
+                            let live = leaf.iter().enumerate().filter(|(i, _)| mask >> i & 1 != 0);
+                            live.map(|(_, r)| u64::from(r.hp)).sum()
+                        }
+                    })
+                    .sum();
                 assert_eq!(black_box(sum), expected);
             })
         });
