@@ -260,14 +260,15 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{id} not found: ")?;
                 match (argument, association) {
-                    (Argument::Source, Some(a)) => write!(f, "the source of `{a}` ")?,
-                    (Argument::Target, Some(a)) => write!(f, "the target of `{a}` ")?,
+                    (Argument::Source, Some(a)) => write!(f, "the source of association `{a}` ")?,
+                    (Argument::Target, Some(a)) => write!(f, "the target of association `{a}` ")?,
                     _ => {}
                 }
                 write!(
                     f,
-                    "names no live row of {model} (deleted, or never issued by this database); \
-                     pass the id of an existing row"
+                    "names no live row of {model} in this database (deleted, or an id of another \
+                     database or of a fork this one did not come from); pass the id of an \
+                     existing row"
                 )
             }
             Error::Validation {
@@ -450,7 +451,7 @@ mod tests {
         };
         assert!(
             e.to_string()
-                .starts_with("Post#4 not found: the source of `comments`")
+                .starts_with("Post#4 not found: the source of association `comments`")
         );
     }
 

@@ -241,7 +241,13 @@ impl<T> Id<T> {
     }
 
     /// The creation number of the row: 1 for the first row ever inserted into the table, counting
-    /// up, never reused. Stable across forks and transactions, so it is handy in test output.
+    /// up, never reused. A row keeps its number in every fork and transaction that has it.
+    ///
+    /// Forks of one database draw new numbers from one counter, so that an id never names two
+    /// rows: a row inserted in a fork gets the next number *no fork* has used, which depends on
+    /// what other forks inserted before (other tests of a shared fixture, running in parallel).
+    /// Tests that build on a shared fixture should compare ids, not their numbers or their
+    /// text (`Post#3`), for rows they insert; the fixture's own rows keep theirs.
     ///
     /// Computes in O(1) time.
     ///
@@ -253,6 +259,12 @@ impl<T> Id<T> {
     /// let first = posts.insert(&mut db, Post)?;
     /// assert_eq!(first.seq(), 1);
     /// assert_eq!(first.to_string(), "Post#1");
+    ///
+    /// let (mut a, mut b) = (db.fork(), db.fork());
+    /// let in_a = posts.insert(&mut a, Post)?;
+    /// let in_b = posts.insert(&mut b, Post)?;
+    /// assert_eq!((in_a.seq(), in_b.seq()), (2, 3)); // b's number follows a's
+    /// assert_eq!(posts.get(&b, first)?.id().seq(), 1);
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn seq(self) -> u64 {

@@ -577,6 +577,23 @@ fn a_key_holding_an_id_of_another_database_is_refused_and_says_so() {
 }
 
 #[test]
+fn an_argument_id_of_another_database_is_not_found_and_says_so() {
+    // As for keys: this database has a live Post#1, so "Post#1 not found" alone would read as
+    // false.
+    let mut other = threads();
+    let foreign = other.posts.insert(&mut other.db, Post).unwrap();
+    let mut t = threads();
+    let own = t.posts.insert(&mut t.db, Post).unwrap();
+    assert_eq!(own.to_string(), foreign.to_string());
+    let err = t.posts.delete(&mut t.db, foreign).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.starts_with("Post#1 not found"), "{message}");
+    assert!(message.contains("another database"), "{message}");
+    assert!(t.posts.contains(&t.db, own).unwrap());
+}
+
+#[test]
 fn a_rolled_back_tables_ids_never_resolve_in_its_successor() {
     let mut db = Db::new();
     let ghost = {
@@ -937,7 +954,11 @@ fn not_found_names_the_argument_and_the_association() {
         ),
         "{e:?}"
     );
-    assert!(e.to_string().contains("the target of `Comment`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the target of association `Comment`"),
+        "{e}"
+    );
 }
 
 #[test]
