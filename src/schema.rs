@@ -71,17 +71,56 @@ use crate::{Db, Result};
 /// decides nullability (`Option<Id<S>>` may be null, `Id<S>` may not). Association options, as
 /// in [`AssocOptions`](crate::AssocOptions): `name = ".."` (the name in errors and reports;
 /// by default the model holding the key, or the schema field where several associations
-/// without a name share that model), `inverse = ".."`, `on_delete` and `on_update` (`Cascade`, `SetNull`, `Restrict`,
-/// `NoAction`), `unlink` (`Nullify`, `Reject`, `Delete`), and `source_key = <a Unique field of
-/// the source>` for a key holding a unique attribute instead of the id. An index is named after
-/// its field, or after the schema field for `by` and `filter` indexes unless `name` is given.
+/// without a name share that model), `inverse = ".."` (the other side's name), `on_delete`
+/// and `on_update` (`Cascade`, `SetNull`, `Restrict`, `NoAction`), `unlink` (`Nullify`,
+/// `Reject`, `Delete`), and `source_key = <a Unique field of the source>` for a key holding a
+/// unique attribute instead of the id. As in Sequelize, `name` names the side the attribute
+/// declares: on `#[belongs_to]` it is the belongs-to's name (`as`) and `inverse` the
+/// has-many's (`inverse: { as }`). An index is named after its field, or after the schema
+/// field for `by` and `filter` indexes unless `name` is given.
 /// `#[schema(archive)]` on the struct also generates `archive()`, an
 /// [`Archive`](crate::Archive) of every table (the models must implement serde's traits).
+///
+/// ## Both sides of an association
+///
+/// A foreign key carries one association, declared once; a field for its other side names the
+/// field that declares it, and takes no options of its own:
+///
+/// | Field | Attribute | Is |
+/// |---|---|---|
+/// | `BelongsTo<T, S>` | `#[belongs_to(inverse_of = f)]` | `f.inverse()`, `f` a `HasMany<S, T>` or `HasOne<S, T>` |
+/// | `HasMany<S, T>` | `#[has_many(inverse_of = f)]` | `f.inverse()`, `f` a `BelongsTo<T, S>` |
+/// | `HasMany<S, J>`, `HasMany<T, J>` | `#[has_many(junction_of = f)]` | `f.junction_rows()` or `f.inverse().junction_rows()`, `f` a `BelongsToMany<S, T, J>` |
+/// | `BelongsTo<J, S>`, `BelongsTo<J, T>` | `#[belongs_to(junction_of = f)]` | the same, then `.inverse()` |
+///
+/// ```
+/// # use relata::{BelongsTo, HasMany, Id, Schema, Table};
+/// # #[derive(Clone)] struct Post;
+/// # #[derive(Clone)] struct Comment { post: Option<Id<Post>> }
+/// #[derive(Schema)]
+/// struct Blog {
+///     posts: Table<Post>,
+///     comments: Table<Comment>,
+///     #[has_many(key = post, on_delete = Cascade)] // Post.hasMany(Comment, ..)
+///     post_comments: HasMany<Post, Comment>,
+///     #[belongs_to(inverse_of = post_comments)] // Comment.belongsTo(Post)
+///     comment_post: BelongsTo<Comment, Post>,
+/// }
+/// let (mut db, blog) = Blog::new()?;
+/// let p = blog.posts.insert(&mut db, Post)?;
+/// let c = blog.post_comments.create(&mut db, p, Comment { post: None })?;
+/// assert!(blog.comment_post.get(&db, c)?.is_some());
+/// # Ok::<(), relata::Error>(())
+/// ```
+///
+/// ## Mistakes
 ///
 /// Mistakes are compile errors pointing at the attribute: `SetNull` or `Nullify` on a key that
 /// is not an `Option`, a key whose type does not reference the association's source, a field
 /// the model does not have, a model with no table in the schema, an unknown option or action,
-/// a handle without its attribute.
+/// an option given twice, a key two attributes declare (the error says which `inverse_of` or
+/// `junction_of` to write instead), a junction key that is an `Option`, a side naming a field
+/// that is not the association it could be the side of, a handle without its attribute.
 ///
 /// ## What it generates
 ///
@@ -204,4 +243,17 @@ pub mod __private {
     /// Checks at compile time that the field `key` reads may be nulled by `Nullify`.
     /// Nothing at run time.
     pub fn nullify<T, F: NullableForNullify>(_key: fn(&T) -> &F) {}
+
+    /// A junction key of a many-to-many: the id of a row, never null.
+    #[diagnostic::on_unimplemented(
+        message = "a many-to-many's junction keys are non-null ids, but this one is `{Self}`",
+        label = "a junction key that is not an `Id<_>`",
+        note = "make the field an `Id<_>`: a junction row links exactly one pair"
+    )]
+    pub trait JunctionKey {}
+    impl<T> JunctionKey for crate::Id<T> {}
+
+    /// Checks at compile time that the field `key` reads is a junction key. Nothing at run
+    /// time.
+    pub fn junction_key<T, F: JunctionKey>(_key: fn(&T) -> &F) {}
 }

@@ -495,3 +495,84 @@ fn errors_name_the_side_of_the_many_to_many_that_was_called() {
         "{err}"
     );
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct User;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Follow {
+    follower: Id<User>,
+    followee: Id<User>,
+}
+
+#[test]
+fn a_many_to_many_of_a_model_with_itself_names_each_side_after_its_key() {
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let follows = db.create_table::<Follow>().unwrap();
+    let following = db
+        .belongs_to_many(
+            users,
+            users,
+            follows,
+            fk!(Follow, follower),
+            fk!(Follow, followee),
+        )
+        .unwrap();
+    let (a, gone) = (
+        users.insert(&mut db, User).unwrap(),
+        users.insert(&mut db, User).unwrap(),
+    );
+    users.delete(&mut db, gone).unwrap();
+    let from_follower = following.add(&mut db, a, gone).unwrap_err().to_string();
+    let from_followee = following
+        .inverse()
+        .add(&mut db, a, gone)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        from_follower.contains("`User through Follow.followee`"),
+        "{from_follower}"
+    );
+    assert!(
+        from_followee.contains("`User through Follow.follower`"),
+        "{from_followee}"
+    );
+    let schema = db.schema();
+    assert!(
+        schema.contains("assoc User through Follow.followee:"),
+        "{schema}"
+    );
+    assert!(
+        schema.contains("assoc User through Follow.follower:"),
+        "{schema}"
+    );
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Optional {
+    student: Option<Id<Student>>,
+    course: Id<Course>,
+}
+
+#[test]
+fn a_nullable_junction_key_is_refused_by_name() {
+    let mut db = Db::new();
+    let students = db.create_table::<Student>().unwrap();
+    let courses = db.create_table::<Course>().unwrap();
+    let junction = db.create_table::<Optional>().unwrap();
+    let err = db
+        .belongs_to_many(
+            students,
+            courses,
+            junction,
+            fk!(Optional, student),
+            fk!(Optional, course),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Definition { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("Optional.student"), "{message}");
+    assert!(!message.contains("Optional.course"), "{message}");
+    assert!(db.schema().lines().all(|l| !l.starts_with("assoc")));
+}

@@ -667,3 +667,33 @@ fn single_add_and_remove_agree_on_every_path() {
     b.db.check_integrity().unwrap();
     snapshot.check_integrity().unwrap();
 }
+
+#[test]
+fn a_name_given_twice_from_one_model_is_refused() {
+    #[derive(Clone)]
+    struct User;
+    #[derive(Clone)]
+    struct Doc {
+        author: Id<User>,
+        editor: Id<User>,
+    }
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let docs = db.create_table::<Doc>().unwrap();
+    let named = || AssocOptions::new().name("docs");
+    db.has_many_with(users, docs, fk!(Doc, author), named())
+        .unwrap();
+    let err = db
+        .has_many_with(users, docs, fk!(Doc, editor), named())
+        .unwrap_err();
+    assert!(matches!(err, Error::Definition { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("`docs`"), "{message}");
+    assert!(message.contains("Doc.author"), "{message}");
+    // Default names may repeat (both are `Doc`); a name of their own tells them apart.
+    let mut db = Db::new();
+    let users = db.create_table::<User>().unwrap();
+    let docs = db.create_table::<Doc>().unwrap();
+    db.has_many(users, docs, fk!(Doc, author)).unwrap();
+    db.has_many(users, docs, fk!(Doc, editor)).unwrap();
+}

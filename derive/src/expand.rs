@@ -108,12 +108,20 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
     let mut by_target: HashMap<String, usize> = HashMap::new();
     for h in &schema.handles {
         if let Kind::Assoc(a) = &h.kind
-            && a.name.is_none()
+            && !a.is_side()
+            && a.has_many_name().is_none()
         {
             *by_target.entry(type_key(&a.target)).or_default() += 1;
         }
     }
+    keys_declared_once(schema, &mut errors);
+    let kinds: HashMap<String, &Kind> = schema
+        .handles
+        .iter()
+        .map(|h| (h.field.to_string(), &h.kind))
+        .collect();
     let (mut table_decls, mut index_decls, mut assoc_decls) = (Vec::new(), Vec::new(), Vec::new());
+    let mut side_decls = Vec::new();
     for Handle { field, kind } in &schema.handles {
         match kind {
             Kind::Table { model } => {
@@ -125,6 +133,11 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
             Kind::Key(index) => {
                 if let Some(table) = tables.of(&index.model, &mut errors) {
                     index_decls.push(key_index(field, table, index));
+                }
+            }
+            Kind::Assoc(a) if a.is_side() => {
+                if let Some(decl) = side(field, a, &kinds, &mut errors) {
+                    side_decls.push(decl);
                 }
             }
             Kind::Assoc(a) => {
@@ -173,6 +186,7 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
                     #(#table_decls)*
                     #(#index_decls)*
                     #(#assoc_decls)*
+                    #(#side_decls)*
                     ::core::result::Result::Ok(#ident { #(#fields),* })
                 })
             }
@@ -280,13 +294,13 @@ fn assoc(
     let (source, target, key) = (&a.source, &a.target, &a.key);
     let mut checks = Vec::new();
     let mut options = quote!(::relata::AssocOptions::new());
-    if let Some(name) = &a.name {
+    if let Some(name) = a.has_many_name() {
         options.extend(quote!(.name(#name)));
     } else if shared_name {
         let name = LitStr::new(&field.to_string(), field.span());
         options.extend(quote!(.name(#name)));
     }
-    if let Some(inverse) = &a.inverse {
+    if let Some(inverse) = a.belongs_to_name() {
         options.extend(quote!(.inverse(#inverse)));
     }
     for (value, setter, kind) in [
@@ -379,8 +393,189 @@ fn many(field: &Ident, m: &Many, tables: &Tables<'_>, errors: &mut Errors) -> Op
     let (s, t) = (&m.source, &m.target);
     let to_source = foreign_key(&m.junction, &m.key, quote!(::relata::Id<#s>));
     let to_target = foreign_key(&m.junction, &m.other_key, quote!(::relata::Id<#t>));
+    let j = &m.junction;
+    let checks = [&m.key, &m.other_key].map(|key| {
+        quote_spanned! {key.span()=>
+            ::relata::__private::junction_key(|row: &#j| &row.#key);
+        }
+    });
     let db = db();
     Some(quote! {
+        #(#checks)*
         let #field = #db.belongs_to_many(#source, #target, #junction, #to_source, #to_target)?;
     })
+}
+
+impl Assoc {
+    /// Whether this handle is a side of an association declared on another field.
+    fn is_side(&self) -> bool {
+        self.inverse_of.is_some() || self.junction_of.is_some()
+    }
+
+    /// The name of the has-many (or has-one) side. On `#[belongs_to]`, `name` names the
+    /// belongs-to (Sequelize's `as`) and `inverse` the has-many (`inverse: { as }`).
+    fn has_many_name(&self) -> &Option<LitStr> {
+        match self.kind {
+            AssocKind::BelongsTo => &self.inverse,
+            _ => &self.name,
+        }
+    }
+
+    /// The name of the belongs-to side.
+    fn belongs_to_name(&self) -> &Option<LitStr> {
+        match self.kind {
+            AssocKind::BelongsTo => &self.name,
+            _ => &self.inverse,
+        }
+    }
+}
+
+/// Each foreign key carries one association: a second attribute naming the same key (the
+/// other side declared again, as Sequelize declares `hasMany` and `belongsTo`) is an error
+/// that says how to write that side.
+fn keys_declared_once(schema: &Schema, errors: &mut Errors) {
+    let mut first: HashMap<(String, String), (&Ident, bool)> = HashMap::new();
+    for Handle { field, kind } in &schema.handles {
+        let keys: Vec<(&Type, &Ident)> = match kind {
+            Kind::Assoc(a) if !a.is_side() => vec![(&a.target, &a.key)],
+            Kind::Many(m) => vec![(&m.junction, &m.key), (&m.junction, &m.other_key)],
+            _ => continue,
+        };
+        for (model, key) in keys {
+            let at = (type_key(model), key.to_string());
+            match first.get(&at) {
+                None => {
+                    first.insert(at, (field, matches!(kind, Kind::Many(_))));
+                }
+                Some(&(other, many)) => {
+                    let attribute = match kind {
+                        Kind::Assoc(a) => a.kind.attribute(),
+                        _ => "belongs_to_many",
+                    };
+                    let how = match (kind, many) {
+                        (Kind::Assoc(_), true) => {
+                            format!("declare this side as `#[{attribute}(junction_of = {other})]`")
+                        }
+                        (Kind::Assoc(_), false) => {
+                            format!("declare this side as `#[{attribute}(inverse_of = {other})]`")
+                        }
+                        _ => "a many-to-many needs a junction key of its own".to_string(),
+                    };
+                    errors.at(
+                        key.span(),
+                        format!(
+                            "`{}.{key}` is already the foreign key of `{other}`, and a key \
+                             carries one association; {how}",
+                            model.to_token_stream().to_string().replace(' ', "")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The handle of `field`, a side of the association declared on another field
+/// (`inverse_of`, `junction_of`): that field's handle, seen from this side.
+fn side(
+    field: &Ident,
+    a: &Assoc,
+    kinds: &HashMap<String, &Kind>,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let (other, junction) = match (&a.inverse_of, &a.junction_of) {
+        (Some(other), _) => (other, false),
+        (None, Some(other)) => (other, true),
+        (None, None) => return None,
+    };
+    let attribute = a.kind.attribute();
+    let Some(kind) = kinds.get(&other.to_string()) else {
+        errors.at(
+            other.span(),
+            format!("`{other}` is not a field of this schema"),
+        );
+        return None;
+    };
+    let path = match (junction, kind, a.kind) {
+        (false, Kind::Assoc(o), AssocKind::BelongsTo)
+            if !o.is_side() && o.kind != AssocKind::BelongsTo =>
+        {
+            quote_spanned!(other.span()=> #other.inverse())
+        }
+        (false, Kind::Assoc(o), AssocKind::HasMany)
+            if !o.is_side() && o.kind == AssocKind::BelongsTo =>
+        {
+            quote_spanned!(other.span()=> #other.inverse())
+        }
+        (true, Kind::Many(m), AssocKind::HasMany | AssocKind::BelongsTo)
+            if type_key(&a.target) == type_key(&m.junction) =>
+        {
+            let from = if type_key(&a.source) == type_key(&m.source) {
+                quote!(#other)
+            } else if type_key(&a.source) == type_key(&m.target) {
+                quote!(#other.inverse())
+            } else {
+                errors.at(
+                    other.span(),
+                    format!(
+                        "`{other}` links `{}` and `{}`, not `{}`",
+                        m.source.to_token_stream(),
+                        m.target.to_token_stream(),
+                        a.source.to_token_stream()
+                    ),
+                );
+                return None;
+            };
+            let inverse = (a.kind == AssocKind::BelongsTo).then(|| quote!(.inverse()));
+            quote_spanned!(other.span()=> #from.junction_rows() #inverse)
+        }
+        (true, Kind::Many(m), _) => {
+            errors.at(
+                other.span(),
+                format!(
+                    "`junction_of = {other}` is for a `HasMany<_, {j}>` or a `BelongsTo<{j}, _>` \
+                     of its junction `{j}`",
+                    j = m.junction.to_token_stream()
+                ),
+            );
+            return None;
+        }
+        (true, _, _) => {
+            errors.at(
+                other.span(),
+                format!("`junction_of` names a `BelongsToMany` field, and `{other}` is not one"),
+            );
+            return None;
+        }
+        (false, Kind::Assoc(o), _) if o.is_side() => {
+            errors.at(
+                other.span(),
+                format!("`{other}` is itself a side of another field: name the field that declares the association"),
+            );
+            return None;
+        }
+        (false, _, AssocKind::HasOne) => {
+            errors.at(
+                other.span(),
+                "a has-one is declared by its own `#[has_one(key = ..)]`; make the belongs-to \
+                 side `#[belongs_to(inverse_of = <this field>)]`",
+            );
+            return None;
+        }
+        (false, _, _) => {
+            let wanted = if a.kind == AssocKind::BelongsTo {
+                "a `HasMany` or `HasOne` field"
+            } else {
+                "a `BelongsTo` field"
+            };
+            errors.at(
+                other.span(),
+                format!(
+                    "`#[{attribute}(inverse_of = ..)]` names {wanted}, and `{other}` is not one"
+                ),
+            );
+            return None;
+        }
+    };
+    Some(quote! { let #field = #path; })
 }

@@ -74,8 +74,13 @@ pub(crate) struct Assoc {
     pub(crate) target: Type,
     /// The key type, when the handle names one (`HasMany<S, T, K>`).
     pub(crate) key_type: Option<Type>,
-    /// The foreign-key field of the target.
+    /// The foreign-key field of the target (a placeholder for a declared inverse).
     pub(crate) key: Ident,
+    /// `inverse_of = <field>`: this handle is the other side of that association, not a new
+    /// declaration.
+    pub(crate) inverse_of: Option<Ident>,
+    /// `junction_of = <field>`: this handle is a side of that many-to-many's junction.
+    pub(crate) junction_of: Option<Ident>,
     /// The schema field of a `Unique<S, K>` the key holds, instead of the source's id.
     pub(crate) source_key: Option<Ident>,
     pub(crate) name: Option<LitStr>,
@@ -340,11 +345,11 @@ fn key_index(attr: &Attribute, unique: bool, model: Type) -> syn::Result<Kind> {
             }
             field = Some(ident.clone());
         } else if meta.path.is_ident("by") {
-            by = Some(meta.value()?.parse::<Expr>()?);
+            once(&mut by, meta.value()?.parse::<Expr>()?, &meta)?;
         } else if meta.path.is_ident("filter") {
-            filter = Some(meta.value()?.parse::<Expr>()?);
+            once(&mut filter, meta.value()?.parse::<Expr>()?, &meta)?;
         } else if meta.path.is_ident("name") {
-            name = Some(meta.value()?.parse::<LitStr>()?);
+            once(&mut name, meta.value()?.parse::<LitStr>()?, &meta)?;
         } else {
             return Err(unknown(&meta, attribute, known));
         }
@@ -393,13 +398,16 @@ fn assoc(
     key_type: Option<Type>,
 ) -> syn::Result<Kind> {
     let attribute = kind.attribute();
-    let known = "`key`, `source_key`, `name`, `inverse`, `on_delete`, `on_update` and `unlink`";
+    let known = "`key`, `source_key`, `name`, `inverse`, `on_delete`, `on_update`, `unlink`, \
+                 `inverse_of` and `junction_of`";
     let mut a = Assoc {
         kind,
         source,
         target,
         key_type,
         key: Ident::new("key", attr.span()),
+        inverse_of: None,
+        junction_of: None,
         source_key: None,
         name: None,
         inverse: None,
@@ -408,7 +416,7 @@ fn assoc(
         unlink: None,
         span: attr.span(),
     };
-    let mut key = None;
+    let (mut key, mut options) = (None, 0);
     attr.parse_nested_meta(|meta| {
         let ident =
             |meta: &ParseNestedMeta<'_>| -> syn::Result<Ident> { meta.value()?.parse::<Ident>() };
@@ -424,32 +432,60 @@ fn assoc(
             }
         };
         const ACTIONS: &[&str] = &["Cascade", "SetNull", "Restrict", "NoAction"];
+        options += 1;
         if meta.path.is_ident("key") {
-            key = Some(ident(&meta)?);
+            once(&mut key, ident(&meta)?, &meta)?;
         } else if meta.path.is_ident("source_key") {
-            a.source_key = Some(ident(&meta)?);
+            once(&mut a.source_key, ident(&meta)?, &meta)?;
         } else if meta.path.is_ident("name") {
-            a.name = Some(meta.value()?.parse()?);
+            once(&mut a.name, meta.value()?.parse()?, &meta)?;
         } else if meta.path.is_ident("inverse") {
-            a.inverse = Some(meta.value()?.parse()?);
+            once(&mut a.inverse, meta.value()?.parse()?, &meta)?;
         } else if meta.path.is_ident("on_delete") {
-            a.on_delete = Some(choice(&meta, ACTIONS)?);
+            once(&mut a.on_delete, choice(&meta, ACTIONS)?, &meta)?;
         } else if meta.path.is_ident("on_update") {
-            a.on_update = Some(choice(&meta, ACTIONS)?);
+            once(&mut a.on_update, choice(&meta, ACTIONS)?, &meta)?;
         } else if meta.path.is_ident("unlink") {
-            a.unlink = Some(choice(&meta, &["Nullify", "Reject", "Delete"])?);
+            once(
+                &mut a.unlink,
+                choice(&meta, &["Nullify", "Reject", "Delete"])?,
+                &meta,
+            )?;
+        } else if meta.path.is_ident("inverse_of") {
+            once(&mut a.inverse_of, ident(&meta)?, &meta)?;
+        } else if meta.path.is_ident("junction_of") {
+            once(&mut a.junction_of, ident(&meta)?, &meta)?;
         } else {
             return Err(unknown(&meta, attribute, known));
         }
         Ok(())
     })?;
+    if let Some(other) = a.inverse_of.as_ref().or(a.junction_of.as_ref()) {
+        let option = if a.inverse_of.is_some() {
+            "inverse_of"
+        } else {
+            "junction_of"
+        };
+        if options > 1 {
+            return Err(syn::Error::new(
+                attr.span(),
+                format!(
+                    "`{option} = {other}` takes its key and options from `{other}`: give them \
+                     there, and nothing else here"
+                ),
+            ));
+        }
+        return Ok(Kind::Assoc(a));
+    }
     match key {
         Some(key) => a.key = key,
         None => {
             return Err(syn::Error::new(
                 attr.span(),
                 format!(
-                    "`#[{attribute}]` needs `key = <field>`: the foreign-key field of the target model"
+                    "`#[{attribute}]` needs `key = <field>`: the foreign-key field of the target \
+                     model (or `inverse_of = <field>` for the other side of an association \
+                     declared on that field)"
                 ),
             ));
         }
@@ -457,13 +493,26 @@ fn assoc(
     Ok(Kind::Assoc(a))
 }
 
+/// Sets an option given once; a second time is an error (the last one would silently win).
+fn once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if slot.is_some() {
+        let name = meta
+            .path
+            .get_ident()
+            .map_or_else(|| "this option".to_string(), |i| format!("`{i}`"));
+        return Err(meta.error(format!("{name} is given twice; give it once")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
 fn many(attr: &Attribute, source: Type, target: Type, junction: Type) -> syn::Result<Kind> {
     let (mut key, mut other_key) = (None, None);
     attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("key") {
-            key = Some(meta.value()?.parse::<Ident>()?);
+            once(&mut key, meta.value()?.parse::<Ident>()?, &meta)?;
         } else if meta.path.is_ident("other_key") {
-            other_key = Some(meta.value()?.parse::<Ident>()?);
+            once(&mut other_key, meta.value()?.parse::<Ident>()?, &meta)?;
         } else {
             return Err(unknown(&meta, "belongs_to_many", "`key` and `other_key`"));
         }

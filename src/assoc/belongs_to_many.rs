@@ -563,13 +563,21 @@ impl Db {
         to_source: ForeignKey<J, Id<S>>,
         to_target: ForeignKey<J, Id<T>>,
     ) -> Result<BelongsToMany<S, T, J>> {
-        if to_source.is_nullable() || to_target.is_nullable() {
+        let nullable: Vec<&str> = [(to_source.name(), to_source.is_nullable())]
+            .into_iter()
+            .chain([(to_target.name(), to_target.is_nullable())])
+            .filter_map(|(name, nullable)| nullable.then_some(name))
+            .collect();
+        if !nullable.is_empty() {
+            let keys: Vec<String> = nullable
+                .iter()
+                .map(|key| format!("{}.{key}", model_name::<J>()))
+                .collect();
             return Err(Error::Definition {
                 message: format!(
-                    "the junction keys {0}.{1} and {0}.{2} must not be Options",
-                    model_name::<J>(),
-                    to_source.name(),
-                    to_target.name()
+                    "the junction key {} of a many-to-many must not be an Option: a junction row \
+                     links exactly one pair; make it an `Id<_>`",
+                    keys.join(" and ")
                 ),
             });
         }
@@ -579,17 +587,31 @@ impl Db {
             // the junction's full type name, which no field name, the other key of these names,
             // can be.)
             let (s, t, j) = (model_name::<S>(), model_name::<T>(), model_name::<J>());
-            let through = |to: &'static str| {
-                built_name((to, std::any::type_name::<J>()), || {
-                    format!("{to} through {j}")
-                })
+            // A many-to-many of a model with itself (`User` follows `User` through `Follow`)
+            // leads to the same model both ways: each side is also named after the key it
+            // leads through (`User through Follow.followee`).
+            // (Keyed by the junction's full type name and the key: a path, which neither a
+            // model's short name nor a field name, the first part of the other keys, can be.)
+            let own = source.at == target.at;
+            let through = |to: &'static str, by: &'static str| {
+                if own {
+                    built_name((std::any::type_name::<J>(), by), || {
+                        format!("{to} through {j}.{by}")
+                    })
+                } else {
+                    built_name((to, std::any::type_name::<J>()), || {
+                        format!("{to} through {j}")
+                    })
+                }
             };
             let cascade = AssocOptions::new().on_delete(OnDelete::Cascade);
+            let source_name = through(t, to_target.name());
             let source_side = db
-                .has_many_with(source, junction, to_source, cascade.name(through(t)))?
+                .has_many_with(source, junction, to_source, cascade.name(source_name))?
                 .link;
+            let target_name = through(s, to_source.name());
             let target_side = db
-                .has_many_with(target, junction, to_target, cascade.name(through(s)))?
+                .has_many_with(target, junction, to_target, cascade.name(target_name))?
                 .link;
             let pair = move |j: &J| Some((*to_source.get(j)?, *to_target.get(j)?));
             // Named after both keys: neither is unique alone, and errors name the index.

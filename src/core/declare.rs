@@ -137,6 +137,24 @@ impl Core {
         let data = self
             .table::<T>(target)
             .ok_or_else(|| unknown::<T>("table"))?;
+        // A name given twice from one model would make messages ambiguous (Sequelize: "aliased
+        // associations must have unique aliases"). Default names may repeat.
+        if let Some(name) = options.name
+            && let Some(other) = self
+                .catalog
+                .assocs
+                .iter()
+                .find(|a| a.source == source.index && a.name == name)
+        {
+            return Err(definition(format!(
+                "{} already has an association named `{name}` (to {} by {}.{}); give this one \
+                 another name, so that messages tell them apart",
+                model_name::<S>(),
+                self.catalog.tables[other.target].name,
+                self.catalog.tables[other.target].name,
+                other.field,
+            )));
+        }
         let key = match source_key {
             None => SourceKey::Id,
             Some(at) => {
@@ -169,7 +187,11 @@ impl Core {
                     && Span::overlap(fk.span, other_span));
             if same_field {
                 return Err(definition(format!(
-                    "{target_model}.{} already carries association `{}`; use its `inverse()` instead of declaring the key twice",
+                    "{target_model}.{} already carries association `{}`; a key carries one \
+                     association: use that one's `inverse()` for the other side (a junction key \
+                     of a many-to-many: its `junction_rows()`, `.inverse()` of that for the \
+                     belongs-to side), or with `#[derive(Schema)]` declare the other side as \
+                     `inverse_of = <field>` (`junction_of = <field>`)",
                     fk.name, other.name
                 )));
             }
