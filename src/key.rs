@@ -152,7 +152,7 @@ impl<T, K> ForeignKey<T, K> {
     /// ```
     pub fn required(name: &'static str, get: fn(&T) -> &K, get_mut: fn(&mut T) -> &mut K) -> Self {
         ForeignKey {
-            name,
+            name: unraw(name),
             access: Access::Required(get, get_mut),
             span: None,
         }
@@ -173,7 +173,7 @@ impl<T, K> ForeignKey<T, K> {
         get_mut: fn(&mut T) -> &mut Option<K>,
     ) -> Self {
         ForeignKey {
-            name,
+            name: unraw(name),
             access: Access::Optional(get, get_mut),
             span: None,
         }
@@ -324,7 +324,7 @@ impl<T, K> Field<T, K> {
     /// ```
     pub fn new(name: &'static str, get: fn(&T) -> &K) -> Self {
         Field {
-            name,
+            name: unraw(name),
             get,
             span: None,
         }
@@ -334,7 +334,7 @@ impl<T, K> Field<T, K> {
     /// [`Field::new`] for a field at `offset` (what [`field!`](crate::field) expands to).
     pub fn __at_offset(name: &'static str, offset: usize, get: fn(&T) -> &K) -> Self {
         Field {
-            name,
+            name: unraw(name),
             get,
             span: Some(Span {
                 offset,
@@ -396,4 +396,10 @@ mod tests {
             "unknown spans overlap everything"
         );
     }
+}
+
+/// A field's name as written in messages: `type` for the raw identifier `r#type` that
+/// `stringify!` gives.
+fn unraw(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
 }

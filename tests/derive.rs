@@ -423,3 +423,44 @@ fn associations_sharing_a_model_are_named_after_their_fields() {
     post.drafts.insert(&mut db, draft).unwrap();
     assert_eq!(blocked(&mut db, cy), "Draft");
 }
+
+#[derive(Clone, Debug)]
+struct Kind {
+    r#ref: String,
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    r#type: Id<Kind>,
+}
+
+#[derive(Schema, Clone, Copy)]
+struct Raw {
+    kinds: Table<Kind>,
+    items: Table<Item>,
+    #[unique(r#ref)]
+    kind_ref: Unique<Kind, String>,
+    #[has_many(key = r#type, on_delete = Restrict)]
+    r#use: HasMany<Kind, Item>,
+}
+
+#[test]
+fn raw_identifiers_read_as_their_names_in_messages_and_the_schema() {
+    let (mut db, raw) = Raw::new().unwrap();
+    let schema = db.schema();
+    assert!(!schema.contains("r#"), "{schema}");
+    assert!(schema.contains("Item.type"), "{schema}");
+    let k = raw
+        .kinds
+        .insert(&mut db, Kind { r#ref: "a".into() })
+        .unwrap();
+    raw.r#use.create(&mut db, k, Item { r#type: k }).unwrap();
+    let dup = raw.kinds.insert(&mut db, Kind { r#ref: "a".into() });
+    let message = dup.unwrap_err().to_string();
+    assert!(
+        message.contains("ref") && !message.contains("r#"),
+        "{message}"
+    );
+    let message = raw.kinds.delete(&mut db, k).unwrap_err().to_string();
+    assert!(!message.contains("r#"), "{message}");
+}

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
 
@@ -213,7 +214,7 @@ pub(crate) fn schema(schema: &Schema) -> syn::Result<TokenStream> {
 
 fn name_of(name: &Option<LitStr>, field: &Ident) -> LitStr {
     name.clone()
-        .unwrap_or_else(|| LitStr::new(&field.to_string(), field.span()))
+        .unwrap_or_else(|| LitStr::new(&field.unraw().to_string(), field.span()))
 }
 
 fn key_index(field: &Ident, table: &Ident, index: &KeyIndex) -> TokenStream {
@@ -297,7 +298,7 @@ fn assoc(
     if let Some(name) = a.has_many_name() {
         options.extend(quote!(.name(#name)));
     } else if shared_name {
-        let name = LitStr::new(&field.to_string(), field.span());
+        let name = LitStr::new(&field.unraw().to_string(), field.span());
         options.extend(quote!(.name(#name)));
     }
     if let Some(inverse) = a.belongs_to_name() {
