@@ -368,6 +368,12 @@ macro_rules! field {
     };
 }
 
+/// A field's name as written in messages: `type` for the raw identifier `r#type` that
+/// `stringify!` gives.
+fn unraw(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,10 +402,4 @@ mod tests {
             "unknown spans overlap everything"
         );
     }
-}
-
-/// A field's name as written in messages: `type` for the raw identifier `r#type` that
-/// `stringify!` gives.
-fn unraw(name: &'static str) -> &'static str {
-    name.strip_prefix("r#").unwrap_or(name)
 }
