@@ -315,11 +315,13 @@ impl ChangeSet {
     ///
     /// A row both the change set and `db` changed takes the change set's value (the last writer
     /// wins: rows need not be `PartialEq`, so `db`'s value is not compared with the earlier
-    /// state's). Rows the change set does not change are left as `db` has them when one state
-    /// derives from the other (a fork and its writes, consecutive commits of a feed): `db` may
-    /// have changed or deleted those. Between states of unrelated histories (say, two loads of
-    /// one archive, each changed), rows stored beside a changed one are rewritten with their
-    /// value in the change set, which is equal in both states.
+    /// state's). Rows the change set does not change are left as `db` has them when the two
+    /// states share a history (a fork and its writes, however many transactions and snapshots
+    /// in between, consecutive commits of a feed): `db` may have changed or deleted those. A
+    /// row the history wrote with an equal value counts as changed (rows need not be
+    /// `PartialEq`). Between states of unrelated histories (say, two loads of one archive,
+    /// each changed), rows stored beside a changed one are rewritten with their value in the
+    /// change set, which is equal in both states.
     ///
     /// A change set that spans a load ([`Archive`](crate::Archive): rows created after a load
     /// carry the load's lineage) applies to a copy of its earlier state too: each table then
@@ -328,8 +330,8 @@ impl ChangeSet {
     /// change set does not remove and the load's lineage does not know (rows `db` created after
     /// the save was taken), which would lose their ids.
     ///
-    /// Returns how many rows it wrote: at least those [`table`](ChangeSet::table) lists, plus
-    /// those rewritten neighbours. O(changes) when the states share storage; O(rows) more for a
+    /// Returns how many rows it wrote: those [`table`](ChangeSet::table) lists, plus those
+    /// written with an equal value and those rewritten neighbours. O(changes) when the states share storage; O(rows) more for a
     /// table that continues a load's lineage.
     pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
         let mut w = db.core.write();

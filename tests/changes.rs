@@ -228,6 +228,90 @@ fn applying_a_change_set_leaves_the_rows_it_does_not_change_alone() {
     assert_eq!(b.posts.get(&replica, ada).unwrap().title, "ada 3");
 }
 
+// Found by a user-study review: with two copies of a storage leaf between the two states (two
+// transactions, a snapshot held between two writes, a savepoint inside a `SharedDb` write),
+// every row beside a changed one was taken for changed: `apply_to` wrote them back over the
+// replica's own changes (or refused with `Mismatch` for rows the replica had deleted).
+#[test]
+fn a_change_set_across_many_copies_of_the_storage_still_changes_only_its_rows() {
+    type Source = fn(&mut Db, Table<Post>, Id<Post>);
+    let histories: [(&str, Source); 3] = [
+        ("two transactions", |db, posts, a| {
+            for title in ["a 2", "a 3"] {
+                db.transaction(|tx| posts.modify(tx, a, |p| p.title = title.into()))
+                    .unwrap();
+            }
+        }),
+        ("a snapshot held between two writes", |db, posts, a| {
+            posts.modify(db, a, |p| p.title = "a 2".into()).unwrap();
+            let held = db.fork();
+            posts.modify(db, a, |p| p.title = "a 3".into()).unwrap();
+            drop(held);
+        }),
+        ("ten transactions", |db, posts, a| {
+            for round in 0..10 {
+                let title = if round == 9 {
+                    "a 3".to_string()
+                } else {
+                    format!("a {round}")
+                };
+                db.transaction(|tx| posts.modify(tx, a, |p| p.title = title))
+                    .unwrap();
+            }
+        }),
+    ];
+    for (history, write) in histories {
+        let mut b = blog();
+        let a = b.posts.insert(&mut b.db, post("a")).unwrap();
+        let kept = b.posts.insert(&mut b.db, post("kept")).unwrap();
+        let gone = b.posts.insert(&mut b.db, post("gone")).unwrap();
+        let base = b.db.fork();
+        let mut replica = base.fork();
+        b.posts
+            .modify(&mut replica, kept, |p| p.title = "kept 2".into())
+            .unwrap();
+        b.posts.delete(&mut replica, gone).unwrap();
+        write(&mut b.db, b.posts, a);
+        let changes = b.db.changes_since(&base);
+        assert_eq!(changes.table(b.posts).unwrap().len(), 1, "{history}");
+        assert_eq!(changes.apply_to(&mut replica), Ok(1), "{history}");
+        assert_eq!(b.posts.get(&replica, a).unwrap().title, "a 3", "{history}");
+        assert_eq!(
+            b.posts.get(&replica, kept).unwrap().title,
+            "kept 2",
+            "{history}"
+        );
+        assert!(!b.posts.contains(&replica, gone).unwrap(), "{history}");
+        replica.check_integrity().unwrap();
+    }
+}
+
+#[test]
+fn a_commit_with_a_savepoint_inside_feeds_a_change_set_of_its_rows_only() {
+    let mut b = blog();
+    let a = b.posts.insert(&mut b.db, post("a")).unwrap();
+    let kept = b.posts.insert(&mut b.db, post("kept")).unwrap();
+    let posts = b.posts;
+    let mut replica = b.db.fork();
+    posts
+        .modify(&mut replica, kept, |p| p.title = "kept 2".into())
+        .unwrap();
+    let shared = SharedDb::new(b.db);
+    let feed = shared.subscribe(4);
+    shared
+        .write(|db| {
+            posts.modify(db, a, |p| p.title = "a 2".into())?;
+            db.transaction(|tx| posts.modify(tx, a, |p| p.title = "a 3".into()))
+        })
+        .unwrap();
+    let Some(Feed::Changes(changes)) = feed.recv_timeout(Duration::from_secs(5)) else {
+        panic!("one commit")
+    };
+    assert_eq!(changes.apply_to(&mut replica), Ok(1));
+    assert_eq!(posts.get(&replica, a).unwrap().title, "a 3");
+    assert_eq!(posts.get(&replica, kept).unwrap().title, "kept 2");
+}
+
 #[test]
 fn a_diff_costs_what_changed_not_what_is_stored() {
     let mut b = blog();

@@ -109,27 +109,19 @@ fn visited(a: &PVec<u32>, b: &PVec<u32>) -> Vec<(usize, Option<u32>, Option<u32>
 }
 
 #[test]
-fn a_write_count_that_wraps_around_to_a_copys_count_is_not_taken_for_no_writes() {
-    let mut original = LeafNode::new([0u32; LEAF]);
-    original.mark(1);
-    let copy = original.clone();
-    assert_eq!(
-        copy.may_differ(&original),
-        0,
-        "an unwritten copy of an unwritten original"
-    );
-    // 2³² writes later the count is where it was at the copy.
-    original.writes = u32::MAX;
-    for _ in 0..=copy.source_writes {
-        original.mark(1 << 4);
-    }
-    assert_eq!(original.writes, copy.source_writes);
+fn an_entry_older_than_the_ages_can_hold_is_taken_for_possibly_different() {
+    let original = LeafNode::new([0u32; LEAF]);
+    let mut copy = original.clone();
+    assert_eq!(copy.may_differ(&original), 0, "an unwritten copy");
+    // 2³² − 1 epochs later, the age of an unwritten entry no longer fits.
+    copy.ages = LeafNode::<u32>::aged(&copy.ages, u64::from(u32::MAX));
+    assert_eq!(copy.ages[0], UNKNOWN);
     assert_eq!(copy.may_differ(&original), u32::MAX);
     assert_eq!(original.may_differ(&copy), u32::MAX);
 }
 
 #[test]
-fn diff_skips_the_entries_a_copy_did_not_write_unless_the_original_changed_since() {
+fn diff_visits_only_the_entries_either_side_wrote_across_copies_of_copies() {
     let mut a = PVec::new();
     for i in 0..40u32 {
         a.push(i);
@@ -143,20 +135,54 @@ fn diff_skips_the_entries_a_copy_did_not_write_unless_the_original_changed_since
         [(3, Some(3), Some(300)), (40, None, Some(40))]
     );
     assert_eq!(visited(&b, &a).len(), 2);
-    // A write to the original after the copy: the whole first leaf again (and the entry
-    // only b holds).
+    // A write to the original after the copy: that entry too, and nothing else.
     *a.get_mut(5).unwrap() = 500;
-    let seen = visited(&a, &b);
-    assert_eq!(seen.len(), LEAF + 1, "{seen:?}");
-    assert!(seen.contains(&(5, Some(500), Some(5))));
-    assert!(seen.contains(&(3, Some(3), Some(300))));
-    // A copy of a copy, compared with the first: the whole leaf (the rule only trusts a
-    // direct copy), with the second copy's writes among it.
+    assert_eq!(
+        visited(&a, &b),
+        [
+            (3, Some(3), Some(300)),
+            (5, Some(500), Some(5)),
+            (40, None, Some(40))
+        ]
+    );
+    // A copy of a copy (two transactions, a snapshot held between two writes): against
+    // either ancestor, what was written since.
     let mut c = b.clone();
     *c.get_mut(7).unwrap() = 700;
     assert_eq!(visited(&b, &c), [(7, Some(7), Some(700))]);
-    let far = visited(&a, &c);
-    assert!(far.contains(&(7, Some(7), Some(700))) && far.contains(&(3, Some(3), Some(300))));
+    assert_eq!(
+        visited(&a, &c),
+        [
+            (3, Some(3), Some(300)),
+            (5, Some(500), Some(5)),
+            (7, Some(7), Some(700)),
+            (40, None, Some(40))
+        ]
+    );
+    // The middle one written after both copies; then siblings of one original.
+    *b.get_mut(9).unwrap() = 900;
+    assert_eq!(
+        visited(&b, &c),
+        [(7, Some(7), Some(700)), (9, Some(900), Some(9))]
+    );
+    let mut d = c.clone();
+    let mut e = c.clone();
+    *d.get_mut(1).unwrap() = 100;
+    *e.get_mut(2).unwrap() = 200;
+    assert_eq!(
+        visited(&d, &e),
+        [(1, Some(100), Some(1)), (2, Some(2), Some(200))]
+    );
+    // A long chain of copies, each written once at the same entry: the first against the
+    // last differs there only.
+    let first = a.clone();
+    let mut last = a.clone();
+    for round in 0..10 {
+        let held = last.clone();
+        *last.get_mut(11).unwrap() = 1100 + round;
+        drop(held);
+    }
+    assert_eq!(visited(&first, &last), [(11, Some(11), Some(1109))]);
 }
 
 #[test]
