@@ -350,8 +350,9 @@ impl fmt::Display for Error {
             ),
             Error::UnknownHandle { handle } => write!(
                 f,
-                "{handle} was not declared on this database (or on a database it was forked from); \
-                 use the handle with the database that returned it"
+                "{handle} was not declared on this database (a fork knows what the database it \
+                 was forked from declared before the fork, not after); use the handle with the \
+                 database that declared it, or declare it again here"
             ),
             Error::Definition { message } => write!(f, "invalid definition: {message}"),
             Error::Capacity { model } => write!(

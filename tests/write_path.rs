@@ -1039,3 +1039,14 @@ fn a_failed_update_restores_attribute_keys_it_had_already_moved() {
     assert_eq!(orgs.get(&db, o).unwrap().code, 0);
     db.check_integrity().unwrap();
 }
+
+#[test]
+fn a_handle_declared_after_a_fork_is_unknown_to_the_fork_and_the_message_says_why() {
+    let mut db = Db::new();
+    let fork = db.fork();
+    let items = db.create_table::<Item>().unwrap();
+    let err = items.len(&fork).unwrap_err();
+    assert!(matches!(err, Error::UnknownHandle { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("before the fork, not after"), "{message}");
+}
