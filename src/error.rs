@@ -346,9 +346,9 @@ impl fmt::Display for Error {
             Error::Conflict { row, association } => write!(
                 f,
                 "conflict on association `{association}`: the call needs {row}, but deleting the \
-                 rows it unlinks (its unlink policy is `Delete`) would cascade to {row}; unlink \
-                 them without deleting (`Unlink::Nullify`), or change the on-delete action by \
-                 which the cascade reaches {row}"
+                 rows it unlinks would cascade to {row}; unlink them without deleting where the \
+                 call allows it (`Unlink::Nullify`), or change the on-delete action by which the \
+                 cascade reaches {row}"
             ),
             Error::UnknownHandle { handle } => write!(
                 f,
