@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::assoc::{BelongsTo, HasMany, HasOne, Link};
+use crate::assoc::{BelongsTo, BelongsToMany, HasMany, HasOne, Link};
 use crate::core::SlotChange;
 use crate::db::{Db, Model};
 use crate::error::Result;
@@ -119,7 +119,8 @@ impl<S, T> LinkChanges<S, T> {
 }
 
 /// An association handle whose links a [`ChangeSet`] can list: [`HasMany`], [`BelongsTo`],
-/// [`HasOne`] (links are listed source first, whichever side the handle is).
+/// [`HasOne`] (links are listed source first, whichever side the handle is). A many-to-many's
+/// pairs: [`ChangeSet::pairs`].
 pub trait Association: Copy {
     /// The model whose rows the keys reference.
     type Source: Model;
@@ -301,6 +302,61 @@ impl ChangeSet {
         changes.added.sort_unstable();
         changes.removed.sort_unstable();
         Ok(changes)
+    }
+
+    /// The pairs of the many-to-many `association` linked and unlinked, as (source, target)
+    /// sorted by source then target. A pair unlinked and linked again (its junction row
+    /// deleted, another inserted) is in neither list; a junction row whose payload alone
+    /// changed is in neither (see [`table`](ChangeSet::table) of the junction table for
+    /// payloads). O(changed junction rows) when the states share storage. `UnknownHandle`
+    /// unless both states declared it.
+    ///
+    /// ```
+    /// # use relata::{Db, Id, fk};
+    /// # #[derive(Clone)] struct Student;
+    /// # #[derive(Clone)] struct Course;
+    /// # #[derive(Clone, Default)] struct Enrollment { student: Id<Student>, course: Id<Course> }
+    /// let mut db = Db::new();
+    /// let (students, courses, enrollments) =
+    ///     (db.create_table()?, db.create_table()?, db.create_table()?);
+    /// let takes = db.belongs_to_many(students, courses, enrollments,
+    ///     fk!(Enrollment, student), fk!(Enrollment, course))?;
+    /// let (ada, math, art) = (students.insert(&mut db, Student)?,
+    ///     courses.insert(&mut db, Course)?, courses.insert(&mut db, Course)?);
+    /// takes.add(&mut db, ada, math)?;
+    /// let before = db.fork();
+    /// takes.set(&mut db, ada, [art])?;
+    /// let pairs = db.changes_since(&before).pairs(takes)?;
+    /// assert_eq!((pairs.added, pairs.removed), (vec![(ada, art)], vec![(ada, math)]));
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn pairs<S: Model, T: Model, J: Model>(
+        &self,
+        association: BelongsToMany<S, T, J>,
+    ) -> Result<LinkChanges<S, T>> {
+        let (to_source, to_target) = association.sides();
+        let (was, now) = (
+            to_source.fk(&self.before.core)?,
+            to_source.fk(&self.after.core)?,
+        );
+        let to_target = to_target.fk(&self.before.core)?.index.foreign_key();
+        let to_source = was.index.foreign_key();
+        let pair = |row: &J| Some((*to_source.get(row)?, *to_target.get(row)?));
+        let (mut before, mut after) = (BTreeSet::new(), BTreeSet::new());
+        was.targets
+            .rows()
+            .diff(now.targets.rows(), &mut |change| match change {
+                SlotChange::Inserted(_, row) => after.extend(pair(row)),
+                SlotChange::Deleted(_, row) => before.extend(pair(row)),
+                SlotChange::Kept(_, old, new) => {
+                    before.extend(pair(old));
+                    after.extend(pair(new));
+                }
+            });
+        Ok(LinkChanges {
+            added: after.difference(&before).copied().collect(),
+            removed: before.difference(&after).copied().collect(),
+        })
     }
 
     /// Applies the change set to `db`, a state of the same lineage that holds what the change

@@ -715,3 +715,66 @@ fn a_unique_conflict_while_applying_names_the_row_that_already_held_the_value() 
     assert!(err.to_string().contains(&mine.to_string()), "{err}");
     assert!(replica.changes_since(&kept).table(tags).unwrap().is_empty());
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Student;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Course;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Enrollment {
+    student: Id<Student>,
+    course: Id<Course>,
+    grade: u8,
+}
+
+#[test]
+fn a_change_set_lists_the_pairs_a_many_to_many_linked_and_unlinked() {
+    let mut db = Db::new();
+    let students = db.create_table::<Student>().unwrap();
+    let courses = db.create_table::<Course>().unwrap();
+    let enrollments = db.create_table::<Enrollment>().unwrap();
+    let takes = db
+        .belongs_to_many(
+            students,
+            courses,
+            enrollments,
+            fk!(Enrollment, student),
+            fk!(Enrollment, course),
+        )
+        .unwrap();
+    let [ada, bob, cy] = [(); 3].map(|()| students.insert(&mut db, Student).unwrap());
+    let [math, art, gym] = [(); 3].map(|()| courses.insert(&mut db, Course).unwrap());
+    takes.add(&mut db, ada, math).unwrap();
+    takes.add(&mut db, bob, math).unwrap();
+    takes.add(&mut db, cy, gym).unwrap();
+    let before = db.fork();
+    takes.set(&mut db, ada, [art]).unwrap(); // ada: math → art
+    students.delete(&mut db, bob).unwrap(); // bob's pair cascades away
+    let cy_gym = takes.get(&db, cy).unwrap()[0].1.id();
+    enrollments
+        .modify(&mut db, cy_gym, |e| e.grade = 9)
+        .unwrap(); // payload only
+    takes.remove(&mut db, cy, gym).unwrap(); // unlinked and linked again
+    takes.add(&mut db, cy, gym).unwrap();
+    let changes = db.changes_since(&before);
+    let pairs = changes.pairs(takes).unwrap();
+    assert_eq!(pairs.added, [(ada, art)]);
+    assert_eq!(pairs.removed, [(ada, math), (bob, math)]);
+    let inverse = changes.pairs(takes.inverse()).unwrap();
+    assert_eq!(inverse.added, [(art, ada)]);
+    assert_eq!(inverse.removed, [(math, ada), (math, bob)]);
+    // A junction row moved to another course by hand: one pair out, one in.
+    let before = db.fork();
+    let ada_art = takes.get(&db, ada).unwrap()[0].1.id();
+    enrollments
+        .modify(&mut db, ada_art, |e| e.course = math)
+        .unwrap();
+    let pairs = db.changes_since(&before).pairs(takes).unwrap();
+    assert_eq!(
+        (pairs.added, pairs.removed),
+        (vec![(ada, math)], vec![(ada, art)])
+    );
+    assert!(db.changes_since(&db).pairs(takes).unwrap().is_empty());
+}

@@ -96,6 +96,11 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         }
     }
 
+    /// The junction's two keys: to the source, to the target.
+    pub(crate) fn sides(&self) -> (Link<S, J, Id<S>>, Link<T, J, Id<T>>) {
+        (self.source_side, self.target_side)
+    }
+
     /// The has-many association from `S` to its junction rows. O(1): a copy of the handle.
     pub fn junction_rows(&self) -> HasMany<S, J> {
         HasMany::new(self.source_side)
