@@ -96,9 +96,14 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         }
     }
 
-    /// The junction's two keys: to the source, to the target.
-    pub(crate) fn sides(&self) -> (Link<S, J, Id<S>>, Link<T, J, Id<T>>) {
-        (self.source_side, self.target_side)
+    /// The junction's key to the source.
+    pub(crate) fn to_source(&self) -> Link<S, J, Id<S>> {
+        self.source_side
+    }
+
+    /// The junction's key to the target.
+    pub(crate) fn to_target(&self) -> Link<T, J, Id<T>> {
+        self.target_side
     }
 
     /// The has-many association from `S` to its junction rows. O(1): a copy of the handle.
