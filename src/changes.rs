@@ -334,7 +334,7 @@ impl ChangeSet {
         &self,
         association: BelongsToMany<S, T, J>,
     ) -> Result<LinkChanges<S, T>> {
-        let (to_source, to_target) = (association.to_source(), association.to_target());
+        let (to_source, to_target) = (association.source_link(), association.target_link());
         let (was, now) = (
             to_source.fk(&self.before.core)?,
             to_source.fk(&self.after.core)?,

@@ -97,12 +97,12 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     }
 
     /// The junction's key to the source.
-    pub(crate) fn to_source(&self) -> Link<S, J, Id<S>> {
+    pub(crate) fn source_link(&self) -> Link<S, J, Id<S>> {
         self.source_side
     }
 
     /// The junction's key to the target.
-    pub(crate) fn to_target(&self) -> Link<T, J, Id<T>> {
+    pub(crate) fn target_link(&self) -> Link<T, J, Id<T>> {
         self.target_side
     }
 
