@@ -20,6 +20,15 @@ use crate::id::{Id, RawId};
 ///
 /// A key's `Clone`, `Ord` and `Eq` are part of the schema and must not panic (as for the keys of
 /// a `BTreeMap`): relata calls them while it applies and rolls back a change.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a relata key",
+    label = "not a `Key`",
+    note = "a key is `Id<T>`, a string, an integer, `char`, `bool`, `()`, a tuple of keys, or a \
+            type of yours with `impl relata::Key for MyKey {{}}`",
+    note = "a nullable column is not a key: to index the rows that have a value, use \
+            `by = |r| r.field.clone().unwrap_or_default()` with `filter = |r| r.field.is_some()` \
+            (`unique_where` / `index_where` in the plain API)"
+)]
 pub trait Key: Clone + Ord + Debug + Send + Sync + 'static {
     #[doc(hidden)]
     #[expect(
