@@ -280,7 +280,9 @@ impl fmt::Display for Error {
                 f,
                 "validation error on association `{association}`: {model}.{field} of {row} cannot be null \
                  here (its type is not an `Option`, or the unlink policy is `Reject`); link {row} to \
-                 another row instead, or delete it"
+                 another row instead, or delete it (the `Delete` unlink policy does: \
+                 `AssocOptions::unlink(Unlink::Delete)`, or `Some(Unlink::Delete)` in a `*_with` \
+                 call)"
             ),
             Error::ForeignKey {
                 model,
