@@ -286,6 +286,56 @@ fn a_change_set_across_many_copies_of_the_storage_still_changes_only_its_rows() 
     }
 }
 
+// Found by a review of the exact diffs: a link call that changes nothing (`add` of a row
+// already linked, `remove` of a row linked elsewhere, `set` to the parent it has) marked the
+// row written, so `apply_to` wrote it back over the replica's own change, or failed with
+// `Mismatch` where the replica had deleted it.
+#[test]
+fn link_calls_that_change_nothing_leave_nothing_to_apply() {
+    type Call = fn(&Blog, &mut Db, Id<Post>, Id<Post>, Id<Comment>);
+    let calls: [(&str, Call); 3] = [
+        ("add of a row already linked", |b, db, p, _, c| {
+            assert!(!b.post_comments.add(db, p, c).unwrap());
+        }),
+        ("remove of a row linked elsewhere", |b, db, _, q, c| {
+            assert!(!b.post_comments.remove(db, q, c).unwrap());
+        }),
+        ("set to the parent it has", |b, db, p, _, c| {
+            b.post_comments.inverse().set(db, c, Some(p)).unwrap();
+        }),
+    ];
+    for (call, run) in calls {
+        for replica_deletes in [false, true] {
+            let mut b = blog();
+            let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+            let q = b.posts.insert(&mut b.db, post("q")).unwrap();
+            let c = b.post_comments.create(&mut b.db, p, comment("c")).unwrap();
+            let base = b.db.fork();
+            let mut replica = base.fork();
+            if replica_deletes {
+                b.comments.delete(&mut replica, c).unwrap();
+            } else {
+                b.comments
+                    .modify(&mut replica, c, |c| c.text = "replica's".into())
+                    .unwrap();
+            }
+            let mut db = std::mem::take(&mut b.db);
+            run(&b, &mut db, p, q, c);
+            let changes = db.changes_since(&base);
+            assert!(changes.table(b.comments).unwrap().is_empty(), "{call}");
+            assert!(changes.links(b.post_comments).unwrap().is_empty(), "{call}");
+            assert_eq!(changes.apply_to(&mut replica), Ok(0), "{call}");
+            if !replica_deletes {
+                assert_eq!(
+                    b.comments.get(&replica, c).unwrap().text,
+                    "replica's",
+                    "{call}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_commit_with_a_savepoint_inside_feeds_a_change_set_of_its_rows_only() {
     let mut b = blog();

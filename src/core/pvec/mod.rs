@@ -115,6 +115,16 @@ impl<T> LeafNode<T> {
         }
     }
 
+    /// The ages and the entries, to write entries and mark them one by one: starts a new
+    /// epoch first if a copy was taken since this one began (as [`mark`](Self::mark) would).
+    #[inline]
+    fn open(&mut self) -> (&mut [u32; LEAF], &mut Leaf<T>) {
+        if *self.copied.get_mut() {
+            self.renew();
+        }
+        (&mut self.ages, &mut self.entries)
+    }
+
     #[cold]
     #[inline(never)]
     fn renew(&mut self) {
@@ -154,6 +164,33 @@ impl<T: Clone> Clone for LeafNode<T> {
             ages: Self::aged(&self.ages, now - self.epoch),
             entries,
         }
+    }
+}
+
+/// An entry of a [`PVec`] open for writing, not yet marked written: see
+/// [`PVec::entry_mut`].
+pub(crate) struct EntryMut<'a, T> {
+    age: &'a mut u32,
+    entry: &'a mut T,
+}
+
+impl<'a, T> EntryMut<'a, T> {
+    /// The entry as it is, and the entry marked written when [`mark`](EntryWritten::mark) is
+    /// called: the two halves, so that a caller can match on the entry and still mark it.
+    #[inline]
+    pub(crate) fn split(self) -> (&'a mut T, EntryWritten<'a>) {
+        (self.entry, EntryWritten(self.age))
+    }
+}
+
+/// Marks the entry of an [`EntryMut`] written.
+pub(crate) struct EntryWritten<'a>(&'a mut u32);
+
+impl EntryWritten<'_> {
+    /// Marks the entry written (stamped with its leaf's epoch).
+    #[inline]
+    pub(crate) fn mark(self) {
+        *self.0 = 0;
     }
 }
 
@@ -253,6 +290,27 @@ impl<T: Clone + Default> PVec<T> {
     /// [`diff`](Self::diff)). Writing others makes `diff` miss them.
     #[inline]
     pub(crate) fn leaf_mut(&mut self, index: usize, mask: u32) -> Option<&mut Leaf<T>> {
+        let leaf = self.node_mut(index)?;
+        leaf.mark(mask);
+        Some(&mut leaf.entries)
+    }
+
+    /// Mutable access to the entry at `index`, copying shared nodes on the way, but not marked
+    /// written until [`EntryMut::into_mut`]: for a write decided after reading the entry (a
+    /// relink that finds the key already there writes nothing, and `diff` must not see it).
+    #[inline]
+    pub(crate) fn entry_mut(&mut self, index: usize) -> Option<EntryMut<'_, T>> {
+        let (ages, entries) = self.node_mut(index)?.open();
+        let offset = index & LEAF_MASK;
+        Some(EntryMut {
+            age: &mut ages[offset],
+            entry: &mut entries[offset],
+        })
+    }
+
+    /// The leaf node holding `index`, writable: the path copied where a clone shares it.
+    #[inline]
+    fn node_mut(&mut self, index: usize) -> Option<&mut LeafNode<T>> {
         if index >= self.len {
             return None;
         }
@@ -264,11 +322,7 @@ impl<T: Clone + Default> PVec<T> {
                     shift -= BRANCH_BITS;
                     node = Arc::make_mut(children)[(index >> shift) & BRANCH_MASK].as_mut()?;
                 }
-                Node::Leaf(items) => {
-                    let leaf = Arc::make_mut(items);
-                    leaf.mark(mask);
-                    return Some(&mut leaf.entries);
-                }
+                Node::Leaf(items) => return Some(Arc::make_mut(items)),
             }
         }
     }

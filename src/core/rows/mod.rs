@@ -43,6 +43,27 @@ impl<T> Default for Slot<T> {
     }
 }
 
+/// A live row open for writing: see [`Arena::row_mut`].
+pub(crate) struct RowMut<'a, T> {
+    row: &'a mut T,
+    written: pvec::EntryWritten<'a>,
+}
+
+impl<'a, T> RowMut<'a, T> {
+    /// The row as it is.
+    #[inline]
+    pub(crate) fn get(&self) -> &T {
+        self.row
+    }
+
+    /// The row, marked written.
+    #[inline]
+    pub(crate) fn into_mut(self) -> &'a mut T {
+        self.written.mark();
+        self.row
+    }
+}
+
 /// The rows of one table. See the module docs.
 pub(crate) struct Arena<T> {
     slots: PVec<Slot<T>>,
@@ -227,6 +248,21 @@ impl<T: Clone> Arena<T> {
         }
         match self.slots.get_mut(id.slot() as usize)? {
             Slot::Occupied { seq, row } if seq.get() == id.seq() => Some(row),
+            _ => None,
+        }
+    }
+
+    /// [`get_mut`](Self::get_mut), for a change decided after reading the row: the row is
+    /// marked written (for [`diff`](Self::diff)) only by [`RowMut::into_mut`]. O(log n); copies
+    /// the path if a clone shares it, as `get_mut` does.
+    #[inline]
+    pub(crate) fn row_mut(&mut self, id: RawId) -> Option<RowMut<'_, T>> {
+        if !self.lineage.owns(id) {
+            return None;
+        }
+        let (slot, written) = self.slots.entry_mut(id.slot() as usize)?.split();
+        match slot {
+            Slot::Occupied { seq, row } if seq.get() == id.seq() => Some(RowMut { row, written }),
             _ => None,
         }
     }

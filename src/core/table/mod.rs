@@ -408,15 +408,17 @@ impl<T: Model> TableData<T> {
     ) -> Option<bool> {
         let TableData { rows, indexes, log } = self;
         // First: copying storage a snapshot shares runs `Clone`, before anything changes.
-        let row = rows.get_mut(child)?;
+        let entry = rows.row_mut(child)?;
         let index =
             (&mut **indexes.get_mut(pos)? as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()?;
         let fk = index.foreign_key();
-        let held = fk.get(row);
+        let held = fk.get(entry.get());
         if held == key.as_ref() || !holds(held) {
+            // Nothing written: the row is not marked (a diff must not list it).
             return Some(false);
         }
         let previous = held.cloned();
+        let row = entry.into_mut();
         if !fk.set(row, key.clone()) {
             return Some(false);
         }
@@ -487,11 +489,11 @@ impl<T: Model> TableData<T> {
                 return ById::Unproven;
             }
             // Copying storage a snapshot shares runs `Clone`, before this row changes.
-            let Some(row) = rows.get_mut(child) else {
+            let Some(entry) = rows.row_mut(child) else {
                 return ById::MissingChild;
             };
             let fk = index.foreign_key();
-            let held = fk.get(row).and_then(Key::__raw);
+            let held = fk.get(entry.get()).and_then(Key::__raw);
             // A row holding the source's key proves it alive.
             alive |= held == Some(source);
             let new = if link {
@@ -509,6 +511,9 @@ impl<T: Model> TableData<T> {
                 None
             };
             let old = held.and_then(K::__from_raw);
+            // Only now is the row written (and marked: a call that changes nothing leaves
+            // nothing for a diff).
+            let row = entry.into_mut();
             if !fk.set(row, new.clone()) {
                 return ById::Unknown;
             }
