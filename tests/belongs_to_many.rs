@@ -576,3 +576,53 @@ fn a_nullable_junction_key_is_refused_by_name() {
     assert!(!message.contains("Optional.course"), "{message}");
     assert!(db.schema().lines().all(|l| !l.starts_with("assoc")));
 }
+
+mod a {
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct Membership {
+        pub student: relata::Id<super::Student>,
+        pub course: relata::Id<super::Course>,
+    }
+}
+
+mod b {
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct Membership {
+        pub student: relata::Id<super::Student>,
+        pub course: relata::Id<super::Course>,
+    }
+}
+
+// Found by a review: the check that refuses a name given twice from one model refused the
+// names relata builds for two many-to-manys whose junctions share a short name, which the
+// user cannot rename.
+#[test]
+fn two_many_to_manys_through_junctions_of_one_short_name_declare() {
+    let mut db = Db::new();
+    let students = db.create_table::<Student>().unwrap();
+    let courses = db.create_table::<Course>().unwrap();
+    let first = db.create_table::<a::Membership>().unwrap();
+    let second = db.create_table::<b::Membership>().unwrap();
+    let one = db
+        .belongs_to_many(
+            students,
+            courses,
+            first,
+            fk!(a::Membership, student),
+            fk!(a::Membership, course),
+        )
+        .unwrap();
+    let other = db
+        .belongs_to_many(
+            students,
+            courses,
+            second,
+            fk!(b::Membership, student),
+            fk!(b::Membership, course),
+        )
+        .unwrap();
+    let s = students.insert(&mut db, Student { name: "ada" }).unwrap();
+    let c = courses.insert(&mut db, Course { title: "math" }).unwrap();
+    one.add(&mut db, s, c).unwrap();
+    assert!(one.has(&db, s, c).unwrap() && !other.has(&db, s, c).unwrap());
+}

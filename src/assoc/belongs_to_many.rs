@@ -614,7 +614,10 @@ impl Db {
                     })
                 }
             };
-            let cascade = AssocOptions::new().on_delete(OnDelete::Cascade);
+            let cascade = AssocOptions {
+                built_name: true,
+                ..AssocOptions::new().on_delete(OnDelete::Cascade)
+            };
             let source_name = through(t, to_target.name());
             let source_side = db
                 .has_many_with(source, junction, to_source, cascade.name(source_name))?

@@ -66,6 +66,8 @@ pub struct AssocOptions {
     pub(crate) on_delete: Option<OnDelete>,
     pub(crate) on_update: OnUpdate,
     pub(crate) unlink: Option<Unlink>,
+    /// The name is relata's (a many-to-many's sides), not the user's: it may repeat.
+    pub(crate) built_name: bool,
 }
 
 impl AssocOptions {

@@ -139,7 +139,7 @@ impl Core {
             .ok_or_else(|| unknown::<T>("table"))?;
         // A name given twice from one model would make messages ambiguous (Sequelize: "aliased
         // associations must have unique aliases"). Default names may repeat.
-        if let Some(name) = options.name
+        if let Some(name) = options.name.filter(|_| !options.built_name)
             && let Some(other) = self
                 .catalog
                 .assocs
