@@ -93,6 +93,10 @@ use crate::{Db, Result};
 /// | `HasMany<S, J>`, `HasMany<T, J>` | `#[has_many(junction_of = f)]` | `f.junction_rows()` or `f.inverse().junction_rows()`, `f` a `BelongsToMany<S, T, J>` |
 /// | `BelongsTo<J, S>`, `BelongsTo<J, T>` | `#[belongs_to(junction_of = f)]` | the same, then `.inverse()` |
 ///
+/// A junction side finds its end by its model; for a many-to-many of a model with itself
+/// (`BelongsToMany<User, User, Follow>`) it names the junction key it follows:
+/// `#[has_many(junction_of = following, key = followee)]`.
+///
 /// ```
 /// # use relata::{BelongsTo, HasMany, Id, Schema, Table};
 /// # #[derive(Clone)] struct Post;

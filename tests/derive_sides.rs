@@ -180,3 +180,45 @@ fn a_belongs_to_name_names_the_belongs_to_side_as_sequelize_as_does() {
         .unwrap_err();
     assert!(err.to_string().contains("`lead`"), "{err}");
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Member;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Follow {
+    follower: Id<Member>,
+    followee: Id<Member>,
+}
+
+#[derive(Schema, Clone, Copy)]
+struct Social {
+    members: Table<Member>,
+    follows: Table<Follow>,
+    #[belongs_to_many(key = follower, other_key = followee)]
+    following: BelongsToMany<Member, Member, Follow>,
+    #[has_many(junction_of = following, key = follower)]
+    made: HasMany<Member, Follow>,
+    #[has_many(junction_of = following, key = followee)]
+    received: HasMany<Member, Follow>,
+    #[belongs_to(junction_of = following, key = followee)]
+    follow_followee: BelongsTo<Follow, Member>,
+}
+
+// Found by a review: with a model linked to itself, `junction_of` could not tell the two
+// junction keys apart and gave the follower side for both.
+#[test]
+fn the_junction_sides_of_a_model_linked_to_itself_follow_the_key_they_name() {
+    let (mut db, s) = Social::new().unwrap();
+    let (ada, bob) = (
+        s.members.insert(&mut db, Member).unwrap(),
+        s.members.insert(&mut db, Member).unwrap(),
+    );
+    s.following.add(&mut db, ada, bob).unwrap();
+    let [f] = ids(&db, s.made, ada)[..] else {
+        panic!("ada made one follow")
+    };
+    assert!(ids(&db, s.made, bob).is_empty());
+    assert_eq!(ids(&db, s.received, bob), [f]);
+    assert!(ids(&db, s.received, ada).is_empty());
+    assert_eq!(s.follow_followee.get(&db, f).unwrap().unwrap().id(), bob);
+}

@@ -435,7 +435,7 @@ impl Assoc {
 /// other side declared again, as Sequelize declares `hasMany` and `belongsTo`) is an error
 /// that says how to write that side.
 fn keys_declared_once(schema: &Schema, errors: &mut Errors) {
-    let mut first: HashMap<(String, String), (&Ident, bool)> = HashMap::new();
+    let mut first: HashMap<(String, String), (&Ident, &Kind)> = HashMap::new();
     for Handle { field, kind } in &schema.handles {
         let keys: Vec<(&Type, &Ident)> = match kind {
             Kind::Assoc(a) if !a.is_side() => vec![(&a.target, &a.key)],
@@ -446,28 +446,41 @@ fn keys_declared_once(schema: &Schema, errors: &mut Errors) {
             let at = (type_key(model), key.to_string());
             match first.get(&at) {
                 None => {
-                    first.insert(at, (field, matches!(kind, Kind::Many(_))));
+                    first.insert(at, (field, kind));
                 }
-                Some(&(other, many)) => {
-                    let attribute = match kind {
-                        Kind::Assoc(a) => a.kind.attribute(),
-                        _ => "belongs_to_many",
-                    };
-                    let how = match (kind, many) {
-                        (Kind::Assoc(_), true) => {
-                            format!("declare this side as `#[{attribute}(junction_of = {other})]`")
+                Some(&(other, first_kind)) => {
+                    let how = match (kind, first_kind) {
+                        (Kind::Assoc(a), Kind::Many(_)) => format!(
+                            "declare this side as `#[{}(junction_of = {other})]`",
+                            a.kind.attribute()
+                        ),
+                        // A has-one declares its key itself: the belongs-to is its side.
+                        (Kind::Assoc(a), Kind::Assoc(o))
+                            if a.kind == AssocKind::HasOne && o.kind == AssocKind::BelongsTo =>
+                        {
+                            format!(
+                                "keep the key here and declare `{other}` as \
+                                 `#[belongs_to(inverse_of = {field})]`"
+                            )
                         }
-                        (Kind::Assoc(_), false) => {
-                            format!("declare this side as `#[{attribute}(inverse_of = {other})]`")
-                        }
+                        (Kind::Assoc(a), _) => format!(
+                            "declare this side as `#[{}(inverse_of = {other})]`",
+                            a.kind.attribute()
+                        ),
+                        (_, Kind::Assoc(o)) => format!(
+                            "keep the key here and declare `{other}` as \
+                             `#[{}(junction_of = {field})]`",
+                            o.kind.attribute()
+                        ),
                         _ => "a many-to-many needs a junction key of its own".to_string(),
                     };
                     errors.at(
                         key.span(),
                         format!(
-                            "`{}.{key}` is already the foreign key of `{other}`, and a key \
+                            "`{}.{}` is already the foreign key of `{other}`, and a key \
                              carries one association; {how}",
-                            model.to_token_stream().to_string().replace(' ', "")
+                            model.to_token_stream().to_string().replace(' ', ""),
+                            key.unraw()
                         ),
                     );
                 }
@@ -511,7 +524,37 @@ fn side(
         (true, Kind::Many(m), AssocKind::HasMany | AssocKind::BelongsTo)
             if type_key(&a.target) == type_key(&m.junction) =>
         {
-            let from = if type_key(&a.source) == type_key(&m.source) {
+            let own = type_key(&m.source) == type_key(&m.target);
+            let from = if let Some(key) = &a.side_key {
+                if key == &m.key {
+                    quote!(#other)
+                } else if key == &m.other_key {
+                    quote!(#other.inverse())
+                } else {
+                    errors.at(
+                        key.span(),
+                        format!(
+                            "`{}` is not a junction key of `{other}`: its keys are `{}` and `{}`",
+                            key.unraw(),
+                            m.key.unraw(),
+                            m.other_key.unraw()
+                        ),
+                    );
+                    return None;
+                }
+            } else if own {
+                errors.at(
+                    other.span(),
+                    format!(
+                        "`{other}` links `{}` with itself, so say which junction key this side \
+                         follows: `junction_of = {other}, key = {}` or `key = {}`",
+                        m.source.to_token_stream(),
+                        m.key.unraw(),
+                        m.other_key.unraw()
+                    ),
+                );
+                return None;
+            } else if type_key(&a.source) == type_key(&m.source) {
                 quote!(#other)
             } else if type_key(&a.source) == type_key(&m.target) {
                 quote!(#other.inverse())

@@ -81,6 +81,9 @@ pub(crate) struct Assoc {
     pub(crate) inverse_of: Option<Ident>,
     /// `junction_of = <field>`: this handle is a side of that many-to-many's junction.
     pub(crate) junction_of: Option<Ident>,
+    /// With `junction_of`: the junction key this side follows (`key = ..`), which a
+    /// many-to-many of a model with itself needs.
+    pub(crate) side_key: Option<Ident>,
     /// The schema field of a `Unique<S, K>` the key holds, instead of the source's id.
     pub(crate) source_key: Option<Ident>,
     pub(crate) name: Option<LitStr>,
@@ -408,6 +411,7 @@ fn assoc(
         key: Ident::new("key", attr.span()),
         inverse_of: None,
         junction_of: None,
+        side_key: None,
         source_key: None,
         name: None,
         inverse: None,
@@ -466,14 +470,24 @@ fn assoc(
         } else {
             "junction_of"
         };
-        if options > 1 {
+        // A junction side may say which junction key it follows; nothing else.
+        let keyed = a.junction_of.is_some() && key.is_some();
+        if options > 1 + usize::from(keyed) {
+            let but = if a.junction_of.is_some() {
+                " but the junction key it follows (`key = ..`)"
+            } else {
+                ""
+            };
             return Err(syn::Error::new(
                 attr.span(),
                 format!(
                     "`{option} = {other}` takes its key and options from `{other}`: give them \
-                     there, and nothing else here"
+                     there, and nothing else here{but}"
                 ),
             ));
+        }
+        if keyed {
+            a.side_key = key;
         }
         return Ok(Kind::Assoc(a));
     }
