@@ -22,6 +22,10 @@ pub(crate) struct Handle {
     pub(crate) kind: Kind,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per schema field, parsed once at compile time: boxing would buy nothing"
+)]
 pub(crate) enum Kind {
     /// `Table<T>`.
     Table { model: Type },
