@@ -573,16 +573,15 @@ impl Db {
         to_source: ForeignKey<J, Id<S>>,
         to_target: ForeignKey<J, Id<T>>,
     ) -> Result<BelongsToMany<S, T, J>> {
-        let nullable: Vec<&str> = [(to_source.name(), to_source.is_nullable())]
-            .into_iter()
-            .chain([(to_target.name(), to_target.is_nullable())])
-            .filter_map(|(name, nullable)| nullable.then_some(name))
-            .collect();
-        if !nullable.is_empty() {
-            let keys: Vec<String> = nullable
-                .iter()
-                .map(|key| format!("{}.{key}", model_name::<J>()))
-                .collect();
+        let keys: Vec<String> = [
+            (to_source.name(), to_source.is_nullable()),
+            (to_target.name(), to_target.is_nullable()),
+        ]
+        .into_iter()
+        .filter(|&(_, nullable)| nullable)
+        .map(|(key, _)| format!("{}.{key}", model_name::<J>()))
+        .collect();
+        if !keys.is_empty() {
             return Err(Error::Definition {
                 message: format!(
                     "the junction key {} of a many-to-many must not be an Option: a junction row \

@@ -105,18 +105,16 @@ impl<T> LeafNode<T> {
     /// after starting a new epoch if a copy was taken since this one began.
     #[inline]
     fn mark(&mut self, mask: u32) {
-        if *self.copied.get_mut() {
-            self.renew();
-        }
+        let (ages, _) = self.open();
         let mut bits = mask;
         while bits != 0 {
-            self.ages[bits.trailing_zeros() as usize] = 0;
+            ages[bits.trailing_zeros() as usize] = 0;
             bits &= bits - 1;
         }
     }
 
     /// The ages and the entries, to write entries and mark them one by one: starts a new
-    /// epoch first if a copy was taken since this one began (as [`mark`](Self::mark) would).
+    /// epoch first if a copy was taken since this one began.
     #[inline]
     fn open(&mut self) -> (&mut [u32; LEAF], &mut Leaf<T>) {
         if *self.copied.get_mut() {
@@ -280,8 +278,9 @@ impl<T: Clone + Default> PVec<T> {
     /// Mutable access to the entry at `index`, copying shared nodes on the way. O(log₃₂ n).
     #[inline]
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.leaf_mut(index, 1 << (index & LEAF_MASK))
-            .map(|leaf| &mut leaf[index & LEAF_MASK])
+        let (entry, written) = self.entry_mut(index)?.split();
+        written.mark();
+        Some(entry)
     }
 
     /// Mutable access to the leaf holding `index`, copying shared nodes on the way (copying a
@@ -311,6 +310,13 @@ impl<T: Clone + Default> PVec<T> {
     /// The leaf node holding `index`, writable: the path copied where a clone shares it.
     #[inline]
     fn node_mut(&mut self, index: usize) -> Option<&mut LeafNode<T>> {
+        self.leaf_slot(index).map(Arc::make_mut)
+    }
+
+    /// The pointer to the leaf holding `index`, with the branches above it copied where a
+    /// clone shares them (the leaf itself is not copied).
+    #[inline]
+    fn leaf_slot(&mut self, index: usize) -> Option<&mut Arc<LeafNode<T>>> {
         if index >= self.len {
             return None;
         }
@@ -322,7 +328,7 @@ impl<T: Clone + Default> PVec<T> {
                     shift -= BRANCH_BITS;
                     node = Arc::make_mut(children)[(index >> shift) & BRANCH_MASK].as_mut()?;
                 }
-                Node::Leaf(items) => return Some(Arc::make_mut(items)),
+                Node::Leaf(items) => return Some(items),
             }
         }
     }
@@ -359,25 +365,8 @@ impl<T: Clone + Default> PVec<T> {
     /// before writes to it). Copies shared branches on the way (reference-count increments
     /// only: no entry is cloned). O(log₃₂ n).
     pub(crate) fn set_leaf(&mut self, index: usize, leaf: Arc<LeafNode<T>>) {
-        if index >= self.len {
-            return;
-        }
-        let mut node = &mut self.root;
-        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
-        loop {
-            match node {
-                Node::Branch(children) => {
-                    shift -= BRANCH_BITS;
-                    match Arc::make_mut(children)[(index >> shift) & BRANCH_MASK].as_mut() {
-                        Some(child) => node = child,
-                        None => return,
-                    }
-                }
-                Node::Leaf(items) => {
-                    *items = leaf;
-                    return;
-                }
-            }
+        if let Some(slot) = self.leaf_slot(index) {
+            *slot = leaf;
         }
     }
 

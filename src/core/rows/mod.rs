@@ -243,13 +243,7 @@ impl<T: Clone> Arena<T> {
     /// clone shares it, which clones rows: call it before the first change of an operation.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: RawId) -> Option<&mut T> {
-        if !self.lineage.owns(id) {
-            return None;
-        }
-        match self.slots.get_mut(id.slot() as usize)? {
-            Slot::Occupied { seq, row } if seq.get() == id.seq() => Some(row),
-            _ => None,
-        }
+        self.row_mut(id).map(RowMut::into_mut)
     }
 
     /// [`get_mut`](Self::get_mut), for a change decided after reading the row: the row is
