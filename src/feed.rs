@@ -125,9 +125,16 @@ impl Subscribers {
 pub struct Subscription {
     pub(crate) queue: Arc<Queue>,
     /// The current state and its commit number, for resynchronising after a miss (`None` once
-    /// the `SharedDb` is gone).
-    pub(crate) current: Box<dyn Fn() -> Option<(Db, u64)> + Send + Sync>,
+    /// the `SharedDb` is gone), and the `SharedDb` kept alive while they were read: see
+    /// [`KeepAlive`].
+    pub(crate) current: Box<dyn Fn() -> Option<(Db, u64, KeepAlive)> + Send + Sync>,
 }
+
+/// A strong reference to a `SharedDb`'s state, taken by a subscriber while it resynchronises.
+/// It may be the last one (every `SharedDb` handle dropped meanwhile, on another thread), and
+/// dropping the last one closes every queue, locking each: so it is dropped only after the
+/// subscriber let go of its queue's lock, never under it (which deadlocked).
+pub(crate) type KeepAlive = Arc<dyn Send + Sync>;
 
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,36 +145,50 @@ impl std::fmt::Debug for Subscription {
 impl Subscription {
     /// The next item, if one is waiting. Never blocks. O(1).
     pub fn try_recv(&self) -> Option<Feed> {
+        let mut keep = None;
         let mut state = self.queue.state.lock();
-        self.next(&mut state)
+        let feed = self.next(&mut state, &mut keep);
+        drop(state);
+        drop(keep);
+        feed
     }
 
     /// The next item, waiting for one for at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Feed> {
+        let mut keep = None;
         let mut state = self.queue.state.lock();
-        loop {
-            if let Some(feed) = self.next(&mut state) {
-                return Some(feed);
+        let feed = loop {
+            if let Some(feed) = self.next(&mut state, &mut keep) {
+                break Some(feed);
             }
             if self.queue.ready.wait_for(&mut state, timeout).timed_out() {
-                return self.next(&mut state);
+                break self.next(&mut state, &mut keep);
             }
-        }
+        };
+        drop(state);
+        drop(keep);
+        feed
     }
 
     /// The next item, waiting as long as it takes ([`Feed::Closed`] once the `SharedDb` is
     /// dropped and every commit was delivered).
     pub fn recv(&self) -> Feed {
+        let mut keep = None;
         let mut state = self.queue.state.lock();
-        loop {
-            if let Some(feed) = self.next(&mut state) {
-                return feed;
+        let feed = loop {
+            if let Some(feed) = self.next(&mut state, &mut keep) {
+                break feed;
             }
             self.queue.ready.wait(&mut state);
-        }
+        };
+        drop(state);
+        drop(keep);
+        feed
     }
 
-    fn next(&self, state: &mut QueueState) -> Option<Feed> {
+    /// The next item, under the queue's lock; a resynchronisation leaves in `keep` the
+    /// reference that kept the `SharedDb` alive, for the caller to drop after unlocking.
+    fn next(&self, state: &mut QueueState, keep: &mut Option<KeepAlive>) -> Option<Feed> {
         while let Some(changes) = state.changes.pop_front() {
             if changes.commit().unwrap_or(0) > state.seen {
                 state.seen = changes.commit().unwrap_or(state.seen);
@@ -177,12 +198,16 @@ impl Subscription {
         if state.missed {
             // Taken under the queue's lock: the writer offers the next commit only after it.
             // Once the `SharedDb` is gone, its last state.
-            let last = (self.current)().or_else(|| {
-                state
+            let last = match (self.current)() {
+                Some((db, commit, alive)) => {
+                    *keep = Some(alive);
+                    Some((db, commit))
+                }
+                None => state
                     .closed
                     .as_ref()
-                    .map(|(db, commit)| (db.fork(), *commit))
-            });
+                    .map(|(db, commit)| (db.fork(), *commit)),
+            };
             if let Some((snapshot, commit)) = last {
                 state.missed = false;
                 state.seen = commit;

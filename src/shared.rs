@@ -207,8 +207,11 @@ impl SharedDb {
             queue,
             current: Box::new(move || match inner.upgrade() {
                 Some(inner) => {
-                    let current = inner.current.read_recursive();
-                    Some((current.0.fork(), current.1))
+                    let (db, commit) = {
+                        let current = inner.current.read_recursive();
+                        (current.0.fork(), current.1)
+                    };
+                    Some((db, commit, inner as crate::feed::KeepAlive))
                 }
                 None => None,
             }),
@@ -227,6 +230,45 @@ impl std::fmt::Debug for SharedDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a subscriber resynchronising after a miss holds the `SharedDb` alive while
+    /// it reads the current state; when every handle is dropped meanwhile on another thread,
+    /// its reference is the last, and dropping it closes every queue, its own included. It
+    /// was dropped under the queue's lock: `try_recv` deadlocked. The race is forced here by
+    /// a resynchronisation that hands over the last handle.
+    #[test]
+    fn a_resync_holding_the_last_handle_does_not_deadlock() {
+        let mut db = Db::new();
+        let ticks = db.create_table::<u64>().unwrap();
+        let shared = SharedDb::new(db);
+        let mut sub = shared.subscribe(1);
+        for tick in 0..2 {
+            shared.write(|db| ticks.insert(db, tick).map(drop)).unwrap();
+        }
+        let last = parking_lot::Mutex::new(Some(shared));
+        sub.current = Box::new(move || {
+            let shared = last.lock().take()?;
+            let db = shared.snapshot();
+            Some((db, 2, Arc::new(shared) as crate::feed::KeepAlive))
+        });
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let resync = sub.try_recv();
+            let after = sub.try_recv();
+            done.send((resync, after)).unwrap();
+        });
+        let (resync, after) = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("try_recv deadlocked");
+        match resync {
+            Some(crate::Feed::Missed { snapshot, commit }) => {
+                assert_eq!(commit, 2);
+                assert_eq!(ticks.len(&snapshot).unwrap(), 2);
+            }
+            other => panic!("expected a resync, got {other:?}"),
+        }
+        assert!(matches!(after, Some(crate::Feed::Closed { commit: 2 })));
+    }
 
     #[test]
     fn shared_db_is_send_and_sync() {
