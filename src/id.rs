@@ -160,6 +160,18 @@ impl Lineage {
         self.current
     }
 
+    /// The number every row carries, when no row was restored from a save: then an id is
+    /// plain arithmetic on the row's slot and creation number, which loops over rows can hoist
+    /// out (the search of [`id`](Self::id) is a loop the optimiser cannot remove when the id
+    /// goes unused).
+    #[inline]
+    pub(crate) fn single(&self) -> Option<NonZeroU32> {
+        match self.restored {
+            None => Some(self.current),
+            Some(_) => None,
+        }
+    }
+
     /// The restored lineages and their boundaries.
     pub(crate) fn history(&self) -> &[(NonZeroU32, u64)] {
         self.restored.as_deref().unwrap_or(&[])

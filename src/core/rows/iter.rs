@@ -1,6 +1,6 @@
 //! Reading an arena: its rows in storage order, the rows stored out of turn, a row by slot.
 
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 
 use super::{Arena, Slot, member_at, occupied, pvec};
 use crate::id::{Lineage, Member, RawId};
@@ -14,6 +14,7 @@ impl<T: Clone> Arena<T> {
             leaf: &[],
             at: 0,
             base: 0,
+            single: self.lineage.single(),
             lineage: &self.lineage,
         }
     }
@@ -137,10 +138,45 @@ pub(crate) struct Iter<'a, T> {
     leaf: &'a [Slot<T>],
     at: usize,
     base: usize,
+    /// [`Lineage::single`], read once.
+    single: Option<NonZeroU32>,
     lineage: &'a Lineage,
 }
 
 impl<'a, T: Clone> Iter<'a, T> {
+    /// The id of the row of creation number `seq` in slot `slot`.
+    #[inline(always)]
+    fn id(&self, seq: NonZeroU64, slot: usize) -> RawId {
+        match self.single {
+            Some(table) => member_at(seq, slot).in_table(table),
+            None => self.lineage.id(member_at(seq, slot)),
+        }
+    }
+
+    /// [`fold`](Iterator::fold), numbering rows with `id`.
+    #[inline(always)]
+    fn fold_with<B>(
+        self,
+        init: B,
+        mut f: impl FnMut(B, (RawId, &'a T)) -> B,
+        id: impl Fn(Member) -> RawId,
+    ) -> B {
+        let mut fold_leaf = |mut acc: B, base: usize, slots: &'a [Slot<T>]| {
+            for (offset, slot) in slots.iter().enumerate() {
+                if let Slot::Occupied { seq, row } = slot {
+                    acc = f(acc, (id(member_at(*seq, base + offset)), row));
+                }
+            }
+            acc
+        };
+        let rest = self.leaf.get(self.at..).unwrap_or_default();
+        let mut acc = fold_leaf(init, self.base + self.at, rest);
+        for (base, leaf) in self.leaves {
+            acc = fold_leaf(acc, base, leaf);
+        }
+        acc
+    }
+
     /// [`next`](Iterator::next) past vacant slots and across leaves.
     #[inline(never)]
     fn next_slow(&mut self) -> Option<(RawId, &'a T)> {
@@ -150,7 +186,7 @@ impl<'a, T: Clone> Iter<'a, T> {
                     let index = self.base + self.at;
                     self.at += 1;
                     if let Slot::Occupied { seq, row } = slot {
-                        return Some((self.lineage.id(member_at(*seq, index)), row));
+                        return Some((self.id(*seq, index), row));
                     }
                 }
                 None => {
@@ -172,7 +208,7 @@ impl<'a, T: Clone> Iterator for Iter<'a, T> {
         if let Some(Slot::Occupied { seq, row }) = self.leaf.get(self.at) {
             let index = self.base + self.at;
             self.at += 1;
-            return Some((self.lineage.id(member_at(*seq, index)), row));
+            return Some((self.id(*seq, index), row));
         }
         self.next_slow()
     }
@@ -180,24 +216,18 @@ impl<'a, T: Clone> Iterator for Iter<'a, T> {
     /// Internal iteration (`for_each`, `sum`, `fold`, ...): a loop over each leaf's slots,
     /// without the cursor bookkeeping of `next`.
     #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
+    fn fold<B, F>(self, init: B, f: F) -> B
     where
         F: FnMut(B, Self::Item) -> B,
     {
-        let lineage = self.lineage;
-        let mut fold_leaf = |mut acc: B, base: usize, slots: &'a [Slot<T>]| {
-            for (offset, slot) in slots.iter().enumerate() {
-                if let Slot::Occupied { seq, row } = slot {
-                    acc = f(acc, (lineage.id(member_at(*seq, base + offset)), row));
-                }
+        // Two loops: with one lineage number (no row restored from a save), an id the caller
+        // never reads costs nothing.
+        match self.single {
+            Some(table) => self.fold_with(init, f, |member| member.in_table(table)),
+            None => {
+                let lineage = self.lineage;
+                self.fold_with(init, f, |member| lineage.id(member))
             }
-            acc
-        };
-        let rest = self.leaf.get(self.at..).unwrap_or_default();
-        let mut acc = fold_leaf(init, self.base + self.at, rest);
-        for (base, leaf) in self.leaves {
-            acc = fold_leaf(acc, base, leaf);
         }
-        acc
     }
 }

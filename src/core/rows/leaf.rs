@@ -4,7 +4,7 @@
 use triomphe::Arc;
 
 use super::{Arena, Slot, member_at, pvec};
-use crate::id::RawId;
+use crate::id::{Member, RawId};
 
 impl<T: Clone> Arena<T> {
     /// The live rows of the leaf starting at slot `start` that `pick` picks, as a mask of
@@ -15,6 +15,20 @@ impl<T: Clone> Arena<T> {
         start: usize,
         pick: &mut impl FnMut(RawId, &T) -> bool,
     ) -> u64 {
+        // Two loops, as in `Iter::fold`: an id `pick` never reads costs nothing.
+        match self.lineage.single() {
+            Some(table) => self.pick_with(start, pick, |member| member.in_table(table)),
+            None => self.pick_with(start, pick, |member| self.lineage.id(member)),
+        }
+    }
+
+    #[inline(always)]
+    fn pick_with(
+        &self,
+        start: usize,
+        pick: &mut impl FnMut(RawId, &T) -> bool,
+        id: impl Fn(Member) -> RawId,
+    ) -> u64 {
         let Some(leaf) = self.slots.leaf(start) else {
             return 0;
         };
@@ -22,7 +36,7 @@ impl<T: Clone> Arena<T> {
         let mut mask = 0;
         for (offset, slot) in leaf[..end - start].iter().enumerate() {
             if let Slot::Occupied { seq, row } = slot
-                && pick(self.lineage.id(member_at(*seq, start + offset)), row)
+                && pick(id(member_at(*seq, start + offset)), row)
             {
                 mask |= 1 << offset;
             }
@@ -39,16 +53,13 @@ impl<T: Clone> Arena<T> {
         mask: u64,
         f: &mut impl FnMut(RawId, &mut T),
     ) {
-        let lineage = &self.lineage;
-        let Some(leaf) = self.slots.leaf_mut(start, mask as u32) else {
+        let Arena { slots, lineage, .. } = self;
+        let Some(leaf) = slots.leaf_mut(start, mask as u32) else {
             return;
         };
-        for (offset, slot) in leaf.iter_mut().enumerate() {
-            if mask & (1 << offset) != 0
-                && let Slot::Occupied { seq, row } = slot
-            {
-                f(lineage.id(member_at(*seq, start + offset)), row);
-            }
+        match lineage.single() {
+            Some(table) => modify_slots(leaf, start, mask, f, |member| member.in_table(table)),
+            None => modify_slots(leaf, start, mask, f, |member| lineage.id(member)),
         }
     }
 
@@ -68,6 +79,25 @@ impl<T: Clone> Arena<T> {
     /// list and count are not touched). O(log n), no row cloned.
     pub(crate) fn restore_leaf(&mut self, start: usize, saved: SavedLeaf<T>) {
         self.slots.set_leaf(start, saved.0);
+    }
+}
+
+/// [`Arena::modify_in_leaf`] on the slots of the leaf starting at slot `start`, numbering
+/// rows with `id`.
+#[inline(always)]
+fn modify_slots<T>(
+    leaf: &mut pvec::Leaf<Slot<T>>,
+    start: usize,
+    mask: u64,
+    f: &mut impl FnMut(RawId, &mut T),
+    id: impl Fn(Member) -> RawId,
+) {
+    for (offset, slot) in leaf.iter_mut().enumerate() {
+        if mask & (1 << offset) != 0
+            && let Slot::Occupied { seq, row } = slot
+        {
+            f(id(member_at(*seq, start + offset)), row);
+        }
     }
 }
 
