@@ -355,6 +355,16 @@ fn scan(c: &mut Criterion) {
                 assert_eq!(black_box(sum), expected);
             })
         });
+        // The same, as a `for` loop (`Iterator::next` rather than `fold`).
+        g.bench_function("relata_scan_for_loop", |b| {
+            b.iter(|| {
+                let mut sum = 0u64;
+                for r in table.scan(&db).unwrap() {
+                    sum += u64::from(r.hp);
+                }
+                assert_eq!(black_box(sum), expected);
+            })
+        });
         g.bench_function("relata_iter", |b| {
             b.iter(|| {
                 let sum: u64 = table.iter(&db).unwrap().map(|r| u64::from(r.hp)).sum();

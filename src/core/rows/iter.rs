@@ -177,8 +177,11 @@ impl<'a, T: Clone> Iter<'a, T> {
         acc
     }
 
-    /// [`next`](Iterator::next) past vacant slots and across leaves.
-    #[inline(never)]
+    /// [`next`](Iterator::next) past vacant slots and across leaves. Inlined too (the trie
+    /// walk to the next leaf is not): out of line, it took the iterator by reference, which
+    /// kept the cursor in memory rather than registers in the caller's loop (1.6× the
+    /// instructions per row).
+    #[inline]
     fn next_slow(&mut self) -> Option<(RawId, &'a T)> {
         loop {
             match self.leaf.get(self.at) {
@@ -201,8 +204,8 @@ impl<'a, T: Clone> Iter<'a, T> {
 impl<'a, T: Clone> Iterator for Iter<'a, T> {
     type Item = (RawId, &'a T);
 
-    /// The common case, inlined into the caller's loop: the next slot of the current leaf is
-    /// occupied. Vacant slots and the step to the next leaf are out of line.
+    /// The common case first, inlined into the caller's loop: the next slot of the current
+    /// leaf is occupied.
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(Slot::Occupied { seq, row }) = self.leaf.get(self.at) {
