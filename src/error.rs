@@ -314,6 +314,17 @@ impl fmt::Display for Error {
                 field,
                 key,
                 existing,
+            } if existing.same_call() => write!(
+                f,
+                "unique error: {model}.{field} = {key} is already held by {existing}, which \
+                 this same call wrote (undone with it: nothing changed); give each row the \
+                 call writes a value of its own"
+            ),
+            Error::Unique {
+                model,
+                field,
+                key,
+                existing,
             } => write!(
                 f,
                 "unique error: {model}.{field} = {key} is already held by {existing}; \

@@ -361,15 +361,48 @@ impl<T> fmt::Display for Id<T> {
 /// }
 /// # Ok::<(), Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 pub struct RowRef {
     model: &'static str,
     raw: RawId,
+    /// The row got what the error is about earlier in the same failed call (a row inserted,
+    /// or given the value, by that call): undone with it. Only messages read it; it takes no
+    /// part in equality.
+    same_call: bool,
+}
+
+impl PartialEq for RowRef {
+    fn eq(&self, other: &RowRef) -> bool {
+        (self.model, self.raw) == (other.model, other.raw)
+    }
+}
+impl Eq for RowRef {}
+impl std::hash::Hash for RowRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.model, self.raw).hash(state);
+    }
 }
 
 impl RowRef {
     pub(crate) fn new(model: &'static str, raw: RawId) -> Self {
-        RowRef { model, raw }
+        RowRef {
+            model,
+            raw,
+            same_call: false,
+        }
+    }
+
+    /// The same reference, marked as a row the failed call itself wrote (see `same_call`).
+    pub(crate) fn written_by_the_call(self, written: bool) -> Self {
+        RowRef {
+            same_call: written,
+            ..self
+        }
+    }
+
+    /// Whether the failed call itself wrote this row what the error is about.
+    pub(crate) fn same_call(&self) -> bool {
+        self.same_call
     }
 
     pub(crate) fn of<T>(id: Id<T>) -> Self {

@@ -352,3 +352,17 @@ fn relinking_respects_a_unique_attribute_on_the_foreign_key() {
     assert!(owns.add(&mut db, ada, b).unwrap(), "free again");
     db.check_integrity().unwrap();
 }
+
+/// Two targets one call gives the same source: the clash names the first, as written by that
+/// call (it is not kept).
+#[test]
+fn two_targets_for_one_source_in_one_call_name_the_first_as_that_calls() {
+    let mut w = world();
+    let user = w.users.insert(&mut w.db, User).unwrap();
+    let rows = [Passport { owner: user }, Passport { owner: user }];
+    let e = w.passports.insert_many(&mut w.db, rows).unwrap_err();
+    assert!(matches!(e, Error::Unique { field: "owner", .. }), "{e:?}");
+    assert!(e.to_string().contains("which this same call wrote"), "{e}");
+    assert_eq!(w.passports.len(&w.db).unwrap(), 0);
+    assert_eq!(w.passport.get(&w.db, user).unwrap().map(|r| r.id()), None);
+}

@@ -479,3 +479,56 @@ fn a_row_renamed_and_moved_away_from_its_own_old_key_keeps_its_new_parent() {
     assert_eq!(t.under(0), [b]);
     t.db.check_integrity().unwrap();
 }
+
+/// A unique clash between two rows of one call names the row the call wrote first, and says
+/// so: that row is not kept (the call is undone), so "change it first" would be no advice.
+/// A clash with a row already there keeps naming that row.
+#[test]
+fn a_unique_clash_within_one_call_says_the_row_came_from_that_call() {
+    let mut w = world();
+    let before = hp(&w);
+    let rows = [100, 100].map(|tag| Unit {
+        squad: w.a,
+        hp: 1,
+        tag,
+    });
+    let e = w.units.insert_many(&mut w.db, rows).unwrap_err();
+    let Error::Unique { existing, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        w.units.scan(&w.db).unwrap().all(|u| !existing.is(u.id())),
+        "{e}"
+    );
+    let message = e.to_string();
+    assert!(message.contains("which this same call wrote"), "{message}");
+    assert!(!message.contains("first"), "{message}");
+    assert_eq!(hp(&w), before);
+
+    // Two rows the same update gives one value: the first holds it when the second is checked.
+    let e = w
+        .units
+        .modify_where(&mut w.db, |u| u.tag >= 38, |u| u.tag = 1000)
+        .unwrap_err();
+    assert!(e.to_string().contains("which this same call wrote"), "{e}");
+    assert_eq!(w.by_tag.find(&w.db, &1000).unwrap().map(|r| r.id()), None);
+
+    // A clash with a row that was there before: that row, and what to do about it.
+    let held = w.by_tag.find(&w.db, &5).unwrap().unwrap().id();
+    let rows = [200, 5].map(|tag| Unit {
+        squad: w.a,
+        hp: 1,
+        tag,
+    });
+    let e = w.units.insert_many(&mut w.db, rows).unwrap_err();
+    assert!(
+        matches!(&e, Error::Unique { existing, .. } if existing.is(held)),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with(&format!("choose another value or change {held:?} first")),
+        "{e}"
+    );
+    assert_eq!(hp(&w), before);
+}

@@ -382,14 +382,26 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
             && let Some(holder) = self.bucket(key).and_then(|b| b.iter().next())
             && Some(holder) != id.map(|id| id.member())
         {
-            return Err(Error::Unique {
-                model: model_name::<T>(),
-                field: self.fk.name,
-                key: format!("{key:?}"),
-                existing: RowRef::new(model_name::<T>(), self.table.id(holder)),
-            });
+            return Err(self.taken(key, holder));
         }
         Ok(())
+    }
+
+    /// The `Unique` error for `key`, held by `holder` (cold: only a refused write gets here).
+    #[cold]
+    fn taken(&self, key: &K, holder: Member) -> Error {
+        // The log holds this operation's changes: did it give the holder the key?
+        let same_call = self
+            .log
+            .iter()
+            .any(|l| matches!(l, Logged::Added(k, m) if *m == holder && k == key));
+        Error::Unique {
+            model: model_name::<T>(),
+            field: self.fk.name,
+            key: format!("{key:?}"),
+            existing: RowRef::new(model_name::<T>(), self.table.id(holder))
+                .written_by_the_call(same_call),
+        }
     }
 
     /// Moves row `child` from `old` to `new` in this index (a relink that wrote the key in
@@ -478,12 +490,7 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
                 .bucket(key)
                 .and_then(|b| b.iter().find(|&m| m != id.member()))
         {
-            return Err(Error::Unique {
-                model: model_name::<T>(),
-                field: self.fk.name,
-                key: format!("{key:?}"),
-                existing: RowRef::new(model_name::<T>(), self.table.id(other)),
-            });
+            return Err(self.taken(key, other));
         }
         Ok(())
     }

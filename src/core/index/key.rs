@@ -275,12 +275,20 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
             return Ok(());
         }
         match map.get(&*key) {
-            Some(&holder) if Some(holder) != id.map(|id| id.member()) => Err(Error::Unique {
-                model: model_name::<T>(),
-                field: self.name,
-                key: format!("{:?}", &*key),
-                existing: RowRef::new(model_name::<T>(), self.table.id(holder)),
-            }),
+            Some(&holder) if Some(holder) != id.map(|id| id.member()) => {
+                // The log holds this operation's changes: did it give the holder the key?
+                let same_call = self
+                    .log
+                    .iter()
+                    .any(|l| matches!(l, Logged::Added(k, m) if *m == holder && *k == *key));
+                Err(Error::Unique {
+                    model: model_name::<T>(),
+                    field: self.name,
+                    key: format!("{:?}", &*key),
+                    existing: RowRef::new(model_name::<T>(), self.table.id(holder))
+                        .written_by_the_call(same_call),
+                })
+            }
             _ => Ok(()),
         }
     }
