@@ -48,25 +48,27 @@ impl<'q, T> Query<'q, T> {
         Self::default()
     }
 
-    /// Keep only rows for which `predicate` holds.
+    /// Keep only rows for which `predicate` holds. O(1) here; running the query calls it once
+    /// per row read.
     pub fn filter(mut self, predicate: impl Fn(&Row<'_, T>) -> bool + 'q) -> Self {
         self.filter = Some(Box::new(predicate));
         self
     }
 
-    /// Sort by `compare` (stable: ties keep creation order).
+    /// Sort by `compare` (stable: ties keep creation order). O(1) here; running the query
+    /// sorts the rows kept: O(k log k) for k rows.
     pub fn order_by(mut self, compare: impl Fn(&Row<'_, T>, &Row<'_, T>) -> Ordering + 'q) -> Self {
         self.order = Some(Box::new(compare));
         self
     }
 
-    /// At most `n` rows (per source, for batched reads).
+    /// At most `n` rows (per source, for batched reads). O(1).
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
         self
     }
 
-    /// Skip the first `n` rows.
+    /// Skip the first `n` rows. O(1) here; running the query still reads the rows skipped.
     pub fn offset(mut self, n: usize) -> Self {
         self.offset = n;
         self

@@ -83,7 +83,7 @@ impl Report {
         self.deletion.nulled.iter().any(|n| n.row == id.raw)
     }
 
-    /// Every row deleted, in order, named by model and creation number.
+    /// Every row deleted, in order, named by model and creation number. O(1) per row.
     pub fn deleted_rows(&self) -> impl Iterator<Item = RowRef> + '_ {
         self.deletion
             .deleted
@@ -91,7 +91,7 @@ impl Report {
             .map(|&(_, model, id)| RowRef::new(model, id))
     }
 
-    /// Every row whose foreign key was set to null, with that key's field.
+    /// Every row whose foreign key was set to null, with that key's field. O(1) per row.
     pub fn nulled_rows(&self) -> impl Iterator<Item = (RowRef, &'static str)> + '_ {
         self.deletion
             .nulled

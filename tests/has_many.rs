@@ -580,6 +580,11 @@ fn set_null_on_a_non_null_key_is_rejected_at_declaration() {
         )
         .unwrap_err();
     assert!(matches!(err, Error::Definition { .. }));
+    // Both say what to do instead.
+    let message = err.to_string();
+    assert!(message.contains("Review.post"), "{message}");
+    assert!(message.contains("make the field an Option"), "{message}");
+    assert!(message.contains("Unlink::Reject"), "{message}");
 }
 
 #[test]

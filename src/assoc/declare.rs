@@ -79,7 +79,8 @@ impl Db {
     /// Declares a has-many association whose foreign key holds a unique key of the source (its
     /// *source key*, e.g. a post's slug) instead of its id. Changing that key on a source row
     /// applies the on-update action (default `Cascade`: children follow, and so do their own
-    /// children when the followed key is itself a source key).
+    /// children when the followed key is itself a source key). O(n log n) for the n target
+    /// rows already there, as [`has_many`](Db::has_many).
     ///
     /// ```
     /// use relata::{AssocOptions, Db, field, fk};

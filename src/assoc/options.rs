@@ -76,33 +76,33 @@ impl AssocOptions {
         Self::default()
     }
 
-    /// The association's name, used in messages (default: the target model's name).
+    /// The association's name, used in messages (default: the target model's name). O(1).
     pub fn name(mut self, name: &'static str) -> Self {
         self.name = Some(name);
         self
     }
 
     /// The inverse association's name (Sequelize `inverse: { as }`; default: the foreign-key
-    /// field's name).
+    /// field's name). O(1).
     pub fn inverse(mut self, name: &'static str) -> Self {
         self.inverse = Some(name);
         self
     }
 
-    /// The on-delete action (default: `SetNull` for nullable keys, `Cascade` otherwise).
+    /// The on-delete action (default: `SetNull` for nullable keys, `Cascade` otherwise). O(1).
     pub fn on_delete(mut self, action: OnDelete) -> Self {
         self.on_delete = Some(action);
         self
     }
 
-    /// The on-update action for attribute source keys (default `Cascade`).
+    /// The on-update action for attribute source keys (default `Cascade`). O(1).
     pub fn on_update(mut self, action: OnUpdate) -> Self {
         self.on_update = action;
         self
     }
 
     /// The unlink policy of `set` and `remove` (default: `Nullify` for nullable keys, `Reject`
-    /// otherwise).
+    /// otherwise). O(1).
     pub fn unlink(mut self, policy: Unlink) -> Self {
         self.unlink = Some(policy);
         self

@@ -216,7 +216,9 @@ impl Core {
         });
         if unlink == Unlink::Nullify && !nullable {
             return Err(definition(format!(
-                "the Nullify unlink policy needs a nullable foreign key, but {target_model}.{} is not an Option",
+                "the Nullify unlink policy needs a nullable foreign key, but {target_model}.{} is \
+                 not an Option; make the field an Option, or choose Unlink::Reject (unlinking is \
+                 refused) or Unlink::Delete (an unlinked row is deleted)",
                 fk.name
             )));
         }
