@@ -366,3 +366,28 @@ fn two_targets_for_one_source_in_one_call_name_the_first_as_that_calls() {
     assert_eq!(w.passports.len(&w.db).unwrap(), 0);
     assert_eq!(w.passport.get(&w.db, user).unwrap().map(|r| r.id()), None);
 }
+
+/// Declaring a has-one over targets that already share a source names one of them as the row
+/// to change (the declaration wrote neither).
+#[test]
+fn declaring_a_has_one_over_shared_sources_names_a_row_to_change() {
+    let mut db = Db::new();
+    let users: Table<User> = db.create_table().unwrap();
+    let passports: Table<Passport> = db.create_table().unwrap();
+    let user = users.insert(&mut db, User).unwrap();
+    let first = passports.insert(&mut db, Passport { owner: user }).unwrap();
+    passports.insert(&mut db, Passport { owner: user }).unwrap();
+    let e = db
+        .has_one(users, passports, fk!(Passport, owner))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Unique { existing, .. } if existing.is(first)),
+        "{e:?}"
+    );
+    let message = e.to_string();
+    assert!(!message.contains("same call"), "{message}");
+    assert!(
+        message.ends_with(&format!("change {first:?} first")),
+        "{message}"
+    );
+}

@@ -532,3 +532,22 @@ fn a_unique_clash_within_one_call_says_the_row_came_from_that_call() {
     );
     assert_eq!(hp(&w), before);
 }
+
+/// Declaring a unique index over rows that already clash names the row holding the value as
+/// one to change: the declaration wrote neither (regression: the index's log of the rows it
+/// had indexed so far made the message say the call wrote it).
+#[test]
+fn declaring_a_unique_index_over_clashing_rows_names_a_row_to_change() {
+    let mut w = world();
+    let e = w.db.unique(w.units, field!(Unit, hp)).unwrap_err();
+    let Error::Unique { existing, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        w.units.scan(&w.db).unwrap().any(|u| existing.is(u.id())),
+        "{e}"
+    );
+    let message = e.to_string();
+    assert!(!message.contains("same call"), "{message}");
+    assert!(message.ends_with("first"), "{message}");
+}

@@ -111,8 +111,10 @@ impl Core {
         for (id, row) in by_creation(data) {
             index.check(self, Some(id), None, row)?;
             index.insert(id.member(), row);
+            // Nothing to undo (a failed declaration drops the index), and the log must not
+            // make a clash between two stored rows read as one with a row this call wrote.
+            index.commit();
         }
-        index.commit();
         let kind = if unique { "unique" } else { "index" };
         self.push_index(at, Box::new(index), span, format!("{kind} {name}"))
     }
@@ -241,8 +243,9 @@ impl Core {
         for (id, row) in by_creation(data) {
             index.check(self, Some(id), None, row)?;
             index.insert(id.member(), row);
+            // As in `add_key_index`: rows already stored, none written by this call.
+            index.commit();
         }
-        index.commit();
         let decl = declaration().ok_or_else(exhausted::<T>)?;
         let at = self.push_index(target, Box::new(index), fk.span, format!("key {}", fk.name))?;
         let catalog = Arc::make_mut(&mut self.catalog);

@@ -150,8 +150,9 @@ impl<T: Model> ErasedTable for TableData<T> {
             for &(id, row) in &by_creation {
                 index.check(core, Some(id), None, row)?;
                 index.insert(id.member(), row);
+                // Rows loaded, none written by a call: see `Core::add_key_index`.
+                index.commit();
             }
-            index.commit();
         }
         Ok(())
     }
