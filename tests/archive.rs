@@ -1120,6 +1120,17 @@ fn every_read_of_a_whole_table_gives_each_row_its_own_id_after_a_load() {
             .unwrap()
             .any(|row| row.id() == fresh && row.name == "fresh")
     );
+    // Set-based writes number the rows they change the same way: every unit moved to one
+    // team through `modify_where`, restored rows and the new one alike, and the index follows.
+    let moved = h
+        .units
+        .modify_where(&mut loaded, |u| u.hp > 0, |u| u.team = Some(teams[1]))
+        .unwrap();
+    assert_eq!(moved, h.units.len(&loaded).unwrap());
+    assert_eq!(h.roster.count(&loaded, teams[1]).unwrap(), moved);
+    assert_eq!(h.roster.count(&loaded, teams[0]).unwrap(), 0);
+    assert!(h.roster.has(&loaded, teams[1], fresh).unwrap());
+    loaded.check_integrity().unwrap();
     // The ids of rows read before the load are the loaded rows' ids.
     let saved: Vec<_> = g.units.scan(&db).unwrap().map(|r| r.id()).collect();
     for id in saved {
