@@ -143,7 +143,11 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The next item, if one is waiting. Never blocks. O(1).
+    /// The next item, if one is waiting. Never waits for a commit (a writer holds the queue's
+    /// lock only to queue a change set). O(1); a resynchronisation forks the current state,
+    /// O(1) too. If the `SharedDb`'s last handle is dropped on another thread during a
+    /// resynchronisation, this call is left to close the feed of every subscriber: O(s) for
+    /// s subscribers, once.
     pub fn try_recv(&self) -> Option<Feed> {
         let mut keep = None;
         let mut state = self.queue.state.lock();
@@ -153,7 +157,8 @@ impl Subscription {
         feed
     }
 
-    /// The next item, waiting for one for at most `timeout`.
+    /// The next item, waiting for one for at most `timeout`. Costs as
+    /// [`try_recv`](Self::try_recv) once an item is there.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Feed> {
         let mut keep = None;
         let mut state = self.queue.state.lock();
@@ -171,7 +176,8 @@ impl Subscription {
     }
 
     /// The next item, waiting as long as it takes ([`Feed::Closed`] once the `SharedDb` is
-    /// dropped and every commit was delivered).
+    /// dropped and every commit was delivered). Costs as [`try_recv`](Self::try_recv) once an
+    /// item is there.
     pub fn recv(&self) -> Feed {
         let mut keep = None;
         let mut state = self.queue.state.lock();
