@@ -112,7 +112,7 @@ pub struct LinkChanges<S, T> {
 }
 
 impl<S, T> LinkChanges<S, T> {
-    /// Whether no link changed.
+    /// Whether no link changed. O(1).
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty()
     }
@@ -179,6 +179,29 @@ impl ChangeSet {
             after,
             commit,
         }
+    }
+
+    /// Whether nothing changed: both states declare the same tables and hold the same rows,
+    /// none of them written in between, so [`apply_to`](ChangeSet::apply_to) would write
+    /// nothing (a row inserted and deleted in between is in neither state). A row written with the value it had (a write undone by writing the old value
+    /// back) counts as a change, as in `apply_to`; writes rolled back (a failed call, a
+    /// transaction or savepoint rolled back) do not. A feed subscriber can skip such commits.
+    /// O(changes) when one state derives from the other, as every change set does.
+    ///
+    /// ```
+    /// # use relata::Db;
+    /// #[derive(Clone)]
+    /// struct Tick(u64);
+    /// let mut db = Db::new();
+    /// let ticks = db.create_table::<Tick>()?;
+    /// let before = db.fork();
+    /// assert!(db.changes_since(&before).is_empty());
+    /// ticks.insert(&mut db, Tick(1))?;
+    /// assert!(!db.changes_since(&before).is_empty());
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.before.core.same_rows(&self.after.core)
     }
 
     /// The earlier state. O(1).

@@ -828,3 +828,81 @@ fn a_change_set_lists_the_pairs_a_many_to_many_linked_and_unlinked() {
     );
     assert!(db.changes_since(&db).pairs(takes).unwrap().is_empty());
 }
+
+/// `is_empty`: nothing to apply. Failed calls, rolled-back transactions, link calls that
+/// change nothing and rows inserted then deleted leave a change set empty; a write, even of an
+/// equal value, or a table declared in between, does not.
+#[test]
+fn a_change_set_is_empty_exactly_when_nothing_was_written() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let c = b.post_comments.create(&mut b.db, p, comment("c")).unwrap();
+    let before = b.db.fork();
+    assert!(b.db.changes_since(&before).is_empty());
+
+    // A failed call and a rolled-back transaction.
+    let missing = b.comments.insert(&mut b.db, comment("gone")).unwrap();
+    let after_insert = b.db.fork();
+    b.comments.delete(&mut b.db, missing).unwrap();
+    assert!(
+        b.comments
+            .modify(&mut b.db, missing, |c| c.text.clear())
+            .is_err()
+    );
+    let undone: Result<(), Error> = b.db.transaction(|db| {
+        b.posts.modify(db, p, |p| p.title.push('!'))?;
+        Err(Error::Definition {
+            message: "roll back".into(),
+        })
+    });
+    assert!(undone.is_err());
+    // A link call that finds the link there.
+    b.post_comments.add(&mut b.db, p, c).unwrap();
+    // A row inserted and deleted in between is in neither state: nothing to apply.
+    assert!(b.db.changes_since(&before).is_empty());
+    assert!(
+        !b.db.changes_since(&after_insert).is_empty(),
+        "a row was deleted"
+    );
+    let quiet = b.db.fork();
+    assert!(
+        b.comments
+            .modify(&mut b.db, missing, |c| c.text.clear())
+            .is_err()
+    );
+    b.post_comments.add(&mut b.db, p, c).unwrap();
+    assert!(b.db.changes_since(&quiet).is_empty());
+
+    // A write of the value the row had counts: apply_to would write it.
+    b.posts.modify(&mut b.db, p, |_| {}).unwrap();
+    let changes = b.db.changes_since(&quiet);
+    assert!(!changes.is_empty());
+    assert!(changes.table(b.posts).unwrap().is_empty());
+
+    // A table declared in between.
+    let quiet = b.db.fork();
+    b.db.create_table::<u32>().unwrap();
+    assert!(!b.db.changes_since(&quiet).is_empty());
+}
+
+/// A `SharedDb` write that changes nothing still publishes its commit, with an empty change
+/// set a subscriber can skip.
+#[test]
+fn a_write_that_changes_nothing_feeds_an_empty_change_set() {
+    let b = blog();
+    let (posts, comments) = (b.posts, b.comments);
+    let shared = SharedDb::new(b.db);
+    let feed = shared.subscribe(4);
+    shared.write(|db| posts.len(db).map(drop)).unwrap();
+    shared
+        .write(|db| comments.insert(db, comment("x")).map(drop))
+        .unwrap();
+    let mut empty = Vec::new();
+    for _ in 0..2 {
+        match feed.recv_timeout(Duration::from_secs(5)) {
+            Some(Feed::Changes(changes)) => empty.push(changes.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(empty, [true, false]);
+}

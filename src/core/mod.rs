@@ -234,6 +234,23 @@ impl Core {
         Write::new(self)
     }
 
+    /// Whether `other` declares the same tables and holds the same rows, none written between
+    /// the two states. O(changes) when one derives from the other.
+    pub(crate) fn same_rows(&self, other: &Core) -> bool {
+        self.catalog.tables.len() == other.catalog.tables.len()
+            && self
+                .catalog
+                .tables
+                .iter()
+                .zip(&other.catalog.tables)
+                .all(|(a, b)| a.decl == b.decl)
+            && self
+                .tables
+                .iter()
+                .zip(other.tables.iter())
+                .all(|(a, b)| !a.rows_differ(&**b))
+    }
+
     /// Recomputes every index from the rows and compares it with the maintained one; checks
     /// that no foreign key dangles. O(n log n).
     pub(crate) fn check_integrity(&self) -> Result<(), IntegrityError> {

@@ -52,6 +52,10 @@ pub(crate) trait ErasedTable: Any + Send + Sync + Restore {
         foreign: bool,
     ) -> crate::Result<()>;
     fn verify(&self, core: &Core) -> Result<(), String>;
+    /// Whether some row is in one of `self` and `other` (another state of this table) and not
+    /// the other, or was written between them (a table of another row type always differs). O(changes) when one
+    /// state derives from the other.
+    fn rows_differ(&self, other: &dyn ErasedTable) -> bool;
 }
 
 impl Clone for Box<dyn ErasedTable> {
@@ -169,6 +173,15 @@ impl<T: Model> ErasedTable for TableData<T> {
             index.check_displaced(&self.rows)?;
         }
         Ok(())
+    }
+
+    fn rows_differ(&self, other: &dyn ErasedTable) -> bool {
+        let Some(other) = (other as &dyn Any).downcast_ref::<TableData<T>>() else {
+            return true;
+        };
+        let mut differ = false;
+        self.rows.diff(&other.rows, &mut |_| differ = true);
+        differ
     }
 
     fn verify(&self, core: &Core) -> Result<(), String> {
