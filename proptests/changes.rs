@@ -86,6 +86,17 @@ fn check_links<S: Tab, T: Tab>(
 /// Properties (a) and (b) for `before` → `after` (states `b`, `a`).
 fn check_diff(s: &Schema, ids: &Ids, before: &Db, b: &State, after: &Db, a: &State) {
     let cs = after.changes_since(before);
+    // `is_empty` is exact up to rows written with an equal value (they count as changes): a
+    // state that differs is never empty, and an empty change set joins equal states.
+    if b != a {
+        assert!(
+            !cs.is_empty(),
+            "the states differ, yet the change set is empty"
+        );
+    }
+    if cs.is_empty() {
+        assert_eq!(b, a, "an empty change set between different states");
+    }
     assert_eq!(
         listed_rows(&cs, s.teams),
         expected_rows(&b.teams, &a.teams),
@@ -194,6 +205,7 @@ fn check_diff(s: &Schema, ids: &Ids, before: &Db, b: &State, after: &Db, a: &Sta
 /// `x.changes_since(&x)` is empty and applies as nothing.
 fn check_self(s: &Schema, db: &Db, state: &State) {
     let cs = db.changes_since(db);
+    assert!(cs.is_empty());
     assert!(cs.table(s.teams).unwrap().is_empty() && cs.table(s.players).unwrap().is_empty());
     assert!(cs.table(s.badges).unwrap().is_empty() && cs.table(s.fans).unwrap().is_empty());
     assert!(cs.links(s.roster).unwrap().is_empty() && cs.links(s.mentees).unwrap().is_empty());
