@@ -183,9 +183,10 @@ impl ChangeSet {
 
     /// Whether nothing changed: both states declare the same tables and hold the same rows,
     /// none of them written in between, so [`apply_to`](ChangeSet::apply_to) would write
-    /// nothing (a row inserted and deleted in between is in neither state). A row written with the value it had (a write undone by writing the old value
-    /// back) counts as a change, as in `apply_to`; writes rolled back (a failed call, a
-    /// transaction or savepoint rolled back) do not. A feed subscriber can skip such commits.
+    /// nothing (a row inserted and deleted in between is in neither state). A row written with
+    /// the value it had (a write undone by writing the old value back) counts as a change, as
+    /// in `apply_to`; writes rolled back (a failed call, a transaction or savepoint rolled
+    /// back) do not. A feed subscriber can skip such commits.
     /// O(changes) when one state derives from the other, as every change set does.
     ///
     /// ```
@@ -410,8 +411,8 @@ impl ChangeSet {
     /// the save was taken), which would lose their ids.
     ///
     /// Returns how many rows it wrote: those [`table`](ChangeSet::table) lists, plus those
-    /// written with an equal value and those rewritten neighbours. O(changes) when the states share storage; O(rows) more for a
-    /// table that continues a load's lineage.
+    /// written with an equal value and those rewritten neighbours. O(changes) when the states
+    /// share storage; O(rows) more for a table that continues a load's lineage.
     pub fn apply_to(&self, db: &mut Db) -> Result<usize> {
         let mut w = db.core.write();
         let changed = w.apply_changes(&self.before.core, &self.after.core)?;

@@ -46,6 +46,14 @@ fn archive() -> Archive<impl Tables> {
     Archive::new().table::<Team>().table::<Unit>()
 }
 
+/// A fresh database with the game's schema, loaded from `json`.
+fn loaded(json: &str) -> (Db, Game) {
+    let mut db = Db::new();
+    let g = declare(&mut db);
+    archive().load_json(&mut db, json).unwrap();
+    (db, g)
+}
+
 fn unit(team: Id<Team>, name: &str, hp: u32) -> Unit {
     Unit {
         team: Some(team),
@@ -107,9 +115,7 @@ fn contents(db: &Db, g: &Game) -> Contents {
 fn a_loaded_database_has_the_same_rows_under_the_same_ids() {
     let (db, g, teams, units) = game();
     let json = archive().to_json(&db).unwrap();
-    let mut loaded = Db::new();
-    let h = declare(&mut loaded);
-    archive().load_json(&mut loaded, &json).unwrap();
+    let (loaded, h) = loaded(&json);
     assert_eq!(contents(&loaded, &h), contents(&db, &g));
     for &id in &units {
         assert_eq!(
@@ -129,9 +135,7 @@ fn a_loaded_database_has_the_same_rows_under_the_same_ids() {
 fn rows_inserted_after_a_load_never_reuse_an_id() {
     let (mut db, g, teams, units) = game();
     let json = archive().to_json(&db).unwrap();
-    let mut loaded = Db::new();
-    let h = declare(&mut loaded);
-    archive().load_json(&mut loaded, &json).unwrap();
+    let (mut loaded, h) = loaded(&json);
     let fresh = h
         .units
         .insert(&mut loaded, unit(teams[0], "new", 5))
@@ -175,9 +179,7 @@ fn from_elsewhere(json: &str) -> String {
 fn an_archive_from_another_process_keeps_its_links_but_not_this_process_ids() {
     let (db, g, teams, units) = game();
     let json = from_elsewhere(&archive().to_json(&db).unwrap());
-    let mut loaded = Db::new();
-    let h = declare(&mut loaded);
-    archive().load_json(&mut loaded, &json).unwrap();
+    let (loaded, h) = loaded(&json);
     // Ids of this process's database do not name the loaded rows...
     assert!(!h.units.contains(&loaded, units[0]).unwrap());
     assert!(!h.teams.contains(&loaded, teams[0]).unwrap());
@@ -1082,9 +1084,7 @@ fn a_change_set_that_spans_a_load_and_fails_its_checks_gives_the_lineage_back() 
 fn every_read_of_a_whole_table_gives_each_row_its_own_id_after_a_load() {
     let (db, g, teams, _) = game();
     let json = archive().to_json(&db).unwrap();
-    let mut loaded = Db::new();
-    let h = declare(&mut loaded);
-    archive().load_json(&mut loaded, &json).unwrap();
+    let (mut loaded, h) = loaded(&json);
     let fresh = h
         .units
         .insert(&mut loaded, unit(teams[0], "fresh", 7))

@@ -234,9 +234,9 @@ impl Core {
         Write::new(self)
     }
 
-    /// Whether `other` declares the same tables and holds the same rows, none written between
-    /// the two states. O(changes) when one derives from the other.
-    pub(crate) fn same_rows(&self, other: &Core) -> bool {
+    /// Whether `other` declares the same tables (the same declarations, in the same places).
+    /// O(tables).
+    pub(crate) fn same_tables(&self, other: &Core) -> bool {
         self.catalog.tables.len() == other.catalog.tables.len()
             && self
                 .catalog
@@ -244,6 +244,12 @@ impl Core {
                 .iter()
                 .zip(&other.catalog.tables)
                 .all(|(a, b)| a.decl == b.decl)
+    }
+
+    /// Whether `other` declares the same tables and holds the same rows, none written between
+    /// the two states. O(changes) when one derives from the other.
+    pub(crate) fn same_rows(&self, other: &Core) -> bool {
+        self.same_tables(other)
             && self
                 .tables
                 .iter()

@@ -390,17 +390,12 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
     /// The `Unique` error for `key`, held by `holder` (cold: only a refused write gets here).
     #[cold]
     fn taken(&self, key: &K, holder: Member) -> Error {
-        // The log holds this operation's changes: did it give the holder the key?
-        let same_call = self
-            .log
-            .iter()
-            .any(|l| matches!(l, Logged::Added(k, m) if *m == holder && k == key));
         Error::Unique {
             model: model_name::<T>(),
             field: self.fk.name,
             key: format!("{key:?}"),
             existing: RowRef::new(model_name::<T>(), self.table.id(holder))
-                .written_by_the_call(same_call),
+                .written_by_the_call(super::gave(&self.log, key, holder)),
         }
     }
 

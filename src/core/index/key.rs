@@ -242,12 +242,14 @@ impl<T: crate::Model, K: Key> KeyIndex<T, K> {
         self.log.push(Logged::Added(key, id));
     }
 
+    #[cold]
     fn conflict(&self, key: &K, existing: Member) -> Error {
         Error::Unique {
             model: model_name::<T>(),
             field: self.name,
             key: format!("{key:?}"),
-            existing: RowRef::new(model_name::<T>(), self.table.id(existing)),
+            existing: RowRef::new(model_name::<T>(), self.table.id(existing))
+                .written_by_the_call(super::gave(&self.log, key, existing)),
         }
     }
 
@@ -276,18 +278,7 @@ impl<T: crate::Model, K: Key> RowIndex<T> for KeyIndex<T, K> {
         }
         match map.get(&*key) {
             Some(&holder) if Some(holder) != id.map(|id| id.member()) => {
-                // The log holds this operation's changes: did it give the holder the key?
-                let same_call = self
-                    .log
-                    .iter()
-                    .any(|l| matches!(l, Logged::Added(k, m) if *m == holder && *k == *key));
-                Err(Error::Unique {
-                    model: model_name::<T>(),
-                    field: self.name,
-                    key: format!("{:?}", &*key),
-                    existing: RowRef::new(model_name::<T>(), self.table.id(holder))
-                        .written_by_the_call(same_call),
-                })
+                Err(self.conflict(&key, holder))
             }
             _ => Ok(()),
         }

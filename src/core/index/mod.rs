@@ -81,6 +81,14 @@ impl<T: 'static> Clone for Box<dyn RowIndex<T>> {
     }
 }
 
+/// Whether `log` (an index's changes in the current operation) gave `key` to row `holder`:
+/// a clash with it is a clash within the failed call, which says so (`RowRef::same_call`).
+/// O(log length); only refused writes ask.
+fn gave<K: PartialEq>(log: &[Logged<K>], key: &K, holder: Member) -> bool {
+    log.iter()
+        .any(|l| matches!(l, Logged::Added(k, m) if *m == holder && k == key))
+}
+
 /// A logged change to an index, undone in reverse order.
 #[derive(Clone)]
 enum Logged<K> {

@@ -295,8 +295,9 @@ impl<T: Clone + Default> PVec<T> {
     }
 
     /// Mutable access to the entry at `index`, copying shared nodes on the way, but not marked
-    /// written until [`EntryMut::into_mut`]: for a write decided after reading the entry (a
-    /// relink that finds the key already there writes nothing, and `diff` must not see it).
+    /// written until the [`EntryWritten`] half of [`EntryMut::split`] is marked: for a write
+    /// decided after reading the entry (a relink that finds the key already there writes
+    /// nothing, and `diff` must not see it).
     #[inline]
     pub(crate) fn entry_mut(&mut self, index: usize) -> Option<EntryMut<'_, T>> {
         let (ages, entries) = self.node_mut(index)?.open();

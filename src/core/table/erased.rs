@@ -53,8 +53,8 @@ pub(crate) trait ErasedTable: Any + Send + Sync + Restore {
     ) -> crate::Result<()>;
     fn verify(&self, core: &Core) -> Result<(), String>;
     /// Whether some row is in one of `self` and `other` (another state of this table) and not
-    /// the other, or was written between them (a table of another row type always differs). O(changes) when one
-    /// state derives from the other.
+    /// the other, or was written between them (a table of another row type always differs).
+    /// O(changes) when one state derives from the other.
     fn rows_differ(&self, other: &dyn ErasedTable) -> bool;
 }
 

@@ -113,16 +113,7 @@ impl Write<'_> {
     /// O(changes) when `before` and `after` share storage.
     pub(crate) fn apply_changes(&mut self, before: &Core, after: &Core) -> Result<usize> {
         let tables = self.core.catalog.tables.len();
-        let same = |core: &Core| {
-            core.catalog.tables.len() == tables
-                && core
-                    .catalog
-                    .tables
-                    .iter()
-                    .zip(&self.core.catalog.tables)
-                    .all(|(a, b)| a.decl == b.decl)
-        };
-        if !same(before) || !same(after) {
+        if !self.core.same_tables(before) || !self.core.same_tables(after) {
             return Err(Error::UnknownHandle {
                 handle: "a change set over other tables (its write declared a table, or this \
                          database declares tables it lacks)"
