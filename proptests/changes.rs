@@ -331,9 +331,17 @@ fn run(options: Options, ops: &[Op]) {
             continue;
         }
         let (previous, was) = (db.fork(), state);
-        execute(&mut db, &s, &mut ids, op);
+        let result = execute(&mut db, &s, &mut ids, op);
         db.check_integrity()
             .unwrap_or_else(|e| panic!("integrity after {op:?}: {e}"));
+        // A failed call leaves no trace, not even for a change set (its writes are undone
+        // with the stamps their slots bore).
+        if result.starts_with("Err") {
+            assert!(
+                db.changes_since(&previous).is_empty(),
+                "{op:?} failed ({result}) but left a non-empty change set"
+            );
+        }
         state = State::of(&db, &s);
         state.check_consistent();
         check_diff(&s, &ids, &previous, &was, &db, &state);

@@ -70,6 +70,29 @@ pub(crate) struct LeafNode<T> {
 /// The age of an entry whose stamp is too old to hold.
 const UNKNOWN: u32 = u32::MAX;
 
+/// The stamp an entry bore before a write, kept with the write's undo: undoing the write puts
+/// the old value back and, with [`PVec::restamp`], this stamp, so that a [`diff`](PVec::diff)
+/// no longer tells the entry apart from the copies that kept the old value (a failed call
+/// leaves no trace for a change set). `Stamp::NONE` when there is nothing to put back: the entry
+/// was written earlier in the same epoch (copies taken since may hold the later value under
+/// that stamp), or its stamp was too old to hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// Nothing to put back.
+    pub(crate) const NONE: Stamp = Stamp(0);
+
+    /// The stamp of an entry of age `age` in a leaf of epoch `epoch`, if worth putting back.
+    #[inline]
+    fn of(epoch: u64, age: u32) -> Stamp {
+        match age {
+            0 | UNKNOWN => Stamp::NONE,
+            age => Stamp(epoch - u64::from(age)),
+        }
+    }
+}
+
 /// Numbers epochs: 0 is "none".
 static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
@@ -110,6 +133,28 @@ impl<T> LeafNode<T> {
         while bits != 0 {
             ages[bits.trailing_zeros() as usize] = 0;
             bits &= bits - 1;
+        }
+    }
+
+    /// The stamps the entries bear now, to put back with [`restamp`](Self::restamp).
+    #[inline]
+    fn stamps(&self) -> Stamps {
+        Stamps {
+            epoch: self.epoch,
+            ages: self.ages,
+        }
+    }
+
+    /// Gives entry `offset` the stamp `stamp` again (see [`Stamp`]): it bore it before a write
+    /// that has just been undone, and holds the value it held then. A stamp from an epoch this
+    /// leaf's is not past is left alone.
+    #[inline]
+    fn restamp(&mut self, offset: usize, stamp: Stamp) {
+        if stamp != Stamp::NONE
+            && let Some(age) = self.epoch.checked_sub(stamp.0).filter(|&age| age > 0)
+            && let Some(slot) = self.ages.get_mut(offset)
+        {
+            *slot = u32::try_from(age).unwrap_or(UNKNOWN);
         }
     }
 
@@ -165,10 +210,28 @@ impl<T: Clone> Clone for LeafNode<T> {
     }
 }
 
+/// The stamps of a leaf's entries before a write to several of them (see
+/// [`PVec::leaf_mut`]).
+pub(crate) struct Stamps {
+    epoch: u64,
+    ages: [u32; LEAF],
+}
+
+impl Stamps {
+    /// The stamp entry `offset` of the leaf bore.
+    #[inline]
+    pub(crate) fn get(&self, offset: usize) -> Stamp {
+        self.ages
+            .get(offset)
+            .map_or(Stamp::NONE, |&age| Stamp::of(self.epoch, age))
+    }
+}
+
 /// An entry of a [`PVec`] open for writing, not yet marked written: see
 /// [`PVec::entry_mut`].
 pub(crate) struct EntryMut<'a, T> {
     age: &'a mut u32,
+    epoch: u64,
     entry: &'a mut T,
 }
 
@@ -177,18 +240,30 @@ impl<'a, T> EntryMut<'a, T> {
     /// called: the two halves, so that a caller can match on the entry and still mark it.
     #[inline]
     pub(crate) fn split(self) -> (&'a mut T, EntryWritten<'a>) {
-        (self.entry, EntryWritten(self.age))
+        (
+            self.entry,
+            EntryWritten {
+                age: self.age,
+                epoch: self.epoch,
+            },
+        )
     }
 }
 
 /// Marks the entry of an [`EntryMut`] written.
-pub(crate) struct EntryWritten<'a>(&'a mut u32);
+pub(crate) struct EntryWritten<'a> {
+    age: &'a mut u32,
+    epoch: u64,
+}
 
 impl EntryWritten<'_> {
-    /// Marks the entry written (stamped with its leaf's epoch).
+    /// Marks the entry written (stamped with its leaf's epoch), and returns the stamp it bore:
+    /// what undoing the write puts back ([`PVec::restamp`]).
     #[inline]
-    pub(crate) fn mark(self) {
-        *self.0 = 0;
+    pub(crate) fn mark(self) -> Stamp {
+        let before = Stamp::of(self.epoch, *self.age);
+        *self.age = 0;
+        before
     }
 }
 
@@ -278,9 +353,45 @@ impl<T: Clone + Default> PVec<T> {
     /// Mutable access to the entry at `index`, copying shared nodes on the way. O(log₃₂ n).
     #[inline]
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.get_mut_stamped(index).map(|(entry, _)| entry)
+    }
+
+    /// [`get_mut`](Self::get_mut), with the stamp the entry bore: what undoing the write puts
+    /// back with [`restamp`](Self::restamp). O(log₃₂ n).
+    #[inline]
+    pub(crate) fn get_mut_stamped(&mut self, index: usize) -> Option<(&mut T, Stamp)> {
         let (entry, written) = self.entry_mut(index)?.split();
-        written.mark();
-        Some(entry)
+        Some((entry, written.mark()))
+    }
+
+    /// Gives the entry at `index` back the stamp a write just undone took from it (see
+    /// [`Stamp`]): call it right after writing the old value back. Copies nothing: if a clone
+    /// shares the leaf, the entry stays marked written. O(log₃₂ n).
+    pub(crate) fn restamp(&mut self, index: usize, stamp: Stamp) {
+        if stamp == Stamp::NONE || index >= self.len {
+            return;
+        }
+        let mut node = &mut self.root;
+        let mut shift = LEAF_BITS + BRANCH_BITS * self.height;
+        loop {
+            match node {
+                Node::Branch(children) => {
+                    shift -= BRANCH_BITS;
+                    let Some(child) = Arc::get_mut(children)
+                        .and_then(|children| children[(index >> shift) & BRANCH_MASK].as_mut())
+                    else {
+                        return;
+                    };
+                    node = child;
+                }
+                Node::Leaf(items) => {
+                    if let Some(leaf) = Arc::get_mut(items) {
+                        leaf.restamp(index & LEAF_MASK, stamp);
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     /// Mutable access to the leaf holding `index`, copying shared nodes on the way (copying a
@@ -294,17 +405,37 @@ impl<T: Clone + Default> PVec<T> {
         Some(&mut leaf.entries)
     }
 
+    /// [`leaf_mut`](Self::leaf_mut), with the stamps the entries bore, for the undo of each
+    /// write ([`restamp`](Self::restamp)).
+    #[inline]
+    pub(crate) fn leaf_mut_stamped(
+        &mut self,
+        index: usize,
+        mask: u32,
+    ) -> Option<(&mut Leaf<T>, Stamps)> {
+        let leaf = self.node_mut(index)?;
+        // After the copy and any new epoch (both keep the stamps), before the marks.
+        leaf.open();
+        let stamps = leaf.stamps();
+        leaf.mark(mask);
+        Some((&mut leaf.entries, stamps))
+    }
+
     /// Mutable access to the entry at `index`, copying shared nodes on the way, but not marked
     /// written until the [`EntryWritten`] half of [`EntryMut::split`] is marked: for a write
     /// decided after reading the entry (a relink that finds the key already there writes
     /// nothing, and `diff` must not see it).
     #[inline]
     pub(crate) fn entry_mut(&mut self, index: usize) -> Option<EntryMut<'_, T>> {
-        let (ages, entries) = self.node_mut(index)?.open();
+        let leaf = self.node_mut(index)?;
+        if *leaf.copied.get_mut() {
+            leaf.renew();
+        }
         let offset = index & LEAF_MASK;
         Some(EntryMut {
-            age: &mut ages[offset],
-            entry: &mut entries[offset],
+            age: &mut leaf.ages[offset],
+            epoch: leaf.epoch,
+            entry: &mut leaf.entries[offset],
         })
     }
 

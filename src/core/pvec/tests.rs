@@ -120,6 +120,58 @@ fn an_entry_older_than_the_ages_can_hold_is_taken_for_possibly_different() {
     assert_eq!(original.may_differ(&copy), u32::MAX);
 }
 
+/// A write undone (the old value written back, then its stamp put back) is invisible to a diff
+/// against a clone from before it, whether the write copied the leaf or wrote in place. A write
+/// to an entry already written in the same epoch has no stamp to put back: a clone taken after
+/// it holds its value under that epoch's stamp, and must still see the undo as a change.
+#[test]
+fn an_undone_write_with_its_stamp_put_back_is_invisible_to_a_diff() {
+    let mut v = PVec::new();
+    for i in 0..MID as u32 {
+        v.push(i);
+    }
+    let before = v.clone();
+    // The first write copies the leaf a clone shares.
+    let (entry, stamp) = v.get_mut_stamped(40).unwrap();
+    let old = std::mem::replace(entry, 1_000);
+    assert_ne!(stamp, Stamp::NONE);
+    // Undone: the old value back, then the stamp.
+    *v.get_mut(40).unwrap() = old;
+    assert_eq!(visited(&before, &v), [(40, Some(40), Some(40))], "written back, marked");
+    v.restamp(40, stamp);
+    assert_eq!(visited(&before, &v), [], "the undo leaves no trace");
+
+    // A write in place to an entry of the copied leaf (not shared any more), undone.
+    let (entry, stamp) = v.get_mut_stamped(41).unwrap();
+    *entry += 1;
+    *v.get_mut(41).unwrap() -= 1;
+    v.restamp(41, stamp);
+    assert_eq!(visited(&before, &v), []);
+
+    // An entry written, cloned, written again: undoing the second write cannot claim the
+    // entry is as the clone before it holds it.
+    *v.get_mut(42).unwrap() = 7;
+    let (entry, stamp) = v.get_mut_stamped(42).unwrap();
+    *entry = 8;
+    assert_eq!(stamp, Stamp::NONE, "written earlier in this epoch");
+    let between = v.clone();
+    let (entry, stamp) = v.get_mut_stamped(42).unwrap();
+    *entry = 9;
+    *v.get_mut(42).unwrap() = 8;
+    v.restamp(42, stamp);
+    assert_eq!(visited(&between, &v), [], "the clone holds 8 under the restored stamp");
+    assert_eq!(visited(&before, &v), [(42, Some(42), Some(8))]);
+
+    *v.get_mut(43).unwrap() = 7;
+    let (entry, stamp) = v.get_mut_stamped(43).unwrap();
+    *entry = 8;
+    assert_eq!(stamp, Stamp::NONE);
+    let after_second = v.clone();
+    *v.get_mut(43).unwrap() = 7;
+    v.restamp(43, stamp);
+    assert_eq!(visited(&after_second, &v), [(43, Some(8), Some(7))]);
+}
+
 #[test]
 fn diff_visits_only_the_entries_either_side_wrote_across_copies_of_copies() {
     let mut a = PVec::new();

@@ -4,6 +4,7 @@
 use triomphe::Arc;
 
 use super::{Arena, Slot, member_at, pvec};
+use crate::core::pvec::Stamp;
 use crate::id::{Member, RawId};
 
 impl<T: Clone> Arena<T> {
@@ -45,21 +46,35 @@ impl<T: Clone> Arena<T> {
     }
 
     /// Calls `f` on each live row of the leaf starting at slot `start` whose offset is in
-    /// `mask`, mutably (copying the leaf first if a clone shares it).
+    /// `mask`, mutably (copying the leaf first if a clone shares it), with the stamp the row
+    /// bore if `stamped` (what undoing its write puts back with [`restamp`](Arena::restamp);
+    /// `Stamp::NONE` otherwise, for a leaf saved whole).
     #[inline]
     pub(crate) fn modify_in_leaf(
         &mut self,
         start: usize,
         mask: u64,
-        f: &mut impl FnMut(RawId, &mut T),
+        stamped: bool,
+        f: &mut impl FnMut(RawId, &mut T, Stamp),
     ) {
         let Arena { slots, lineage, .. } = self;
-        let Some(leaf) = slots.leaf_mut(start, mask as u32) else {
-            return;
+        let (leaf, stamps) = if stamped {
+            let Some((leaf, stamps)) = slots.leaf_mut_stamped(start, mask as u32) else {
+                return;
+            };
+            (leaf, Some(stamps))
+        } else {
+            let Some(leaf) = slots.leaf_mut(start, mask as u32) else {
+                return;
+            };
+            (leaf, None)
         };
+        let stamps = stamps.as_ref();
         match lineage.single() {
-            Some(table) => modify_slots(leaf, start, mask, f, |member| member.in_table(table)),
-            None => modify_slots(leaf, start, mask, f, |member| lineage.id(member)),
+            Some(table) => modify_slots(leaf, stamps, start, mask, f, |member| {
+                member.in_table(table)
+            }),
+            None => modify_slots(leaf, stamps, start, mask, f, |member| lineage.id(member)),
         }
     }
 
@@ -87,16 +102,18 @@ impl<T: Clone> Arena<T> {
 #[inline(always)]
 fn modify_slots<T>(
     leaf: &mut pvec::Leaf<Slot<T>>,
+    stamps: Option<&pvec::Stamps>,
     start: usize,
     mask: u64,
-    f: &mut impl FnMut(RawId, &mut T),
+    f: &mut impl FnMut(RawId, &mut T, Stamp),
     id: impl Fn(Member) -> RawId,
 ) {
     for (offset, slot) in leaf.iter_mut().enumerate() {
         if mask & (1 << offset) != 0
             && let Slot::Occupied { seq, row } = slot
         {
-            f(id(member_at(*seq, start + offset)), row);
+            let stamp = stamps.map_or(Stamp::NONE, |stamps| stamps.get(offset));
+            f(id(member_at(*seq, start + offset)), row, stamp);
         }
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use triomphe::Arc;
 
-use super::pvec::{self, PVec};
+use super::pvec::{self, PVec, Stamp};
 use crate::id::{Lineage, Member, RawId, Seq};
 
 mod diff;
@@ -56,11 +56,12 @@ impl<'a, T> RowMut<'a, T> {
         self.row
     }
 
-    /// The row, marked written.
+    /// The row, marked written, and the stamp it bore: what undoing the write puts back with
+    /// [`Arena::restamp`].
     #[inline]
-    pub(crate) fn into_mut(self) -> &'a mut T {
-        self.written.mark();
-        self.row
+    pub(crate) fn into_mut(self) -> (&'a mut T, Stamp) {
+        let stamp = self.written.mark();
+        (self.row, stamp)
     }
 }
 
@@ -243,13 +244,28 @@ impl<T: Clone> Arena<T> {
     /// clone shares it, which clones rows: call it before the first change of an operation.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: RawId) -> Option<&mut T> {
+        self.get_mut_stamped(id).map(|(row, _)| row)
+    }
+
+    /// [`get_mut`](Self::get_mut), with the stamp the row bore: what undoing the write puts
+    /// back with [`restamp`](Self::restamp). O(log n).
+    #[inline]
+    pub(crate) fn get_mut_stamped(&mut self, id: RawId) -> Option<(&mut T, Stamp)> {
         self.row_mut(id).map(RowMut::into_mut)
+    }
+
+    /// Gives the slot of `id` back the stamp a write just undone took from it, so that a
+    /// [`diff`](Self::diff) against a state from before that write sees no change there
+    /// (see [`Stamp`]). Call it right after the old value (or vacancy) is back. O(log n),
+    /// copies nothing.
+    pub(crate) fn restamp(&mut self, id: RawId, stamp: Stamp) {
+        self.slots.restamp(id.slot() as usize, stamp);
     }
 
     /// [`get_mut`](Self::get_mut), for a change decided after reading the row: the row is
     /// marked written (for [`diff`](Self::diff)) only by [`RowMut::into_mut`]. O(log n); copies
     /// the path if a clone shares it, as `get_mut` does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn row_mut(&mut self, id: RawId) -> Option<RowMut<'_, T>> {
         if !self.lineage.owns(id) {
             return None;
@@ -278,16 +294,22 @@ impl<T: Clone> Arena<T> {
 
     /// Removes and returns the row `id` names, if it is alive. O(log n).
     pub(crate) fn remove(&mut self, id: RawId) -> Option<T> {
+        self.remove_stamped(id).map(|(row, _)| row)
+    }
+
+    /// [`remove`](Self::remove), with the stamp the slot bore (see
+    /// [`get_mut_stamped`](Self::get_mut_stamped)). O(log n).
+    pub(crate) fn remove_stamped(&mut self, id: RawId) -> Option<(T, Stamp)> {
         if !self.contains(id) {
             return None;
         }
         let next_free = self.free_head;
-        let slot = self.slots.get_mut(id.slot() as usize)?;
+        let (slot, stamp) = self.slots.get_mut_stamped(id.slot() as usize)?;
         match std::mem::replace(slot, Slot::Vacant { next_free }) {
             Slot::Occupied { row, .. } => {
                 self.free_head = id.slot();
                 self.len -= 1;
-                Some(row)
+                Some((row, stamp))
             }
             vacant @ Slot::Vacant { .. } => {
                 *slot = vacant;

@@ -100,13 +100,20 @@ impl<T: Model> ErasedTable for TableData<T> {
         while let Some(undo) = log.pop() {
             match undo {
                 Undo::Inserted(id) => drop(rows.unstore(id)),
-                Undo::Removed(id, row) => rows.restore(id, row),
-                Undo::Replaced(id, row) => drop(rows.replace(id, row)),
+                Undo::Removed(id, row, stamp) => {
+                    rows.restore(id, row);
+                    rows.restamp(id, stamp);
+                }
+                Undo::Replaced(id, row, stamp) => {
+                    drop(rows.replace(id, row));
+                    rows.restamp(id, stamp);
+                }
                 Undo::Leaf(start, saved) => rows.restore_leaf(start, saved),
-                Undo::Relinked { id, index } => {
+                Undo::Relinked { id, index, stamp } => {
                     if let (Some(row), Some(index)) = (rows.get_mut(id), indexes.get_mut(index)) {
                         index.restore_key(row);
                     }
+                    rows.restamp(id, stamp);
                 }
                 Undo::Taken => {}
                 Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),

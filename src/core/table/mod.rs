@@ -8,6 +8,7 @@ use triomphe::Arc;
 
 use super::Core;
 use super::index::{FkIndex, RowIndex};
+use super::pvec::Stamp;
 use super::rows::{Arena, SavedLeaf, SlotChange};
 use crate::Model;
 use crate::id::{Lineage, RawId};
@@ -17,11 +18,13 @@ mod erased;
 
 pub(crate) use erased::ErasedTable;
 
-/// A logged change to the rows, undone in reverse order.
+/// A logged change to the rows, undone in reverse order. A change that wrote a slot keeps the
+/// stamp the slot bore, put back once the old value is: a state rolled back to is, for a change
+/// set, the state it was (see `pvec::Stamp`).
 enum Undo<T> {
     Inserted(RawId),
-    Removed(RawId, T),
-    Replaced(RawId, T),
+    Removed(RawId, T, Stamp),
+    Replaced(RawId, T, Stamp),
     /// The leaf starting at this slot was saved before an in-place change of its rows; putting
     /// it back undoes every write to its slots since.
     Leaf(usize, SavedLeaf<T>),
@@ -30,6 +33,7 @@ enum Undo<T> {
     Relinked {
         id: RawId,
         index: usize,
+        stamp: Stamp,
     },
     /// A removed or replaced value the caller took once the operation could no longer fail.
     Taken,
@@ -46,7 +50,7 @@ const SAVE_LEAF_AT: u32 = 24;
 /// saved leaf).
 fn logged<T>(log: &[Undo<T>], id: RawId, at: usize) -> Option<&T> {
     match log.get(at)? {
-        Undo::Replaced(_, old) => Some(old),
+        Undo::Replaced(_, old, _) => Some(old),
         Undo::Leaf(_, saved) => saved.row(id),
         _ => None,
     }
@@ -63,10 +67,18 @@ pub(crate) struct Patched {
     pub(crate) relineaged: bool,
 }
 
+/// What undoes a relink that was not logged (the caller keeps it): the key the row held, and
+/// the stamp its slot bore (see [`Undo`]).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Unlogged {
+    pub(super) old: Option<RawId>,
+    pub(super) stamp: Stamp,
+}
+
 /// What [`TableData::link_by_id`] did.
 pub(super) enum ById {
-    /// The key changed; it held this before.
-    Changed(Option<RawId>),
+    /// The key changed; what undoes it, if it was not logged.
+    Changed(Unlogged),
     /// Nothing to do: already linked (or, unlinking, not linked to a live source).
     Same,
     /// The child names no live row.
@@ -261,14 +273,14 @@ impl<T: Model> TableData<T> {
     /// if `id` names no live row.
     pub(super) fn replace(&mut self, id: RawId, row: T) -> Result<(), T> {
         let TableData { rows, indexes, log } = self;
-        let slot = match rows.get_mut(id) {
-            Some(slot) => slot,
+        let (slot, stamp) = match rows.get_mut_stamped(id) {
+            Some(written) => written,
             None => return Err(row),
         };
         let old = std::mem::replace(slot, row);
         // Logged before the indexes run their key functions, so a panic there is undone too.
-        log.push(Undo::Replaced(id, old));
-        if let Some(Undo::Replaced(_, old)) = log.last() {
+        log.push(Undo::Replaced(id, old, stamp));
+        if let Some(Undo::Replaced(_, old, _)) = log.last() {
             for index in indexes.iter_mut() {
                 index.replace(id.member(), old, slot);
             }
@@ -304,9 +316,9 @@ impl<T: Model> TableData<T> {
                     // `pick` chose only live rows, and each gets `change` exactly once.
                     changed += mask.count_ones() as usize;
                     if !indexed {
-                        rows.modify_in_leaf(start, mask, &mut |_, row| change(row));
+                        rows.modify_in_leaf(start, mask, false, &mut |_, row, _| change(row));
                     } else if let Some(Undo::Leaf(_, saved)) = log.last() {
-                        rows.modify_in_leaf(start, mask, &mut |id, row| {
+                        rows.modify_in_leaf(start, mask, false, &mut |id, row, _| {
                             change(row);
                             if let Some(old) = saved.row(id)
                                 && indexes.iter().any(|index| index.moves(old, row))
@@ -316,11 +328,11 @@ impl<T: Model> TableData<T> {
                         });
                     }
                 } else {
-                    rows.modify_in_leaf(start, mask, &mut |id, row| {
-                        log.push(Undo::Replaced(id, row.clone()));
+                    rows.modify_in_leaf(start, mask, true, &mut |id, row, stamp| {
+                        log.push(Undo::Replaced(id, row.clone(), stamp));
                         change(row);
                         changed += 1;
-                        if let Some(Undo::Replaced(_, old)) = log.last()
+                        if let Some(Undo::Replaced(_, old, _)) = log.last()
                             && indexes.iter().any(|index| index.moves(old, row))
                         {
                             moved.push((id, log.len() - 1));
@@ -343,13 +355,13 @@ impl<T: Model> TableData<T> {
         let TableData { rows, indexes, log } = self;
         let (mut changed, mut moved) = (0, Vec::new());
         for &id in ids {
-            let Some(row) = rows.get_mut(id) else {
+            let Some((row, stamp)) = rows.get_mut_stamped(id) else {
                 continue;
             };
-            log.push(Undo::Replaced(id, row.clone()));
+            log.push(Undo::Replaced(id, row.clone(), stamp));
             change(row);
             changed += 1;
-            if let Some(Undo::Replaced(_, old)) = log.last()
+            if let Some(Undo::Replaced(_, old, _)) = log.last()
                 && indexes.iter().any(|index| index.moves(old, row))
             {
                 moved.push((id, log.len() - 1));
@@ -376,12 +388,12 @@ impl<T: Model> TableData<T> {
     /// Removes row `id` and takes it out of every index. Returns whether it was alive.
     pub(super) fn remove(&mut self, id: RawId) -> bool {
         let TableData { rows, indexes, log } = self;
-        let Some(row) = rows.remove(id) else {
+        let Some((row, stamp)) = rows.remove_stamped(id) else {
             return false;
         };
         // Logged before the indexes run their key functions, so a panic there is undone too.
-        log.push(Undo::Removed(id, row));
-        if let Some(Undo::Removed(_, row)) = log.last() {
+        log.push(Undo::Removed(id, row, stamp));
+        if let Some(Undo::Removed(_, row, _)) = log.last() {
             for index in indexes.iter_mut() {
                 index.remove(id.member(), row);
             }
@@ -395,7 +407,7 @@ impl<T: Model> TableData<T> {
     /// `AssocDef::relink_fast`); the caller has checked the key. `None` if `child` names no live
     /// row; `Some(false)` if nothing changed (it already held `key`, or `holds` refused).
     /// Logged unless `logged` is false, when the caller keeps what
-    /// [`unrelink`](Self::unrelink) needs: the key held before, returned in `old`.
+    /// [`unrelink`](Self::unrelink) needs, returned in `undo`.
     #[inline]
     pub(super) fn relink_where<S: Model, K: Key>(
         &mut self,
@@ -403,7 +415,7 @@ impl<T: Model> TableData<T> {
         child: RawId,
         key: Option<K>,
         logged: bool,
-        old: &mut Option<RawId>,
+        undo: &mut Unlogged,
         holds: impl FnOnce(Option<&K>) -> bool,
     ) -> Option<bool> {
         let TableData { rows, indexes, log } = self;
@@ -418,15 +430,19 @@ impl<T: Model> TableData<T> {
             return Some(false);
         }
         let previous = held.cloned();
-        let row = entry.into_mut();
+        let (row, stamp) = entry.into_mut();
         if !fk.set(row, key.clone()) {
             return Some(false);
         }
-        *old = previous.as_ref().and_then(Key::__raw);
+        *undo = Unlogged {
+            old: previous.as_ref().and_then(Key::__raw),
+            stamp,
+        };
         if logged {
             log.push(Undo::Relinked {
                 id: child,
                 index: pos,
+                stamp,
             });
             index.save_key(previous.clone());
         }
@@ -513,7 +529,7 @@ impl<T: Model> TableData<T> {
             let old = held.and_then(K::__from_raw);
             // Only now is the row written (and marked: a call that changes nothing leaves
             // nothing for a diff).
-            let row = entry.into_mut();
+            let (row, stamp) = entry.into_mut();
             if !fk.set(row, new.clone()) {
                 return ById::Unknown;
             }
@@ -521,13 +537,14 @@ impl<T: Model> TableData<T> {
                 log.push(Undo::Relinked {
                     id: child,
                     index: pos,
+                    stamp,
                 });
                 index.save_key(old.clone());
             }
             index.relink(child.member(), old.as_ref(), new.as_ref(), logged);
             alive |= link;
             *changed += 1;
-            last = ById::Changed(held);
+            last = ById::Changed(Unlogged { old: held, stamp });
         }
         if children.len() == 1 {
             last
@@ -537,13 +554,9 @@ impl<T: Model> TableData<T> {
     }
 
     /// Undoes an unlogged [`relink_where`](Self::relink_where) of row `child` (id keys):
-    /// its key back to `old`, and the row back in `old`'s bucket.
-    pub(super) fn unrelink<S: Model, K: Key>(
-        &mut self,
-        pos: usize,
-        child: RawId,
-        old: Option<RawId>,
-    ) {
+    /// its key back to the old one, its slot's stamp back, and the row back in the old key's
+    /// bucket.
+    pub(super) fn unrelink<S: Model, K: Key>(&mut self, pos: usize, child: RawId, undo: Unlogged) {
         let TableData { rows, indexes, .. } = self;
         let (Some(row), Some(index)) = (
             rows.get_mut(child),
@@ -555,9 +568,10 @@ impl<T: Model> TableData<T> {
         };
         let fk = index.foreign_key();
         let now = fk.get(row).cloned();
-        let before = old.and_then(K::__from_raw);
+        let before = undo.old.and_then(K::__from_raw);
         fk.set(row, before.clone());
         index.relink(child.member(), now.as_ref(), before.as_ref(), false);
+        rows.restamp(child, undo.stamp);
     }
 
     /// Logs an unlogged [`relink_where`](Self::relink_where) of row `child` after the
@@ -566,7 +580,7 @@ impl<T: Model> TableData<T> {
         &mut self,
         pos: usize,
         child: RawId,
-        old: Option<RawId>,
+        undo: Unlogged,
     ) {
         let TableData { rows, indexes, log } = self;
         let (Some(row), Some(index)) = (
@@ -578,10 +592,11 @@ impl<T: Model> TableData<T> {
             return;
         };
         let now = index.foreign_key().get(row).cloned();
-        let old = old.and_then(K::__from_raw);
+        let old = undo.old.and_then(K::__from_raw);
         log.push(Undo::Relinked {
             id: child,
             index: pos,
+            stamp: undo.stamp,
         });
         index.save_key(old.clone());
         index.log_relink(child.member(), old, now);
@@ -591,11 +606,11 @@ impl<T: Model> TableData<T> {
     /// out of the log: for callers that return it, once the operation can no longer fail.
     pub(super) fn take_original(&mut self, id: RawId) -> Option<T> {
         let at = self.log.iter().position(|undo| match undo {
-            Undo::Replaced(r, _) | Undo::Removed(r, _) => *r == id,
+            Undo::Replaced(r, ..) | Undo::Removed(r, ..) => *r == id,
             _ => false,
         })?;
         match std::mem::replace(&mut self.log[at], Undo::Taken) {
-            Undo::Replaced(_, row) | Undo::Removed(_, row) => Some(row),
+            Undo::Replaced(_, row, _) | Undo::Removed(_, row, _) => Some(row),
             other => {
                 self.log[at] = other;
                 None

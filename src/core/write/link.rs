@@ -9,7 +9,7 @@ use crate::Model;
 use crate::core::catalog::AssocDef;
 use crate::core::declare::unknown;
 use crate::core::index::FkIndex;
-use crate::core::table::{ById, ErasedTable, TableData};
+use crate::core::table::{ById, ErasedTable, TableData, Unlogged};
 use crate::core::{AssocAt, Core};
 use crate::error::{Argument, Error, Result};
 use crate::id::{RawId, RowRef, model_name};
@@ -42,13 +42,13 @@ impl<T: Model, K: Key> Target<T, K> {
 
 fn undo_pending<S: Model, T: Model, K: Key>(table: &mut dyn ErasedTable, p: &Pending) {
     if let Some(data) = (table as &mut dyn Any).downcast_mut::<TableData<T>>() {
-        data.unrelink::<S, K>(p.pos, p.child, p.old);
+        data.unrelink::<S, K>(p.pos as usize, p.child, p.undo);
     }
 }
 
 fn spill_pending<S: Model, T: Model, K: Key>(table: &mut dyn ErasedTable, p: &Pending) {
     if let Some(data) = (table as &mut dyn Any).downcast_mut::<TableData<T>>() {
-        data.log_relink::<S, K>(p.pos, p.child, p.old);
+        data.log_relink::<S, K>(p.pos as usize, p.child, p.undo);
     }
 }
 
@@ -63,18 +63,18 @@ impl Write<'_> {
         key: Option<K>,
         holds: impl FnOnce(Option<&K>) -> bool,
     ) -> Result<Option<bool>> {
-        let mut old = None;
+        let mut undo = Unlogged::default();
         if target.by_id && self.first_change() {
             let changed = self
                 .unlogged_mut::<T>(target.table)?
-                .relink_where::<S, K>(target.pos, child, key, false, &mut old, holds);
+                .relink_where::<S, K>(target.pos, child, key, false, &mut undo, holds);
             if changed == Some(true) {
                 self.pending = Some(Pending {
-                    table: target.table,
-                    pos: target.pos,
+                    table: target.table as u32,
+                    pos: target.pos as u32,
                     child,
-                    old,
-                    undo: undo_pending::<S, T, K>,
+                    undo,
+                    undo_with: undo_pending::<S, T, K>,
                     spill: spill_pending::<S, T, K>,
                 });
             }
@@ -82,7 +82,7 @@ impl Write<'_> {
         }
         Ok(self
             .data_mut::<T>(target.table)?
-            .relink_where::<S, K>(target.pos, child, key, true, &mut old, holds))
+            .relink_where::<S, K>(target.pos, child, key, true, &mut undo, holds))
     }
 
     /// Points the foreign key of association `a` on row `child` at `key` (or null): the
@@ -230,15 +230,15 @@ impl Write<'_> {
                 self.unlogged_mut::<T>(t)?
             };
             match data.link_by_id::<S, K>(pos, child, source, link, proven, logged) {
-                ById::Changed(old) => {
+                ById::Changed(undo) => {
                     // The last change of an operation that commits next needs no undo.
                     if !logged && !last {
                         self.pending = Some(Pending {
-                            table: t,
-                            pos,
+                            table: t as u32,
+                            pos: pos as u32,
                             child,
-                            old,
-                            undo: undo_pending::<S, T, K>,
+                            undo,
+                            undo_with: undo_pending::<S, T, K>,
                             spill: spill_pending::<S, T, K>,
                         });
                     }
