@@ -197,13 +197,43 @@ impl SharedDb {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn subscribe(&self, capacity: usize) -> Subscription {
+        self.subscribe_with_snapshot(capacity).1
+    }
+
+    /// [`subscribe`](SharedDb::subscribe), with a snapshot of the state the feed starts from,
+    /// taken at the same commit: the subscription's first change set is of the next commit,
+    /// and its [`before`](ChangeSet::before) is this snapshot's state. What a replica starts
+    /// from: a `subscribe` followed by a [`snapshot`](SharedDb::snapshot) may see a commit
+    /// between the two, whose change set would then not apply to the snapshot
+    /// (`Error::Mismatch`). O(1).
+    ///
+    /// ```
+    /// use relata::{Db, Feed, SharedDb};
+    /// #[derive(Clone, PartialEq)]
+    /// struct Tick(u64);
+    /// let mut db = Db::new();
+    /// let ticks = db.create_table::<Tick>()?;
+    /// let shared = SharedDb::new(db);
+    /// shared.write(|db| ticks.insert(db, Tick(1)).map(drop))?;
+    /// let (mut replica, feed) = shared.subscribe_with_snapshot(16);
+    /// shared.write(|db| ticks.insert(db, Tick(2)).map(drop))?;
+    /// if let Feed::Changes(changes) = feed.recv() {
+    ///     changes.apply_to(&mut replica)?;
+    /// }
+    /// assert_eq!(ticks.len(&replica)?, 2);
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn subscribe_with_snapshot(&self, capacity: usize) -> (Db, Subscription) {
         // Registered while the commit number it starts after cannot move: see `write`.
-        let queue = {
+        let (snapshot, queue) = {
             let current = self.inner.current.read_recursive();
-            self.inner.subscribers.add(capacity, current.1)
+            (
+                current.0.fork(),
+                self.inner.subscribers.add(capacity, current.1),
+            )
         };
         let inner = Arc::downgrade(&self.inner);
-        Subscription {
+        let subscription = Subscription {
             queue,
             current: Box::new(move || match inner.upgrade() {
                 Some(inner) => {
@@ -215,7 +245,8 @@ impl SharedDb {
                 }
                 None => None,
             }),
-        }
+        };
+        (snapshot, subscription)
     }
 }
 

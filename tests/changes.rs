@@ -906,3 +906,53 @@ fn a_write_that_changes_nothing_feeds_an_empty_change_set() {
     }
     assert_eq!(empty, [true, false]);
 }
+
+/// A replica started from `subscribe_with_snapshot` while a writer commits on another thread
+/// applies every change set it receives and ends equal to the source: the snapshot and the
+/// feed start at one commit.
+#[test]
+fn a_replica_started_with_the_feeds_snapshot_follows_a_busy_writer_exactly() {
+    let b = blog();
+    let (posts, comments, post_comments) = (b.posts, b.comments, b.post_comments);
+    let shared = SharedDb::new(b.db);
+    let writer = {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            for i in 0..300 {
+                shared
+                    .write(|db| {
+                        let p = posts.insert(db, post(&i.to_string()))?;
+                        post_comments.create(db, p, comment("c")).map(drop)
+                    })
+                    .unwrap();
+            }
+        })
+    };
+    // Subscribe while the writer runs.
+    while shared.read(|db| posts.len(db).unwrap()) < 50 {
+        std::thread::yield_now();
+    }
+    let (mut replica, feed) = shared.subscribe_with_snapshot(1024);
+    let start = posts.len(&replica).unwrap();
+    writer.join().unwrap();
+    let mut applied = 0;
+    while let Some(Feed::Changes(changes)) = feed.try_recv() {
+        changes.apply_to(&mut replica).unwrap();
+        applied += 1;
+    }
+    assert_eq!(start + applied, 300);
+    let source = shared.snapshot();
+    assert_eq!(posts.len(&replica).unwrap(), 300);
+    let rows = |db: &Db| -> Vec<(Id<Comment>, Comment)> {
+        let rows = comments.scan(db).unwrap();
+        rows.map(|r| (r.id(), r.value().clone())).collect()
+    };
+    assert_eq!(rows(&replica), rows(&source));
+    assert!(
+        replica
+            .changes_since(&source)
+            .table(posts)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -137,7 +137,11 @@ fn an_undone_write_with_its_stamp_put_back_is_invisible_to_a_diff() {
     assert_ne!(stamp, Stamp::NONE);
     // Undone: the old value back, then the stamp.
     *v.get_mut(40).unwrap() = old;
-    assert_eq!(visited(&before, &v), [(40, Some(40), Some(40))], "written back, marked");
+    assert_eq!(
+        visited(&before, &v),
+        [(40, Some(40), Some(40))],
+        "written back, marked"
+    );
     v.restamp(40, stamp);
     assert_eq!(visited(&before, &v), [], "the undo leaves no trace");
 
@@ -159,7 +163,11 @@ fn an_undone_write_with_its_stamp_put_back_is_invisible_to_a_diff() {
     *entry = 9;
     *v.get_mut(42).unwrap() = 8;
     v.restamp(42, stamp);
-    assert_eq!(visited(&between, &v), [], "the clone holds 8 under the restored stamp");
+    assert_eq!(
+        visited(&between, &v),
+        [],
+        "the clone holds 8 under the restored stamp"
+    );
     assert_eq!(visited(&before, &v), [(42, Some(42), Some(8))]);
 
     *v.get_mut(43).unwrap() = 7;
