@@ -626,3 +626,37 @@ fn two_many_to_manys_through_junctions_of_one_short_name_declare() {
     one.add(&mut db, s, c).unwrap();
     assert!(one.has(&db, s, c).unwrap() && !other.has(&db, s, c).unwrap());
 }
+
+/// `through` reads one pair's junction row, from either side: `None` for an unlinked pair
+/// (also after `remove`), the payload `add_through` last gave it, `NotFound` for a stale id.
+#[test]
+fn through_reads_one_pairs_junction_row_from_either_side() {
+    let (mut s, ada, bob, math) = two_take_math();
+    let art = s
+        .courses
+        .insert(&mut s.db, Course { title: "art" })
+        .unwrap();
+    let graded = Enrollment {
+        grade: Some(4),
+        ..Enrollment::default()
+    };
+    s.takes.add_through(&mut s.db, ada, math, graded).unwrap();
+    let row = s.takes.through(&s.db, ada, math).unwrap().unwrap();
+    assert_eq!((row.student, row.course, row.grade), (ada, math, Some(4)));
+    assert_eq!(s.enrollments.get(&s.db, row.id()).unwrap().grade, Some(4));
+    let seen_from_math = s.takes.inverse().through(&s.db, math, ada).unwrap();
+    assert_eq!(seen_from_math.map(|r| r.id()), Some(row.id()));
+    assert_eq!(
+        s.takes.through(&s.db, bob, math).unwrap().unwrap().grade,
+        None
+    );
+    assert!(s.takes.through(&s.db, ada, art).unwrap().is_none());
+
+    s.takes.remove(&mut s.db, ada, math).unwrap();
+    assert!(s.takes.through(&s.db, ada, math).unwrap().is_none());
+    s.courses.delete(&mut s.db, art).unwrap();
+    assert!(matches!(
+        s.takes.through(&s.db, ada, art),
+        Err(Error::NotFound { .. })
+    ));
+}

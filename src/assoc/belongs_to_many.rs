@@ -27,6 +27,7 @@ use crate::table::{Row, Table};
 /// | `getCourses` (with `through`) | [`get`](BelongsToMany::get) | O(k log n) |
 /// | `countCourses` | [`count`](BelongsToMany::count) | O(log n) |
 /// | `hasCourse(s)` | [`has`](BelongsToMany::has), [`has_all`](BelongsToMany::has_all) | O(log n) per target |
+/// | one pair's `through` attributes | [`through`](BelongsToMany::through) | O(log n) |
 /// | `addCourse(s)` | [`add`](BelongsToMany::add), [`add_through`](BelongsToMany::add_through), [`add_many`](BelongsToMany::add_many) | O(log n) per target |
 /// | `removeCourse(s)` | [`remove`](BelongsToMany::remove), [`remove_many`](BelongsToMany::remove_many) | O(log n) per target |
 /// | `setCourses` | [`set`](BelongsToMany::set), [`set_through`](BelongsToMany::set_through) | O((old + new) log n) |
@@ -237,6 +238,44 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
         let (s, t) = (source.as_id(), target.as_id());
         self.resolve(&db.core, s, &[t])?;
         Ok(self.pair(&db.core, s, t)?.is_some())
+    }
+
+    /// The junction row of the pair `(source, target)`, if they are linked: its payload (a
+    /// Sequelize instance's `through` attributes, for one pair). O(log n): one lookup in the
+    /// pair index, where [`get`](BelongsToMany::get) reads every target of `source`.
+    ///
+    /// ```
+    /// use relata::{Db, Id, fk};
+    /// #[derive(Clone)] struct Student;
+    /// #[derive(Clone)] struct Course;
+    /// #[derive(Clone)] struct Enrollment { student: Id<Student>, course: Id<Course>, grade: u8 }
+    /// let mut db = Db::new();
+    /// let students = db.create_table::<Student>()?;
+    /// let courses = db.create_table::<Course>()?;
+    /// let enrollments = db.create_table::<Enrollment>()?;
+    /// let takes = db.belongs_to_many(students, courses, enrollments,
+    ///     fk!(Enrollment, student), fk!(Enrollment, course))?;
+    /// let (ada, math, art) = (students.insert(&mut db, Student)?,
+    ///     courses.insert(&mut db, Course)?, courses.insert(&mut db, Course)?);
+    /// takes.add_through(&mut db, ada, math, Enrollment { student: ada, course: math, grade: 5 })?;
+    /// assert_eq!(takes.through(&db, ada, math)?.map(|e| e.grade), Some(5));
+    /// assert!(takes.through(&db, ada, art)?.is_none());
+    /// assert_eq!(takes.inverse().through(&db, math, ada)?.map(|e| e.grade), Some(5));
+    /// # Ok::<(), relata::Error>(())
+    /// ```
+    pub fn through<'a>(
+        &self,
+        db: &'a Db,
+        source: impl AsId<S>,
+        target: impl AsId<T>,
+    ) -> Result<Option<Row<'a, J>>> {
+        let (s, t) = (source.as_id(), target.as_id());
+        self.resolve(&db.core, s, &[t])?;
+        let Some(j) = self.pair(&db.core, s, t)? else {
+            return Ok(None);
+        };
+        let fk = self.source_side.fk(&db.core)?;
+        Ok(fk.targets.rows().get(j).map(|row| Row::raw(j, row)))
     }
 
     /// Whether every target is linked to `source`; duplicates are fine and an empty list is
