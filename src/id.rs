@@ -537,7 +537,9 @@ pub(crate) type Marker<P> = PhantomData<fn() -> P>;
 /// Association methods take targets through this trait, so a row you just read can be passed
 /// where an id is expected ("you can also use the primary key"). A `Row` borrows the database, so
 /// to pass one to a *write* method, pass `row.id()` instead: Rust's borrow rules are what keep
-/// relata free of Sequelize's stale cached instances.
+/// relata free of Sequelize's stale cached instances. Lists of targets (`has_all`, `add_many`,
+/// `set`, `get_many`) take `Id`s (`rows.iter().map(Row::id)` from rows), so that an empty
+/// list `[]` needs no type annotation.
 pub trait AsId<T> {
     /// The id this value names.
     fn as_id(&self) -> Id<T>;
