@@ -12,6 +12,13 @@
 //! `(slot, creation number, row)` and its free list (the vacant slots in the order inserts
 //! take them; since version 2). Ids inside rows (foreign
 //! keys) are written as four integers (see `Id`'s `Serialize`).
+//!
+//! Only the ids inside the archive are mapped on a load: an id written with serde on its own
+//! (a selection in the UI, a save slot's "current unit" beside the archive) carries the
+//! process that wrote it, and read in another process it is the dangling id, which names no
+//! row (`NotFound`, never another row; see `Id`'s `Serialize`). Keep such references in an
+//! archived table (a one-row `Selection { unit: Option<Id<Unit>> }`), or look the row up again
+//! by a unique key after loading.
 
 mod file;
 mod ids;
