@@ -136,18 +136,9 @@ impl<T> LeafNode<T> {
         }
     }
 
-    /// The stamps the entries bear now, to put back with [`restamp`](Self::restamp).
-    #[inline]
-    fn stamps(&self) -> Stamps {
-        Stamps {
-            epoch: self.epoch,
-            ages: self.ages,
-        }
-    }
-
     /// Gives entry `offset` the stamp `stamp` again (see [`Stamp`]): it bore it before a write
-    /// that has just been undone, and holds the value it held then. A stamp from an epoch this
-    /// leaf's is not past is left alone.
+    /// that has just been undone, and holds the value it held then. A stamp not older than the
+    /// leaf's epoch is left alone.
     #[inline]
     fn restamp(&mut self, offset: usize, stamp: Stamp) {
         if stamp != Stamp::NONE
@@ -162,10 +153,18 @@ impl<T> LeafNode<T> {
     /// epoch first if a copy was taken since this one began.
     #[inline]
     fn open(&mut self) -> (&mut [u32; LEAF], &mut Leaf<T>) {
+        self.open_epoch();
+        (&mut self.ages, &mut self.entries)
+    }
+
+    /// Starts a new epoch if a copy was taken since this one began (the rule of
+    /// [`open`](Self::open)), and returns the epoch writes now happen in.
+    #[inline]
+    fn open_epoch(&mut self) -> u64 {
         if *self.copied.get_mut() {
             self.renew();
         }
-        (&mut self.ages, &mut self.entries)
+        self.epoch
     }
 
     #[cold]
@@ -207,23 +206,6 @@ impl<T: Clone> Clone for LeafNode<T> {
             ages: Self::aged(&self.ages, now - self.epoch),
             entries,
         }
-    }
-}
-
-/// The stamps of a leaf's entries before a write to several of them (see
-/// [`PVec::leaf_mut`]).
-pub(crate) struct Stamps {
-    epoch: u64,
-    ages: [u32; LEAF],
-}
-
-impl Stamps {
-    /// The stamp entry `offset` of the leaf bore.
-    #[inline]
-    pub(crate) fn get(&self, offset: usize) -> Stamp {
-        self.ages
-            .get(offset)
-            .map_or(Stamp::NONE, |&age| Stamp::of(self.epoch, age))
     }
 }
 
@@ -394,31 +376,25 @@ impl<T: Clone + Default> PVec<T> {
         }
     }
 
-    /// Mutable access to the leaf holding `index`, copying shared nodes on the way (copying a
-    /// leaf clones its entries: for rows, user code runs here, before anything changes), to
-    /// write the entries of `mask` (bit `i`: entry `i` of the leaf; marked written for
-    /// [`diff`](Self::diff)). Writing others makes `diff` miss them.
+    /// The entries of the leaf holding `index`, open for writing (copying shared nodes on the
+    /// way: copying a leaf clones its entries, so for rows user code runs here, before anything
+    /// changes), each marked written only when the [`EntryWritten`] half of its
+    /// [`EntryMut::split`] is marked: a set-based write marks each row as it logs and changes
+    /// it, so a panic half-way leaves the rows after it unmarked. Writing an entry without
+    /// marking it makes [`diff`](Self::diff) miss it. O(log₃₂ n).
     #[inline]
-    pub(crate) fn leaf_mut(&mut self, index: usize, mask: u32) -> Option<&mut Leaf<T>> {
-        let leaf = self.node_mut(index)?;
-        leaf.mark(mask);
-        Some(&mut leaf.entries)
-    }
-
-    /// [`leaf_mut`](Self::leaf_mut), with the stamps the entries bore, for the undo of each
-    /// write ([`restamp`](Self::restamp)).
-    #[inline]
-    pub(crate) fn leaf_mut_stamped(
+    pub(crate) fn leaf_open(
         &mut self,
         index: usize,
-        mask: u32,
-    ) -> Option<(&mut Leaf<T>, Stamps)> {
+    ) -> Option<impl Iterator<Item = EntryMut<'_, T>>> {
         let leaf = self.node_mut(index)?;
-        // After the copy and any new epoch (both keep the stamps), before the marks.
-        leaf.open();
-        let stamps = leaf.stamps();
-        leaf.mark(mask);
-        Some((&mut leaf.entries, stamps))
+        let epoch = leaf.open_epoch();
+        let (ages, entries) = (&mut leaf.ages, &mut leaf.entries);
+        Some(
+            ages.iter_mut()
+                .zip(entries)
+                .map(move |(age, entry)| EntryMut { age, epoch, entry }),
+        )
     }
 
     /// Mutable access to the entry at `index`, copying shared nodes on the way, but not marked
@@ -428,13 +404,11 @@ impl<T: Clone + Default> PVec<T> {
     #[inline]
     pub(crate) fn entry_mut(&mut self, index: usize) -> Option<EntryMut<'_, T>> {
         let leaf = self.node_mut(index)?;
-        if *leaf.copied.get_mut() {
-            leaf.renew();
-        }
+        let epoch = leaf.open_epoch();
         let offset = index & LEAF_MASK;
         Some(EntryMut {
             age: &mut leaf.ages[offset],
-            epoch: leaf.epoch,
+            epoch,
             entry: &mut leaf.entries[offset],
         })
     }

@@ -4,7 +4,6 @@
 use triomphe::Arc;
 
 use super::{Arena, Slot, member_at, pvec};
-use crate::core::pvec::Stamp;
 use crate::id::{Member, RawId};
 
 impl<T: Clone> Arena<T> {
@@ -46,35 +45,23 @@ impl<T: Clone> Arena<T> {
     }
 
     /// Calls `f` on each live row of the leaf starting at slot `start` whose offset is in
-    /// `mask`, mutably (copying the leaf first if a clone shares it), with the stamp the row
-    /// bore if `stamped` (what undoing its write puts back with [`restamp`](Arena::restamp);
-    /// `Stamp::NONE` otherwise, for a leaf saved whole).
+    /// `mask`, mutably (copying the leaf first if a clone shares it), with the row's
+    /// [`EntryWritten`](pvec::EntryWritten): `f` marks it before it changes the row (its
+    /// stamp is what undoing the change puts back with [`restamp`](Arena::restamp)).
     #[inline]
     pub(crate) fn modify_in_leaf(
         &mut self,
         start: usize,
         mask: u64,
-        stamped: bool,
-        f: &mut impl FnMut(RawId, &mut T, Stamp),
+        f: &mut impl FnMut(RawId, &mut T, pvec::EntryWritten<'_>),
     ) {
         let Arena { slots, lineage, .. } = self;
-        let (leaf, stamps) = if stamped {
-            let Some((leaf, stamps)) = slots.leaf_mut_stamped(start, mask as u32) else {
-                return;
-            };
-            (leaf, Some(stamps))
-        } else {
-            let Some(leaf) = slots.leaf_mut(start, mask as u32) else {
-                return;
-            };
-            (leaf, None)
+        let Some(entries) = slots.leaf_open(start) else {
+            return;
         };
-        let stamps = stamps.as_ref();
         match lineage.single() {
-            Some(table) => modify_slots(leaf, stamps, start, mask, f, |member| {
-                member.in_table(table)
-            }),
-            None => modify_slots(leaf, stamps, start, mask, f, |member| lineage.id(member)),
+            Some(table) => modify_slots(entries, start, mask, f, |member| member.in_table(table)),
+            None => modify_slots(entries, start, mask, f, |member| lineage.id(member)),
         }
     }
 
@@ -100,20 +87,19 @@ impl<T: Clone> Arena<T> {
 /// [`Arena::modify_in_leaf`] on the slots of the leaf starting at slot `start`, numbering
 /// rows with `id`.
 #[inline(always)]
-fn modify_slots<T>(
-    leaf: &mut pvec::Leaf<Slot<T>>,
-    stamps: Option<&pvec::Stamps>,
+fn modify_slots<'a, T: 'a>(
+    entries: impl Iterator<Item = pvec::EntryMut<'a, Slot<T>>>,
     start: usize,
     mask: u64,
-    f: &mut impl FnMut(RawId, &mut T, Stamp),
+    f: &mut impl FnMut(RawId, &mut T, pvec::EntryWritten<'_>),
     id: impl Fn(Member) -> RawId,
 ) {
-    for (offset, slot) in leaf.iter_mut().enumerate() {
-        if mask & (1 << offset) != 0
-            && let Slot::Occupied { seq, row } = slot
-        {
-            let stamp = stamps.map_or(Stamp::NONE, |stamps| stamps.get(offset));
-            f(id(member_at(*seq, start + offset)), row, stamp);
+    for (offset, entry) in entries.enumerate() {
+        if mask & (1 << offset) == 0 {
+            continue;
+        }
+        if let (Slot::Occupied { seq, row }, written) = entry.split() {
+            f(id(member_at(*seq, start + offset)), row, written);
         }
     }
 }

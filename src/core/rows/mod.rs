@@ -256,8 +256,7 @@ impl<T: Clone> Arena<T> {
 
     /// Gives the slot of `id` back the stamp a write just undone took from it, so that a
     /// [`diff`](Self::diff) against a state from before that write sees no change there
-    /// (see [`Stamp`]). Call it right after the old value (or vacancy) is back. O(log n),
-    /// copies nothing.
+    /// (see [`Stamp`]). Call it right after the old value is back. O(log n), copies nothing.
     pub(crate) fn restamp(&mut self, id: RawId, stamp: Stamp) {
         self.slots.restamp(id.slot() as usize, stamp);
     }
@@ -326,15 +325,16 @@ impl<T: Clone> Arena<T> {
     }
 
     /// Undoes the [`remove`](Self::remove) of row `id` (value `row`): the row is back in its slot
-    /// with its creation number, and the free list is as before the remove.
-    pub(crate) fn restore(&mut self, id: RawId, row: T) {
+    /// with its creation number, and the free list is as before the remove. Returns whether
+    /// the slot was vacant, as the remove left it (else nothing changes).
+    pub(crate) fn restore(&mut self, id: RawId, row: T) -> bool {
         let slot_no = id.slot();
         let Some(seq) = NonZeroU64::new(id.seq()) else {
-            return;
+            return false;
         };
         let next_free = match self.slots.get(slot_no as usize) {
             Some(Slot::Vacant { next_free }) => *next_free,
-            _ => return,
+            _ => return false,
         };
         // Unlink the slot from the free list: it is the head when undoing in order.
         if self.free_head == slot_no {
@@ -343,7 +343,7 @@ impl<T: Clone> Arena<T> {
             let mut at = self.free_head;
             while at != NO_FREE {
                 let Some(Slot::Vacant { next_free: after }) = self.slots.get(at as usize) else {
-                    return;
+                    return false;
                 };
                 let after = *after;
                 if after == slot_no {
@@ -356,9 +356,13 @@ impl<T: Clone> Arena<T> {
                 at = after;
             }
         }
-        if let Some(slot) = self.slots.get_mut(slot_no as usize) {
-            *slot = Slot::Occupied { seq, row };
-            self.len += 1;
+        match self.slots.get_mut(slot_no as usize) {
+            Some(slot) => {
+                *slot = Slot::Occupied { seq, row };
+                self.len += 1;
+                true
+            }
+            None => false,
         }
     }
 

@@ -112,7 +112,7 @@ fn undo_restores_rows_and_the_free_list() {
     assert_eq!(rows.unstore(d), Some('d'));
     assert_eq!(rows.unstore(c), Some('c'));
     // Undo of the remove.
-    rows.restore(a, 'a');
+    assert!(rows.restore(a, 'a'));
     assert_eq!(rows.get(a), Some(&'a'));
     assert_eq!(rows.get(b), Some(&'b'));
     assert_eq!(rows.len(), 2);

@@ -100,20 +100,23 @@ impl<T: Model> ErasedTable for TableData<T> {
         while let Some(undo) = log.pop() {
             match undo {
                 Undo::Inserted(id) => drop(rows.unstore(id)),
+                // Each stamp is put back right after the old value, and only then.
                 Undo::Removed(id, row, stamp) => {
-                    rows.restore(id, row);
-                    rows.restamp(id, stamp);
+                    if rows.restore(id, row) {
+                        rows.restamp(id, stamp);
+                    }
                 }
                 Undo::Replaced(id, row, stamp) => {
-                    drop(rows.replace(id, row));
-                    rows.restamp(id, stamp);
+                    if rows.replace(id, row).is_ok() {
+                        rows.restamp(id, stamp);
+                    }
                 }
                 Undo::Leaf(start, saved) => rows.restore_leaf(start, saved),
                 Undo::Relinked { id, index, stamp } => {
                     if let (Some(row), Some(index)) = (rows.get_mut(id), indexes.get_mut(index)) {
                         index.restore_key(row);
+                        rows.restamp(id, stamp);
                     }
-                    rows.restamp(id, stamp);
                 }
                 Undo::Taken => {}
                 Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),

@@ -316,9 +316,14 @@ impl<T: Model> TableData<T> {
                     // `pick` chose only live rows, and each gets `change` exactly once.
                     changed += mask.count_ones() as usize;
                     if !indexed {
-                        rows.modify_in_leaf(start, mask, false, &mut |_, row, _| change(row));
+                        // The saved leaf undoes these writes: their stamps are not needed.
+                        rows.modify_in_leaf(start, mask, &mut |_, row, written| {
+                            written.mark();
+                            change(row);
+                        });
                     } else if let Some(Undo::Leaf(_, saved)) = log.last() {
-                        rows.modify_in_leaf(start, mask, false, &mut |id, row, _| {
+                        rows.modify_in_leaf(start, mask, &mut |id, row, written| {
+                            written.mark();
                             change(row);
                             if let Some(old) = saved.row(id)
                                 && indexes.iter().any(|index| index.moves(old, row))
@@ -328,8 +333,11 @@ impl<T: Model> TableData<T> {
                         });
                     }
                 } else {
-                    rows.modify_in_leaf(start, mask, true, &mut |id, row, stamp| {
-                        log.push(Undo::Replaced(id, row.clone(), stamp));
+                    rows.modify_in_leaf(start, mask, &mut |id, row, written| {
+                        // Marked only once logged (a panic in `Clone` leaves it unmarked),
+                        // and the rows after a panic in `change` are not marked at all.
+                        let old = row.clone();
+                        log.push(Undo::Replaced(id, old, written.mark()));
                         change(row);
                         changed += 1;
                         if let Some(Undo::Replaced(_, old, _)) = log.last()
@@ -569,9 +577,10 @@ impl<T: Model> TableData<T> {
         let fk = index.foreign_key();
         let now = fk.get(row).cloned();
         let before = undo.old.and_then(K::__from_raw);
-        fk.set(row, before.clone());
-        index.relink(child.member(), now.as_ref(), before.as_ref(), false);
-        rows.restamp(child, undo.stamp);
+        if fk.set(row, before.clone()) {
+            index.relink(child.member(), now.as_ref(), before.as_ref(), false);
+            rows.restamp(child, undo.stamp);
+        }
     }
 
     /// Logs an unlogged [`relink_where`](Self::relink_where) of row `child` after the

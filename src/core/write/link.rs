@@ -42,13 +42,13 @@ impl<T: Model, K: Key> Target<T, K> {
 
 fn undo_pending<S: Model, T: Model, K: Key>(table: &mut dyn ErasedTable, p: &Pending) {
     if let Some(data) = (table as &mut dyn Any).downcast_mut::<TableData<T>>() {
-        data.unrelink::<S, K>(p.pos as usize, p.child, p.undo);
+        data.unrelink::<S, K>(p.pos as usize, p.child, p.unlogged);
     }
 }
 
 fn spill_pending<S: Model, T: Model, K: Key>(table: &mut dyn ErasedTable, p: &Pending) {
     if let Some(data) = (table as &mut dyn Any).downcast_mut::<TableData<T>>() {
-        data.log_relink::<S, K>(p.pos as usize, p.child, p.undo);
+        data.log_relink::<S, K>(p.pos as usize, p.child, p.unlogged);
     }
 }
 
@@ -63,26 +63,36 @@ impl Write<'_> {
         key: Option<K>,
         holds: impl FnOnce(Option<&K>) -> bool,
     ) -> Result<Option<bool>> {
-        let mut undo = Unlogged::default();
+        let mut unlogged = Unlogged::default();
         if target.by_id && self.first_change() {
-            let changed = self
-                .unlogged_mut::<T>(target.table)?
-                .relink_where::<S, K>(target.pos, child, key, false, &mut undo, holds);
+            let changed = self.unlogged_mut::<T>(target.table)?.relink_where::<S, K>(
+                target.pos,
+                child,
+                key,
+                false,
+                &mut unlogged,
+                holds,
+            );
             if changed == Some(true) {
                 self.pending = Some(Pending {
                     table: target.table as u32,
                     pos: target.pos as u32,
                     child,
-                    undo,
-                    undo_with: undo_pending::<S, T, K>,
+                    unlogged,
+                    undo: undo_pending::<S, T, K>,
                     spill: spill_pending::<S, T, K>,
                 });
             }
             return Ok(changed);
         }
-        Ok(self
-            .data_mut::<T>(target.table)?
-            .relink_where::<S, K>(target.pos, child, key, true, &mut undo, holds))
+        Ok(self.data_mut::<T>(target.table)?.relink_where::<S, K>(
+            target.pos,
+            child,
+            key,
+            true,
+            &mut unlogged,
+            holds,
+        ))
     }
 
     /// Points the foreign key of association `a` on row `child` at `key` (or null): the
@@ -230,15 +240,15 @@ impl Write<'_> {
                 self.unlogged_mut::<T>(t)?
             };
             match data.link_by_id::<S, K>(pos, child, source, link, proven, logged) {
-                ById::Changed(undo) => {
+                ById::Changed(unlogged) => {
                     // The last change of an operation that commits next needs no undo.
                     if !logged && !last {
                         self.pending = Some(Pending {
                             table: t as u32,
                             pos: pos as u32,
                             child,
-                            undo,
-                            undo_with: undo_pending::<S, T, K>,
+                            unlogged,
+                            undo: undo_pending::<S, T, K>,
                             spill: spill_pending::<S, T, K>,
                         });
                     }

@@ -47,15 +47,16 @@ struct Deferred {
 /// Written to the logs ([`Write::spill`]) as soon as a second change begins.
 ///
 /// Kept small: the `Write` that holds it is moved whole on every call, inline up to 128 bytes
-/// (past that, a `memcpy` call per operation: +7% instructions per `add`). Table and index
-/// positions fit in 32 bits (a catalog of 2³² tables would not fit in memory).
+/// (past that, a `memcpy` call per operation: +7% instructions per `add`): table and index
+/// positions are 32-bit. They fit: a database's tables are fewer than the process's 2³² table
+/// declarations, and a table with 2³² indexes would not fit in memory.
 struct Pending {
     table: u32,
     pos: u32,
     child: RawId,
     /// What undoes it: the key the row held before, the stamp its slot bore.
-    undo: Unlogged,
-    undo_with: fn(&mut dyn ErasedTable, &Pending),
+    unlogged: Unlogged,
+    undo: fn(&mut dyn ErasedTable, &Pending),
     spill: fn(&mut dyn ErasedTable, &Pending),
 }
 
@@ -113,7 +114,7 @@ impl<'a> Write<'a> {
         if let Some(p) = self.pending.take()
             && let Some(table) = Arc::make_mut(&mut self.core.tables).get_mut(p.table as usize)
         {
-            (p.undo_with)(&mut **table, &p);
+            (p.undo)(&mut **table, &p);
         }
         self.each_touched(|table| table.rollback());
         if self.relineaged {
