@@ -281,8 +281,9 @@ impl fmt::Display for Error {
                 "validation error on association `{association}`: {model}.{field} of {row} cannot be null \
                  here (its type is not an `Option`, or the unlink policy is `Reject`); link {row} to \
                  another row instead, or delete it (the `Delete` unlink policy does: \
-                 `AssocOptions::unlink(Unlink::Delete)`, or `Some(Unlink::Delete)` in a `*_with` \
-                 call)"
+                 `AssocOptions::unlink(Unlink::Delete)`, or `unlink = Delete` in its `#[has_many]` or \
+                 `#[has_one]` attribute, when declaring it; `Some(Unlink::Delete)` passed to `set_with` or \
+                 `remove_many_with`, per call)"
             ),
             Error::ForeignKey {
                 model,

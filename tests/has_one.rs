@@ -146,6 +146,12 @@ fn a_non_null_key_cannot_be_unlinked_unless_the_policy_deletes() {
             association: "passport"
         }
     );
+    // The advice names the ways to pass the `Delete` policy that exist (`create` takes none).
+    let message = err.to_string();
+    for advice in ["unlink = Delete", "`set_with`", "`remove_many_with`"] {
+        assert!(message.contains(advice), "{message}");
+    }
+    assert!(!message.contains("`*_with`"), "{message}");
     assert_eq!(
         w.passports.len(&w.db),
         Ok(1),
