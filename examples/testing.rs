@@ -168,5 +168,23 @@ mod tests {
             "{}",
             db.dump()
         );
+        // Stricter: nothing was even written. (A row written with the value it had counts as
+        // written here, though `table(..)` lists no update for it.)
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn a_call_that_fails_leaves_no_trace() {
+        let (fixture, shop) = fixture();
+        let mut db = fixture.fork();
+        let ada = shop.customers.scan(&db).unwrap().next().unwrap().id();
+        // Refused half-way: the second order names a customer that does not exist.
+        let orders = [ada, Id::default()].map(|customer| Order {
+            customer,
+            placed_day: 11,
+            paid: false,
+        });
+        assert!(shop.orders.insert_many(&mut db, orders).is_err());
+        assert!(db.changes_since(&fixture).is_empty(), "{}", db.dump());
     }
 }
