@@ -56,13 +56,38 @@ pub struct ChangeSet {
     commit: Option<u64>,
 }
 
+/// Shows, per table whose rows differ, how many rows were inserted, deleted and written (a row
+/// written with an equal value counts, as for [`ChangeSet::is_empty`]): what an
+/// `assert!(changes.is_empty(), "{changes:?}")` prints. O(changes).
 impl fmt::Debug for ChangeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChangeSet")
-            .field("before", &self.before)
-            .field("after", &self.after)
-            .field("commit", &self.commit)
-            .finish()
+        struct Counts([usize; 3]);
+        impl fmt::Debug for Counts {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let [inserted, deleted, written] = self.0;
+                write!(
+                    f,
+                    "{{ inserted: {inserted}, deleted: {deleted}, written: {written} }}"
+                )
+            }
+        }
+        let mut out = f.debug_struct("ChangeSet");
+        out.field("commit", &self.commit);
+        let (before, after) = (&self.before.core, &self.after.core);
+        if before.same_tables(after) {
+            let tables = before.row_changes(after);
+            let tables = tables
+                .into_iter()
+                .map(|(name, counts)| (name, Counts(counts)));
+            out.field(
+                "tables",
+                &tables.collect::<std::collections::BTreeMap<_, _>>(),
+            );
+        } else {
+            out.field("before", &self.before)
+                .field("after", &self.after);
+        }
+        out.finish()
     }
 }
 

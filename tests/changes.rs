@@ -956,3 +956,22 @@ fn a_replica_started_with_the_feeds_snapshot_follows_a_busy_writer_exactly() {
             .is_empty()
     );
 }
+
+/// A change set's `Debug` says, per table, how many rows were inserted, deleted and written:
+/// what a failing `assert!(changes.is_empty(), "{changes:?}")` shows.
+#[test]
+fn a_change_sets_debug_counts_what_each_table_had_written() {
+    let mut b = blog();
+    let p = b.posts.insert(&mut b.db, post("p")).unwrap();
+    let before = b.db.fork();
+    let shown = |db: &Db| format!("{:?}", db.changes_since(&before));
+    assert_eq!(shown(&b.db), "ChangeSet { commit: None, tables: {} }");
+    b.post_comments.create(&mut b.db, p, comment("c")).unwrap();
+    b.posts.modify(&mut b.db, p, |_| {}).unwrap(); // written with its own value
+    assert_eq!(
+        shown(&b.db),
+        "ChangeSet { commit: None, tables: {\
+         \"Comment\": { inserted: 1, deleted: 0, written: 0 }, \
+         \"Post\": { inserted: 0, deleted: 0, written: 1 }} }"
+    );
+}

@@ -257,6 +257,20 @@ impl Core {
                 .all(|(a, b)| !a.rows_differ(&**b))
     }
 
+    /// For each table whose rows differ between `self` and `other` (a later state declaring the
+    /// same tables): its name and `[inserted, deleted, written]` (see
+    /// `ErasedTable::row_changes`). O(changes) when one state derives from the other.
+    pub(crate) fn row_changes(&self, other: &Core) -> Vec<(&'static str, [usize; 3])> {
+        let tables = self.tables.iter().zip(other.tables.iter());
+        tables
+            .enumerate()
+            .filter_map(|(t, (a, b))| {
+                let counts = a.row_changes(&**b)?;
+                (counts != [0; 3]).then(|| (self.table_name(t), counts))
+            })
+            .collect()
+    }
+
     /// Recomputes every index from the rows and compares it with the maintained one; checks
     /// that no foreign key dangles. O(n log n).
     pub(crate) fn check_integrity(&self) -> Result<(), IntegrityError> {

@@ -7,7 +7,7 @@ use std::any::Any;
 use super::{Patched, TableData, Undo};
 use crate::Model;
 use crate::core::restore::Restore;
-use crate::core::{Core, clear_log};
+use crate::core::{Core, SlotChange, clear_log};
 use crate::id::{Lineage, RawId};
 
 /// The type-erased face of a [`TableData`], for the paths that do not know a table's row type:
@@ -52,10 +52,17 @@ pub(crate) trait ErasedTable: Any + Send + Sync + Restore {
         foreign: bool,
     ) -> crate::Result<()>;
     fn verify(&self, core: &Core) -> Result<(), String>;
-    /// Whether some row is in one of `self` and `other` (another state of this table) and not
-    /// the other, or was written between them (a table of another row type always differs).
-    /// O(changes) when one state derives from the other.
-    fn rows_differ(&self, other: &dyn ErasedTable) -> bool;
+    /// The rows only `other` (a later state of this table) holds, the rows only `self` holds,
+    /// and the rows both hold that were written between them: `[inserted, deleted, written]`;
+    /// `None` for a table of another row type. O(changes) when one state derives from the
+    /// other.
+    fn row_changes(&self, other: &dyn ErasedTable) -> Option<[usize; 3]>;
+
+    /// Whether [`row_changes`](Self::row_changes) finds any (a table of another row type
+    /// always differs).
+    fn rows_differ(&self, other: &dyn ErasedTable) -> bool {
+        self.row_changes(other) != Some([0; 3])
+    }
 }
 
 impl Clone for Box<dyn ErasedTable> {
@@ -185,13 +192,18 @@ impl<T: Model> ErasedTable for TableData<T> {
         Ok(())
     }
 
-    fn rows_differ(&self, other: &dyn ErasedTable) -> bool {
-        let Some(other) = (other as &dyn Any).downcast_ref::<TableData<T>>() else {
-            return true;
-        };
-        let mut differ = false;
-        self.rows.diff(&other.rows, &mut |_| differ = true);
-        differ
+    fn row_changes(&self, other: &dyn ErasedTable) -> Option<[usize; 3]> {
+        let other = (other as &dyn Any).downcast_ref::<TableData<T>>()?;
+        let mut counts = [0; 3];
+        self.rows.diff(&other.rows, &mut |change| {
+            let at = match change {
+                SlotChange::Inserted(..) => 0,
+                SlotChange::Deleted(..) => 1,
+                SlotChange::Kept(..) => 2,
+            };
+            counts[at] += 1;
+        });
+        Some(counts)
     }
 
     fn verify(&self, core: &Core) -> Result<(), String> {
