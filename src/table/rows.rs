@@ -72,6 +72,26 @@ impl<T: fmt::Debug> fmt::Debug for Row<'_, T> {
         write!(f, "{} {:?}", self.id, self.value)
     }
 }
+/// A row equals a value when it holds that value (its id is not compared): so that a test can
+/// compare what it read with what it expects, a `Vec` of rows with an array of values included.
+///
+/// ```
+/// # use relata::Db;
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct Unit { hp: u32 }
+/// let mut db = Db::new();
+/// let units = db.create_table::<Unit>()?;
+/// let first = units.insert(&mut db, Unit { hp: 3 })?;
+/// units.insert(&mut db, Unit { hp: 5 })?;
+/// assert_eq!(units.get(&db, first)?, Unit { hp: 3 });
+/// assert_eq!(units.iter(&db)?.collect::<Vec<_>>(), [Unit { hp: 3 }, Unit { hp: 5 }]);
+/// # Ok::<(), relata::Error>(())
+/// ```
+impl<T: PartialEq> PartialEq<T> for Row<'_, T> {
+    fn eq(&self, other: &T) -> bool {
+        self.value == other
+    }
+}
 impl<T> AsId<T> for Row<'_, T> {
     fn as_id(&self) -> Id<T> {
         self.id
