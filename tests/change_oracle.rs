@@ -180,44 +180,34 @@ fn listed<T: relata::Model + Clone + PartialEq>(
     )
 }
 
+/// What `cs` lists for table `t` against the naive diff of `b` and `a`.
+fn same<T: relata::Model + Clone + PartialEq + std::fmt::Debug>(
+    cs: &relata::ChangeSet,
+    t: Table<T>,
+    (b, a): (&Rows<T>, &Rows<T>),
+    what: &str,
+) {
+    assert_eq!(listed(cs, t), naive(b, a), "{what}: {t:?}");
+}
+
 /// `after.changes_since(before)` against the naive diff, and applied to a fork of `before`.
 fn check(s: &S, before: &Db, b: &State, after: &Db, a: &State, what: &str) {
     let cs = after.changes_since(before);
     if b != a {
         assert!(!cs.is_empty(), "{what}: states differ, change set empty");
     }
-    assert_eq!(
-        listed(&cs, s.squads),
-        naive(&b.squads, &a.squads),
-        "{what}: squads"
-    );
-    assert_eq!(
-        listed(&cs, s.units),
-        naive(&b.units, &a.units),
-        "{what}: units"
-    );
-    assert_eq!(
-        listed(&cs, s.badges),
-        naive(&b.badges, &a.badges),
-        "{what}: badges"
-    );
-    assert_eq!(
-        listed(&cs, s.skills),
-        naive(&b.skills, &a.skills),
-        "{what}: skills"
-    );
-    assert_eq!(
-        listed(&cs, s.knows),
-        naive(&b.knows, &a.knows),
-        "{what}: knows"
-    );
+    same(&cs, s.squads, (&b.squads, &a.squads), what);
+    same(&cs, s.units, (&b.units, &a.units), what);
+    same(&cs, s.badges, (&b.badges, &a.badges), what);
+    same(&cs, s.skills, (&b.skills, &a.skills), what);
+    same(&cs, s.knows, (&b.knows, &a.knows), what);
     let mut replica = before.fork();
     cs.apply_to(&mut replica)
         .unwrap_or_else(|e| panic!("{what}: apply_to a fork of before: {e}"));
     assert_eq!(&state(&replica, s), a, "{what}: replica differs");
     // And the replica's change set from `after` must now be "no difference in value".
-    let back = replica.changes_since(after);
-    assert!(listed(&back, s.units).2.is_empty() && listed(&back, s.units).0.is_empty());
+    let (inserted, _, updated) = listed(&replica.changes_since(after), s.units);
+    assert!(inserted.is_empty() && updated.is_empty());
 }
 
 struct Rng(u64);
