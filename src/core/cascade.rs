@@ -63,6 +63,8 @@ pub(crate) trait AssocOps: Send + Sync {
         def: &AssocDef,
         sources: &[RawId],
     ) -> Option<(RawId, String)>;
+    /// [`Write::drop_children`]: empties source row `source`'s bucket at once.
+    fn drop_children(&self, w: &mut Write<'_>, assoc: AssocAt, source: RawId) -> Result<()>;
     /// Row `child`'s key, as `Debug` shows it (`Some("null")` for a null key); `None` if there
     /// is no such row.
     fn show_key(&self, core: &Core, def: &AssocDef, child: RawId) -> Option<String>;
@@ -143,6 +145,10 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
         key: Option<&dyn Any>,
     ) -> Result<bool> {
         w.relink::<S, T, K>(assoc, child, key_from::<K>(key))
+    }
+
+    fn drop_children(&self, w: &mut Write<'_>, assoc: AssocAt, source: RawId) -> Result<()> {
+        w.drop_children::<S, T, K>(assoc, source)
     }
 
     fn dangles(&self, core: &Core, def: &AssocDef, child: RawId) -> bool {
@@ -258,8 +264,16 @@ pub(crate) struct Plan {
     roots: usize,
     deletes: Vec<(usize, RawId)>,
     nulls: Vec<(usize, RawId)>,
+    /// `(association, source)`: buckets of at least [`DROP_AT`] rows, keyed by id, whose
+    /// source and every row the plan deletes (`Cascade`).
+    drops: Vec<(usize, RawId)>,
     deleted: Seen,
 }
+
+/// A bucket this big or bigger that a delete empties is emptied in one step (see
+/// [`Plan::drops`]); smaller ones lose their rows one by one, which costs less than finding
+/// the index.
+const DROP_AT: usize = 8;
 
 impl Plan {
     /// Whether the plan deletes row `id` of table `table`.
@@ -270,6 +284,12 @@ impl Plan {
     /// The rows deleted, the roots first, then in the order the plan reached them.
     pub(crate) fn deletes(&self) -> &[(usize, RawId)] {
         &self.deletes
+    }
+
+    /// The `(association, source)` pairs whose bucket the plan empties: the source and every
+    /// row in the bucket are deleted. Applying them first spares each row's removal from it.
+    pub(crate) fn drops(&self) -> &[(usize, RawId)] {
+        &self.drops
     }
 
     /// The `(association, row)` pairs whose foreign key the plan nulls.
@@ -353,6 +373,7 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
         roots: 0,
         deletes: Vec::with_capacity(roots.len().max(16)),
         nulls: Vec::new(),
+        drops: Vec::new(),
         // Room for a row and its children without regrowing (most deletes).
         deleted: Seen::Few(Vec::with_capacity(16)),
     };
@@ -379,6 +400,9 @@ pub(crate) fn plan(core: &Core, roots: &[(usize, RawId)]) -> Result<Plan> {
             };
             match def.on_delete {
                 OnDelete::Cascade => {
+                    if def.source_key.is_none() && children.len() >= DROP_AT {
+                        plan.drops.push((a, id));
+                    }
                     plan.deletes.reserve(children.len());
                     for child in children {
                         let row = (target, lineage.id(child));

@@ -118,26 +118,47 @@ impl<K: Key> Store<K> {
         }
     }
 
+    /// Takes `child` out of `key`'s bucket; false if it was not there (its bucket was
+    /// [dropped](Self::drop_bucket)).
     #[inline]
-    fn unlink(&mut self, key: &K, child: Member) {
+    fn unlink(&mut self, key: &K, child: Member) -> bool {
         match self {
             Store::Slots(v) => {
-                let Some(raw) = key.__raw() else { return };
-                if let Some(entry) = v.get_mut(raw.slot() as usize)
-                    && entry.stamp == raw.member().seq
-                {
-                    entry.bucket.remove(child);
+                let Some(raw) = key.__raw() else { return false };
+                match v.get_mut(raw.slot() as usize) {
+                    Some(entry) if entry.stamp == raw.member().seq => entry.bucket.remove(child),
+                    _ => false,
                 }
             }
             Store::Keys(m) => {
-                if let Some(bucket) = m.get_mut(key) {
-                    bucket.remove(child);
-                    if bucket.is_empty() {
-                        m.remove(key);
-                    }
+                let Some(bucket) = m.get_mut(key) else {
+                    return false;
+                };
+                let removed = bucket.remove(child);
+                if bucket.is_empty() {
+                    m.remove(key);
                 }
+                removed
             }
         }
+    }
+
+    /// Empties source row `source`'s bucket in one step, for a delete that removes the source
+    /// and every row in it: returns what to log (`None` if the bucket was empty, or if keys are
+    /// attributes, whose buckets the rows' removals empty one by one). O(log n).
+    fn drop_bucket(&mut self, source: RawId) -> Option<Logged<K>> {
+        let Store::Slots(v) = self else {
+            return None;
+        };
+        let entry = v.get_mut(source.slot() as usize)?;
+        if entry.stamp != source.member().seq || entry.bucket.is_empty() {
+            return None;
+        }
+        Some(Logged::Displaced {
+            slot: source.slot(),
+            stamp: entry.stamp,
+            bucket: std::mem::take(&mut entry.bucket),
+        })
     }
 
     /// Number of non-empty buckets, for integrity checks. O(n).
@@ -410,7 +431,8 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
         logged: bool,
     ) {
         if let Some(old) = old {
-            self.store.unlink(old, child);
+            // A relinked row is in its old key's bucket (indexes follow the rows' keys).
+            let _ = self.store.unlink(old, child);
             if logged {
                 self.log.push(Logged::Removed(old.clone(), child));
             }
@@ -422,6 +444,15 @@ impl<S: crate::Model, T: crate::Model, K: Key> FkIndex<S, T, K> {
                 self.log.extend(displaced);
                 self.log.push(Logged::Added(new.clone(), child));
             }
+        }
+    }
+
+    /// Empties source row `source`'s bucket in one step, logged: for a delete whose plan
+    /// removes the source and every row in its bucket (see `cascade::Plan::drops`), so that
+    /// their removals need not take them out one by one. O(log n).
+    pub(in crate::core) fn drop_bucket(&mut self, source: RawId) {
+        if let Some(dropped) = self.store.drop_bucket(source) {
+            self.log.push(dropped);
         }
     }
 
@@ -538,8 +569,10 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
     fn remove(&mut self, id: Member, row: &T) {
         if let Some(key) = self.fk.get(row) {
             let key = key.clone();
-            self.store.unlink(&key, id);
-            self.log.push(Logged::Removed(key, id));
+            // Not there if a cascade dropped the bucket whole (`drop_bucket`): nothing to undo.
+            if self.store.unlink(&key, id) {
+                self.log.push(Logged::Removed(key, id));
+            }
         }
     }
 
@@ -590,7 +623,9 @@ impl<S: crate::Model, T: crate::Model, K: Key> RowIndex<T> for FkIndex<S, T, K> 
     fn rollback(&mut self) {
         while let Some(change) = self.log.pop() {
             match change {
-                Logged::Added(key, id) => self.store.unlink(&key, id),
+                Logged::Added(key, id) => {
+                    let _ = self.store.unlink(&key, id);
+                }
                 // What this link displaces, a `Displaced` entry logged earlier puts back.
                 Logged::Removed(key, id) => drop(self.store.link(&key, id)),
                 Logged::Displaced {

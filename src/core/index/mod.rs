@@ -94,9 +94,11 @@ fn gave<K: PartialEq>(log: &[Logged<K>], key: &K, holder: Member) -> bool {
 enum Logged<K> {
     Added(K, Member),
     Removed(K, Member),
-    /// A slot-addressed foreign-key bucket still holding rows of the source that left this
-    /// slot, reset when a row of the slot's new source was linked (only changes applied
-    /// wholesale leave such a bucket behind): its stamp and rows, to put back on rollback.
+    /// A slot-addressed foreign-key bucket taken out whole, with its stamp, to put back on
+    /// rollback: either still holding rows of the source that left this slot, reset when a
+    /// row of the slot's new source was linked (only changes applied wholesale leave such a
+    /// bucket behind), or emptied in one step by a delete that removes its source and every
+    /// row in it (`FkIndex::drop_bucket`; `check_displaced` finds none of those rows alive).
     Displaced {
         slot: u32,
         stamp: crate::id::Seq,

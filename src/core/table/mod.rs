@@ -561,6 +561,20 @@ impl<T: Model> TableData<T> {
         }
     }
 
+    /// Empties source row `source`'s bucket in the id-keyed foreign-key index at `pos`, logged
+    /// (see `FkIndex::drop_bucket`). False if there is no such index.
+    pub(super) fn drop_bucket<S: Model, K: Key>(&mut self, pos: usize, source: RawId) -> bool {
+        let Some(index) = self
+            .indexes
+            .get_mut(pos)
+            .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>())
+        else {
+            return false;
+        };
+        index.drop_bucket(source);
+        true
+    }
+
     /// Undoes an unlogged [`relink_where`](Self::relink_where) of row `child` (id keys):
     /// its key back to the old one, its slot's stamp back, and the row back in the old key's
     /// bucket.

@@ -4,10 +4,12 @@
 use triomphe::Arc;
 
 use super::{Write, internal};
+use crate::Model;
 use crate::core::AssocAt;
 use crate::core::cascade::{self, Deletion, Plan};
 use crate::error::Result;
 use crate::id::RawId;
+use crate::key::Key;
 
 impl Write<'_> {
     /// Plans the delete of `roots` and of everything their on-delete actions reach. Reads only.
@@ -30,6 +32,18 @@ impl Write<'_> {
             ops.relink(self, at, child, None)?;
         }
         self.spill();
+        // Buckets the plan empties: each in one step, not one removal per row.
+        for &(a, source) in plan.drops() {
+            let def = &self.core.catalog.assocs[a];
+            let (ops, at) = (
+                def.ops,
+                AssocAt {
+                    index: a,
+                    decl: def.decl,
+                },
+            );
+            ops.drop_children(self, at, source)?;
+        }
         for &(t, id) in plan.deletes() {
             self.touch(t);
             let tables = Arc::make_mut(&mut self.core.tables);
@@ -39,6 +53,22 @@ impl Write<'_> {
             }
         }
         Ok(plan.into_deletion(self.core))
+    }
+
+    /// Empties the bucket of source row `source` in association `a`'s index at once: for a
+    /// plan that deletes the source and every row in the bucket, before it deletes them.
+    pub(crate) fn drop_children<S: Model, T: Model, K: Key>(
+        &mut self,
+        a: AssocAt,
+        source: RawId,
+    ) -> Result<()> {
+        let def = self.assoc::<T>(a)?;
+        let (t, pos) = (def.target, def.index);
+        if self.data_mut::<T>(t)?.drop_bucket::<S, K>(pos, source) {
+            Ok(())
+        } else {
+            Err(internal(t))
+        }
     }
 
     /// Deletes `roots` with their on-delete actions: [`plan_delete`](Write::plan_delete), then
