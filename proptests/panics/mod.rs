@@ -235,7 +235,7 @@ fn run_ops(ops: &[Op]) {
 
 proptest! {
     #[test]
-    fn panicking_clones_leave_the_database_as_before(ops in prop::collection::vec(op(), 1..64)) {
+    fn panicking_clones_leave_the_database_as_before(ops in ops()) {
         run_ops(&ops);
     }
 }

@@ -121,6 +121,33 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         .prop_map(|(kind, fuse, share)| Op { kind, fuse, share })
 }
 
+/// A history: mostly single operations; now and then 8–15 leaves created under one node, then
+/// that node deleted with a fuse, under a snapshot half the time, so that a panic can strike a
+/// cascade that empties a large bucket (in one step: the write path's `DROP_AT`).
+pub(super) fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let leaves = (pick(), any::<u8>(), 8..16usize, 0..64u32, any::<bool>()).prop_map(
+        |(node, n, count, fuse, share)| {
+            let create = Op {
+                kind: Kind::Create { t: LEAF, node, n },
+                fuse: None,
+                share: false,
+            };
+            let mut ops = vec![create; count];
+            ops.push(Op {
+                kind: Kind::Delete { t: NODE, row: node },
+                fuse: Some(fuse),
+                share,
+            });
+            ops
+        },
+    );
+    let step = prop_oneof![
+        20 => op().prop_map(|op| vec![op]),
+        1 => leaves,
+    ];
+    prop::collection::vec(step, 1..48).prop_map(|steps| steps.concat())
+}
+
 pub(super) fn class(e: Error) -> Fail {
     match e {
         Error::NotFound { .. } => Fail::NotFound,
