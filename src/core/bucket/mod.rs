@@ -447,6 +447,7 @@ pub(crate) enum BucketIter<'a> {
 impl Iterator for BucketIter<'_> {
     type Item = Member;
 
+    #[inline]
     fn next(&mut self) -> Option<Member> {
         match self {
             BucketIter::Small(it) => it.next().copied(),
