@@ -125,7 +125,7 @@ impl<T: Model> ErasedTable for TableData<T> {
                         rows.restamp(id, stamp);
                     }
                 }
-                Undo::Taken => {}
+                Undo::Taken | Undo::Indexed => {}
                 Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),
             }
         }

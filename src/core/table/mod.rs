@@ -37,6 +37,10 @@ enum Undo<T> {
     },
     /// A removed or replaced value the caller took once the operation could no longer fail.
     Taken,
+    /// Only an index changed (a bucket emptied whole, `FkIndex::drop_bucket`), logged there:
+    /// nothing to undo in the rows, but the table counts as changed, so that commit and
+    /// rollback visit it (a far table is found by `ErasedTable::changed`).
+    Indexed,
     /// The table took another lineage (`Arena::continue_lineage`); this is the one it had.
     Lineage(Lineage, Arc<AtomicU64>),
 }
@@ -572,6 +576,7 @@ impl<T: Model> TableData<T> {
             return false;
         };
         index.drop_bucket(source);
+        self.log.push(Undo::Indexed);
         true
     }
 
