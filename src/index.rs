@@ -22,7 +22,8 @@ use crate::table::{Row, RowIter, Table};
 /// |---|---|---|
 /// | `SELECT … WHERE k = ?` | [`find`](Index::find) | O(log n + k) |
 /// | `SELECT … WHERE k BETWEEN ? AND ?` | [`range`](Index::range) | O(log n + k) |
-/// | `SELECT count(*) … WHERE k = ?` | [`count`](Index::count), [`count_range`](Index::count_range) | O(log n + keys) |
+/// | `SELECT count(*) … WHERE k = ?` | [`count`](Index::count) | O(log n) |
+/// | `SELECT count(*) … WHERE k BETWEEN ? AND ?` | [`count_range`](Index::count_range) | O(log n + keys in the range) |
 /// | `… ORDER BY k LIMIT ? OFFSET ?` | [`query`](Index::query), [`iter`](Index::iter) | O(log n + k) |
 /// | `UPDATE … WHERE k BETWEEN …` | [`modify_range`](Index::modify_range) | O(log n + k) |
 /// | `DELETE … WHERE k BETWEEN …` | [`delete_range`](Index::delete_range) | O(log n + k) + cascades |

@@ -189,8 +189,10 @@ impl<T: Model> Table<T> {
         Ok(Scan::new(self.rows(db)?))
     }
 
-    /// The rows matching `predicate`, in creation order. O(n), read as [`iter`](Table::iter)
-    /// reads (no sort).
+    /// The rows matching `predicate`, in creation order, read as [`iter`](Table::iter) reads:
+    /// O(n), plus O(k log k) for the k rows stored out of turn once slots were reused (a table
+    /// with much delete-and-insert history can make that most of them). When order does not
+    /// matter, `scan(db)?.filter(..)` reads storage order at no such cost.
     ///
     /// ```
     /// # use relata::Db;
@@ -222,8 +224,12 @@ impl<T: Model> Table<T> {
     }
 
     /// The rows `query` selects, in its order (creation order without one), limited and
-    /// offset (Sequelize `findAll({ where, order, limit, offset })`). O(n) for the scan, plus the
-    /// sort when `query` orders. With an [`Index`](crate::Index) on the filtered key,
+    /// offset (Sequelize `findAll({ where, order, limit, offset })`). Read as
+    /// [`iter`](Table::iter) reads: without an order, and while no slot has been reused, the
+    /// read stops after `offset + limit` matches; once slots were reused, creation order first
+    /// costs a pass over the table and O(k log k) for the k rows stored out of turn, even for
+    /// `limit(10)`. With an order, O(n) plus the sort. With an [`Index`](crate::Index) on the
+    /// filtered key,
     /// [`Index::query`](crate::Index::query) reads only the rows of a key range.
     ///
     /// ```
@@ -322,8 +328,12 @@ impl<T: Model> Table<T> {
     /// `filter` or `change` panics, nothing changes.
     ///
     /// O(n) for the scan, plus O(log n) per index for each row whose keys changed: rows change
-    /// in place, and only those whose index keys moved are re-checked and reindexed. Storage a
-    /// snapshot shares is copied only where rows are selected. (When another table references
+    /// in place, and only those whose index keys moved are re-checked and reindexed. What makes
+    /// it atomic costs a clone of each selected row: its old value is kept until the call
+    /// succeeds (a storage leaf of 32 rows with most of them selected is kept whole, a leaf a
+    /// snapshot shares is copied once), so a change to one small field of rows that own large
+    /// `String`s or `Vec`s pays for cloning them; a plain loop of
+    /// [`modify`](Table::modify) pays the same per row. (When another table references
     /// a key of this one, each selected row goes through [`update`](Table::update) instead, so
     /// that on-update actions apply: each row is changed from its value when its turn comes,
     /// so a row an earlier row's `OnUpdate::Cascade` rewrote is changed from what the cascade

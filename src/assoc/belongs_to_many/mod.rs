@@ -171,7 +171,9 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
     }
 
     /// The targets linked to `source`, each with its junction row, in the targets' creation
-    /// order (Sequelize `getCourses` with its `through` attributes). O(k log n).
+    /// order (Sequelize `getCourses` with its `through` attributes). O(k log n + k log k): for
+    /// each of the k pairs a read of its junction row and of its target, then a sort into the
+    /// targets' order, in a new `Vec` (a has-many `get` reads its rows in place instead).
     pub fn get<'a>(&self, db: &'a Db, source: impl AsId<S>) -> Result<Vec<Through<'a, T, J>>> {
         let source = source.as_id();
         let core = &db.core;
