@@ -131,6 +131,12 @@ impl<T: Clone> Arena<T> {
         }
     }
 
+    /// Whether storage order is creation order (no row was ever stored out of turn). O(1).
+    #[inline]
+    pub(crate) fn in_order(&self) -> bool {
+        self.in_order
+    }
+
     /// Which ids this table's rows carry.
     #[inline]
     pub(crate) fn lineage(&self) -> &Lineage {
