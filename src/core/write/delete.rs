@@ -21,27 +21,13 @@ impl Write<'_> {
     /// nulls first, then deletes in plan order, each through this path.
     pub(crate) fn apply_delete(&mut self, plan: Plan) -> Result<Deletion> {
         for &(a, child) in plan.nulls() {
-            let def = &self.core.catalog.assocs[a];
-            let (ops, at) = (
-                def.ops,
-                AssocAt {
-                    index: a,
-                    decl: def.decl,
-                },
-            );
+            let (ops, at) = self.assoc_ops(a);
             ops.relink(self, at, child, None)?;
         }
         self.spill();
         // Buckets the plan empties: each in one step, not one removal per row.
         for &(a, source) in plan.drops() {
-            let def = &self.core.catalog.assocs[a];
-            let (ops, at) = (
-                def.ops,
-                AssocAt {
-                    index: a,
-                    decl: def.decl,
-                },
-            );
+            let (ops, at) = self.assoc_ops(a);
             ops.drop_children(self, at, source)?;
         }
         for &(t, id) in plan.deletes() {

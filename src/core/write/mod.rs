@@ -24,6 +24,7 @@ use std::any::Any;
 
 use triomphe::Arc;
 
+use super::cascade::AssocOps;
 use super::catalog::AssocDef;
 use super::declare::unknown;
 use super::table::{ErasedTable, TableData, Unlogged};
@@ -288,22 +289,30 @@ impl<'a> Write<'a> {
             return Err(not_found::<T>(id, Argument::Row, None));
         }
         for (a, children, key) in follow {
-            let def = &self.core.catalog.assocs[a];
-            let ops = def.ops;
+            let (ops, at) = self.assoc_ops(a);
             let target = self
                 .core
-                .lineage(def.target)
+                .lineage(self.core.catalog.assocs[a].target)
                 .ok_or_else(|| internal(a))?
                 .clone();
-            let at = AssocAt {
-                index: a,
-                decl: def.decl,
-            };
             for child in children {
                 ops.relink(self, at, target.id(child), key.as_deref())?;
             }
         }
         Ok(())
+    }
+
+    /// The operations of association number `a` and its handle position, for the write
+    /// path's own calls (referential actions) on an association it knows by number.
+    fn assoc_ops(&self, a: usize) -> (&'static dyn AssocOps, AssocAt) {
+        let def = &self.core.catalog.assocs[a];
+        (
+            def.ops,
+            AssocAt {
+                index: a,
+                decl: def.decl,
+            },
+        )
     }
 
     /// The definition of the association `a` names, or `UnknownHandle`.
