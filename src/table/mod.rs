@@ -232,7 +232,8 @@ impl<T: Model> Table<T> {
     /// offset (Sequelize `findAll({ where, order, limit, offset })`). Without an order, while no
     /// slot has been reused, the read stops after `offset + limit` matches. Once slots were
     /// reused (rows deleted and others inserted), a page of at most an eighth of the table is
-    /// kept from one pass over storage, O(n + m log p) for m matches and p = `offset + limit`;
+    /// kept from one pass over storage (the filter sees every row), O(n + m log p) for m
+    /// matches and p = `offset + limit`;
     /// a larger page, or none, is read in creation order as [`iter`](Table::iter) reads it,
     /// O(n + k log k) for the k rows stored out of turn. With an order, O(n) plus the sort.
     /// With an [`Index`](crate::Index) on the filtered key,
