@@ -114,6 +114,19 @@ impl RawId {
         (self.place >> 32) as u32 == table.get()
     }
 
+    /// The id `k` slots and `k` creation numbers after this one, in the same table instance:
+    /// the `k`-th row of a run of inserts that starts here. `None` past the last slot or
+    /// creation number.
+    #[inline]
+    pub(crate) fn nth_after(self, k: u32) -> Option<RawId> {
+        let seq = self.seq.checked_add(u64::from(k))?;
+        let slot = self.slot().checked_add(k)?;
+        Some(RawId {
+            seq,
+            place: u64::from(slot) | (self.place & !u64::from(u32::MAX)),
+        })
+    }
+
     /// The row within its table.
     #[inline]
     pub(crate) fn member(self) -> Member {

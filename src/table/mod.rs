@@ -418,11 +418,14 @@ impl<T: Model> Table<T> {
         self.data(&db.core)?;
         let mut w = db.core.write();
         let rows = rows.into_iter();
+        let promised = rows.size_hint().0;
         // One atomic step for the creation numbers of the rows the iterator promises.
-        w.reserve::<T>(self.at.index, rows.size_hint().0)?;
+        w.reserve::<T>(self.at.index, promised)?;
+        let mut ids = Vec::with_capacity(promised);
         let ids = rows
             .map(|row| w.insert(self.at.index, row).map(Id::from_raw))
-            .collect::<Result<Vec<_>>>();
+            .try_for_each(|id| id.map(|id| ids.push(id)))
+            .map(|()| ids);
         w.release::<T>(self.at.index);
         let ids = ids?;
         w.commit()?;

@@ -106,7 +106,13 @@ impl<T: Model> ErasedTable for TableData<T> {
         // The paths these undo were made private by the changes themselves, so no `Clone` runs.
         while let Some(undo) = log.pop() {
             match undo {
-                Undo::Inserted(id) => drop(rows.unstore(id)),
+                Undo::Inserted(first, count) => {
+                    for k in (0..count).rev() {
+                        if let Some(id) = first.nth_after(k) {
+                            drop(rows.unstore(id));
+                        }
+                    }
+                }
                 // Each stamp is put back right after the old value, and only then.
                 Undo::Removed(id, row, stamp) => {
                     if rows.restore(id, row) {

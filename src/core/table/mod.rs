@@ -22,7 +22,9 @@ pub(crate) use erased::ErasedTable;
 /// stamp the slot bore, put back once the old value is: a state rolled back to is, for a change
 /// set, the state it was (see `pvec::Stamp`).
 enum Undo<T> {
-    Inserted(RawId),
+    /// Rows inserted one after another: this id, and the next `count - 1` slots with the next
+    /// creation numbers (a bulk insert logs one entry, not one per row). See [`log_inserted`].
+    Inserted(RawId, u32),
     Removed(RawId, T, Stamp),
     Replaced(RawId, T, Stamp),
     /// The leaf starting at this slot was saved before an in-place change of its rows; putting
@@ -43,6 +45,20 @@ enum Undo<T> {
     Indexed,
     /// The table took another lineage (`Arena::continue_lineage`); this is the one it had.
     Lineage(Lineage, Arc<AtomicU64>),
+}
+
+/// Logs the insert of row `id`: extends the last entry if it is a run of inserts that `id`
+/// continues (next slot, next creation number, same table instance), else starts a run.
+fn log_inserted<T>(log: &mut Vec<Undo<T>>, id: RawId) {
+    if let Some(Undo::Inserted(first, count)) = log.last_mut()
+        && let Some(next) = first.nth_after(*count)
+        && next == id
+        && let Some(longer) = count.checked_add(1)
+    {
+        *count = longer;
+        return;
+    }
+    log.push(Undo::Inserted(id, 1));
 }
 
 /// Picked rows in one unshared leaf from which an in-place change saves the whole leaf rather
@@ -175,7 +191,7 @@ impl<T: Model> TableData<T> {
     pub(super) fn insert(&mut self, row: T) -> Option<RawId> {
         let TableData { rows, indexes, log } = self;
         let (id, stored) = rows.insert(row)?;
-        log.push(Undo::Inserted(id));
+        log_inserted(log, id);
         for index in indexes.iter_mut() {
             index.insert(id.member(), stored);
         }
@@ -187,7 +203,7 @@ impl<T: Model> TableData<T> {
     pub(super) fn put(&mut self, id: RawId, row: T) -> Result<(), T> {
         let TableData { rows, indexes, log } = self;
         rows.put(id, row)?;
-        log.push(Undo::Inserted(id));
+        log_inserted(log, id);
         if let Some(stored) = rows.get(id) {
             for index in indexes.iter_mut() {
                 index.insert(id.member(), stored);
