@@ -176,3 +176,35 @@ fn a_failed_bulk_insert_after_a_successful_one_keeps_the_first() {
     assert_eq!(w.units.len(&w.db).unwrap(), first.len());
     still_works(&mut w);
 }
+
+/// A unique key on `tag` for the tests below.
+fn with_unique_tags(w: &mut World) {
+    w.db.unique_by(w.units, "tag", |u: &Unit| u.tag).unwrap();
+}
+
+/// Regression (review of ac263c9): `insert_many` sized its id list by the iterator's
+/// `size_hint`, so an unbounded iterator (hint `usize::MAX`) panicked with a capacity
+/// overflow, and a huge exact one aborted the process, instead of returning the error of the
+/// row that failed.
+#[test]
+fn a_bulk_insert_from_an_unbounded_or_huge_iterator_returns_the_error_of_its_failing_row() {
+    let mut w = world(10);
+    with_unique_tags(&mut w);
+    let before = w.db.fork();
+    let squad = w.squad;
+    let row = move |k: u64| Unit {
+        squad: Some(squad),
+        // Row 2 takes tag 5, which row 5 of the world holds.
+        tag: if k == 2 { 5 } else { 1_000 + k as u32 },
+    };
+    let unbounded = w.units.insert_many(&mut w.db, (0u64..).map(row));
+    assert!(
+        matches!(unbounded, Err(Error::Unique { .. })),
+        "{unbounded:?}"
+    );
+    unchanged(&w, &before);
+    let huge = w.units.insert_many(&mut w.db, (0u64..1 << 40).map(row));
+    assert!(matches!(huge, Err(Error::Unique { .. })), "{huge:?}");
+    unchanged(&w, &before);
+    still_works(&mut w);
+}

@@ -18,6 +18,10 @@ use crate::report::Report;
 /// costs less through creation order.
 const PAGE_SHARE: usize = 8;
 
+/// Most ids [`Table::insert_many`] makes room for before its first insert (16 MiB), whatever
+/// the rows' iterator promises.
+const IDS_UP_FRONT: usize = 1 << 20;
+
 /// A handle to the table of `T` rows in a [`Db`], returned by [`Db::create_table`].
 ///
 /// Handles are `Copy` and hold no borrow: keep them in a struct next to the database and pass
@@ -421,7 +425,9 @@ impl<T: Model> Table<T> {
         let promised = rows.size_hint().0;
         // One atomic step for the creation numbers of the rows the iterator promises.
         w.reserve::<T>(self.at.index, promised)?;
-        let mut ids = Vec::with_capacity(promised);
+        // Room for the ids up front, but no more than a bulk insert reserves creation numbers
+        // for: an unbounded iterator promises `usize::MAX` rows and may fail at its first.
+        let mut ids = Vec::with_capacity(promised.min(IDS_UP_FRONT));
         let ids = rows
             .map(|row| w.insert(self.at.index, row).map(Id::from_raw))
             .try_for_each(|id| id.map(|id| ids.push(id)))
