@@ -404,6 +404,12 @@ impl<T: Model> Table<T> {
     /// Inserts every row of `rows`, atomically: if one fails its checks, none is inserted.
     /// Returns their ids, in order. O(log n) per row and index.
     ///
+    /// Cheaper per row than a loop of [`insert`](Table::insert)s (a third to a half less
+    /// time for 100,000 rows without indexes, see `BENCHMARKS.md`): one operation, one atomic
+    /// step for the creation numbers of the rows `rows.size_hint()` promises, and rows
+    /// appended one after another are logged for rollback as one run, not one entry per row.
+    /// A panic in `rows` undoes the rows inserted before it.
+    ///
     /// ```
     /// # use relata::Db;
     /// #[derive(Clone)]
