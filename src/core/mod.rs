@@ -34,7 +34,7 @@ pub(crate) use catalog::{AssocDef, declaration};
 pub(crate) use declare::{AssocSpec, unknown};
 pub(crate) use index::{FkIndex, KeyFn, KeyIndex};
 pub(crate) use restore::Saved;
-pub(crate) use rows::{Arena, Cursor, Iter as ArenaIter, SlotChange};
+pub(crate) use rows::{Arena, Cursor, Iter as ArenaIter, RESERVE_MAX, SlotChange};
 pub(crate) use table::TableData;
 pub(crate) use write::{Write, not_found};
 

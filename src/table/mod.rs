@@ -7,7 +7,7 @@ mod rows;
 
 pub use rows::{Row, RowIter, Scan};
 
-use crate::core::{Arena, Core, TableAt, TableData, unknown};
+use crate::core::{Arena, Core, RESERVE_MAX, TableAt, TableData, unknown};
 use crate::db::{Db, Model};
 use crate::error::{Argument, Error, Result};
 use crate::id::{AsId, Id, RawId, model_name};
@@ -17,10 +17,6 @@ use crate::report::Report;
 /// share of the table (`1 / PAGE_SHARE`) and the table has rows out of turn; a larger page
 /// costs less through creation order.
 const PAGE_SHARE: usize = 8;
-
-/// Most ids [`Table::insert_many`] makes room for before its first insert (16 MiB), whatever
-/// the rows' iterator promises.
-const IDS_UP_FRONT: usize = 1 << 20;
 
 /// A handle to the table of `T` rows in a [`Db`], returned by [`Db::create_table`].
 ///
@@ -427,19 +423,19 @@ impl<T: Model> Table<T> {
     ) -> Result<Vec<Id<T>>> {
         self.data(&db.core)?;
         let mut w = db.core.write();
-        let rows = rows.into_iter();
-        let promised = rows.size_hint().0;
-        // One atomic step for the creation numbers of the rows the iterator promises.
+        let mut rows = rows.into_iter();
+        // One atomic step for the creation numbers of the rows the iterator promises, and room
+        // for their ids: both capped, since an unbounded iterator promises `usize::MAX` rows
+        // and may fail at its first.
+        let promised = rows.size_hint().0.min(RESERVE_MAX);
         w.reserve::<T>(self.at.index, promised)?;
-        // Room for the ids up front, but no more than a bulk insert reserves creation numbers
-        // for: an unbounded iterator promises `usize::MAX` rows and may fail at its first.
-        let mut ids = Vec::with_capacity(promised.min(IDS_UP_FRONT));
-        let ids = rows
-            .map(|row| w.insert(self.at.index, row).map(Id::from_raw))
-            .try_for_each(|id| id.map(|id| ids.push(id)))
-            .map(|()| ids);
+        let mut ids = Vec::with_capacity(promised);
+        let inserted = rows.try_for_each(|row| {
+            ids.push(Id::from_raw(w.insert(self.at.index, row)?));
+            Ok::<(), Error>(())
+        });
         w.release::<T>(self.at.index);
-        let ids = ids?;
+        inserted?;
         w.commit()?;
         Ok(ids)
     }

@@ -96,8 +96,9 @@ impl<T: Clone> Clone for Arena<T> {
     }
 }
 
-/// Most creation numbers one [`Arena::reserve`] draws at once.
-const RESERVE_MAX: u64 = 1 << 20;
+/// Most creation numbers one [`Arena::reserve`] draws at once, and so the most rows a bulk
+/// insert prepares for before its first insert (`Table::insert_many` sizes its id list by it).
+pub(crate) const RESERVE_MAX: usize = 1 << 20;
 
 /// The creation number of an arena's next row: the next of its `reserved` ones, or one drawn
 /// from the `counter` every clone shares (an atomic increment).
@@ -215,7 +216,7 @@ impl<T: Clone> Arena<T> {
     /// back what is left with [`release`](Self::release). O(1).
     pub(crate) fn reserve(&mut self, n: usize) {
         self.release();
-        let n = (n as u64).min(RESERVE_MAX);
+        let n = n.min(RESERVE_MAX) as u64;
         if n >= 2 {
             let last = self.counter.fetch_add(n, Ordering::Relaxed);
             self.reserved = (last + 1, last + 1 + n);

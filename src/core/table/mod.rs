@@ -66,6 +66,15 @@ fn log_inserted<T>(log: &mut Vec<Undo<T>>, id: RawId) {
 /// most are picked. (A leaf a snapshot shares is copied anyway, and always saved whole.)
 const SAVE_LEAF_AT: u32 = 24;
 
+/// The foreign-key index at `pos` of `indexes`, as its concrete type (`None` if it is
+/// another kind). Takes the list, not the table, so that callers keep the rows borrowed apart.
+fn fk_mut<S: Model, T: Model, K: Key>(
+    indexes: &mut [Box<dyn RowIndex<T>>],
+    pos: usize,
+) -> Option<&mut FkIndex<S, T, K>> {
+    (&mut **indexes.get_mut(pos)? as &mut dyn Any).downcast_mut()
+}
+
 /// The value row `id` had when log entry `at` was written (a replaced row, or its slot in a
 /// saved leaf).
 fn logged<T>(log: &[Undo<T>], id: RawId, at: usize) -> Option<&T> {
@@ -449,8 +458,7 @@ impl<T: Model> TableData<T> {
         let TableData { rows, indexes, log } = self;
         // First: copying storage a snapshot shares runs `Clone`, before anything changes.
         let entry = rows.row_mut(child)?;
-        let index =
-            (&mut **indexes.get_mut(pos)? as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()?;
+        let index = fk_mut::<S, T, K>(indexes, pos)?;
         let fk = index.foreign_key();
         let held = fk.get(entry.get());
         if held == key.as_ref() || !holds(held) {
@@ -516,10 +524,7 @@ impl<T: Model> TableData<T> {
         changed: &mut usize,
     ) -> ById {
         let TableData { rows, indexes, log } = self;
-        let Some(index) = indexes
-            .get_mut(pos)
-            .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>())
-        else {
+        let Some(index) = fk_mut::<S, T, K>(indexes, pos) else {
             return ById::Unknown;
         };
         let Some(key) = K::__from_raw(source) else {
@@ -584,11 +589,7 @@ impl<T: Model> TableData<T> {
     /// Empties source row `source`'s bucket in the id-keyed foreign-key index at `pos`, logged
     /// (see `FkIndex::drop_bucket`). False if there is no such index.
     pub(super) fn drop_bucket<S: Model, K: Key>(&mut self, pos: usize, source: RawId) -> bool {
-        let Some(index) = self
-            .indexes
-            .get_mut(pos)
-            .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>())
-        else {
+        let Some(index) = fk_mut::<S, T, K>(&mut self.indexes, pos) else {
             return false;
         };
         index.drop_bucket(source);
@@ -601,12 +602,8 @@ impl<T: Model> TableData<T> {
     /// bucket.
     pub(super) fn unrelink<S: Model, K: Key>(&mut self, pos: usize, child: RawId, undo: Unlogged) {
         let TableData { rows, indexes, .. } = self;
-        let (Some(row), Some(index)) = (
-            rows.get_mut(child),
-            indexes
-                .get_mut(pos)
-                .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()),
-        ) else {
+        let (Some(row), Some(index)) = (rows.get_mut(child), fk_mut::<S, T, K>(indexes, pos))
+        else {
             return;
         };
         let fk = index.foreign_key();
@@ -627,12 +624,7 @@ impl<T: Model> TableData<T> {
         undo: Unlogged,
     ) {
         let TableData { rows, indexes, log } = self;
-        let (Some(row), Some(index)) = (
-            rows.get(child),
-            indexes
-                .get_mut(pos)
-                .and_then(|i| (&mut **i as &mut dyn Any).downcast_mut::<FkIndex<S, T, K>>()),
-        ) else {
+        let (Some(row), Some(index)) = (rows.get(child), fk_mut::<S, T, K>(indexes, pos)) else {
             return;
         };
         let now = index.foreign_key().get(row).cloned();
