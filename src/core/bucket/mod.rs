@@ -5,11 +5,11 @@
 //! handful of comments) are one `Arc<[Member]>` with spare capacity: a single allocation reached
 //! through a single pointer, edited in place while unshared, copied (with more capacity) when
 //! full or shared with a snapshot. Past [`SMALL_MAX`] children a bucket becomes a list of
-//! sorted chunks of at most [`CHUNK`] children each, behind a directory that holds each chunk's
-//! last child: an insert or a removal binary-searches the directory, then edits one chunk in
-//! place (or copies that one chunk, if a snapshot shares it). O(log k) to find, O(16) to edit;
-//! splitting or merging a chunk rebuilds the directory, and a copy after a snapshot copies one
-//! chunk and the directory: O(k / 16), which stays small up to [`HUGE_AT`] children. Past that a
+//! sorted chunks of at most [`CHUNK`] children each, stored inline in one directory that also
+//! holds each chunk's last child: an insert or a removal binary-searches the directory, then
+//! edits one chunk in place. O(log k) to find, O(16) to edit; splitting or merging a chunk
+//! rebuilds the directory, and the first edit after a snapshot copies it whole: O(k) bytes in
+//! one allocation and one `memcpy`, which stays small up to [`HUGE_AT`] children. Past that a
 //! bucket is a persistent B-tree (`imbl::OrdSet`), O(log k) for every edit and for the copy a
 //! snapshot forces, so that a source with 100,000 children is built, edited under snapshots
 //! and emptied in O(k log k), not O(k²).
@@ -41,33 +41,36 @@ pub(crate) enum Bucket {
 }
 
 /// The children of a large bucket: their number, and the chunks (each non-empty, in order), in
-/// one allocation with the reference count, so a lookup reaches a chunk in one step.
+/// one allocation with the reference count. The chunks are stored inline, so a lookup reaches
+/// a chunk in one step, and the copy a snapshot forces is one allocation and one `memcpy`: no
+/// reference count per chunk to raise on the copy and lower when the snapshot goes (those
+/// counts sat in as many cache lines, touched by locked instructions that cannot overlap).
 pub(crate) type Chunks = HeaderSlice<usize, [Chunk]>;
 
 /// Largest number of children in one chunk of a large bucket.
 pub(crate) const CHUNK: usize = 16;
 
-/// One chunk: its children are the first `len` entries of `ids` (capacity [`CHUNK`]), sorted;
-/// `last` is the last of them, kept here for the directory's binary search.
-#[derive(Clone)]
+/// One chunk: its children are the first `len` entries of `ids`, sorted; `last` is the last of
+/// them, kept here for the directory's binary search.
+#[derive(Clone, Copy)]
 pub(crate) struct Chunk {
     last: Member,
     len: u32,
-    ids: Arc<[Member]>,
+    ids: [Member; CHUNK],
 }
 
 impl Chunk {
+    /// A chunk of the sorted `ids` (at most [`CHUNK`]).
     fn new(ids: &[Member]) -> Chunk {
-        let last = ids.last().copied().unwrap_or(FILLER);
-        let padded = ids
-            .iter()
-            .copied()
-            .chain(std::iter::repeat_n(FILLER, CHUNK - ids.len()));
-        Chunk {
-            last,
-            len: ids.len() as u32,
-            ids: padded.collect(),
+        let mut chunk = Chunk {
+            last: ids.last().copied().unwrap_or(FILLER),
+            len: ids.len().min(CHUNK) as u32,
+            ids: [FILLER; CHUNK],
+        };
+        for (slot, &id) in chunk.ids.iter_mut().zip(ids) {
+            *slot = id;
         }
+        chunk
     }
 
     #[inline]
@@ -75,13 +78,17 @@ impl Chunk {
         &self.ids[..self.len as usize]
     }
 
-    /// Room to write: the chunk's own buffer, or a copy if a snapshot shares it.
+    /// Puts `id` at `pos` (at most `len`), which must leave the chunk sorted; the chunk must
+    /// have room.
     #[inline]
-    fn buf(&mut self) -> &mut [Member] {
-        if Arc::get_mut(&mut self.ids).is_none() {
-            self.ids = self.ids.iter().copied().collect();
+    fn insert_at(&mut self, pos: usize, id: Member) {
+        let n = self.len as usize;
+        shift_right(&mut self.ids[pos..=n]);
+        self.ids[pos] = id;
+        self.len += 1;
+        if pos == n {
+            self.last = id;
         }
-        Arc::get_mut(&mut self.ids).unwrap_or(&mut [])
     }
 }
 
@@ -94,17 +101,35 @@ fn find(dir: &[Chunk], id: Member) -> usize {
     at.min(dir.len().saturating_sub(1))
 }
 
-/// A large bucket of `len` children in the chunks `dir`.
-fn chunks(len: usize, dir: impl ExactSizeIterator<Item = Chunk>) -> Arc<Chunks> {
-    Arc::from_header_and_iter(len, dir)
+/// A large bucket of `len` children in the chunks `dir` (one allocation, one copy).
+fn chunks(len: usize, dir: &[Chunk]) -> Arc<Chunks> {
+    Arc::from_header_and_slice(len, dir)
 }
 
-/// `chunks`, writable: copied first if a snapshot shares it (the chunks themselves stay shared
-/// until one is written).
+/// `dir` with the `remove` chunks from `at` replaced by `with`, for `len` children: the
+/// directory after a split or a merge, built in place in its new allocation.
+fn rebuilt(len: usize, dir: &[Chunk], at: usize, remove: usize, with: &[Chunk]) -> Arc<Chunks> {
+    let (before, rest) = dir.split_at(at.min(dir.len()));
+    let after = rest.get(remove..).unwrap_or(&[]);
+    let total = before.len() + with.len() + after.len();
+    let chunk = |i: usize| {
+        let found = if i < before.len() {
+            before.get(i)
+        } else if i < before.len() + with.len() {
+            with.get(i - before.len())
+        } else {
+            after.get(i - before.len() - with.len())
+        };
+        found.copied().unwrap_or_else(|| Chunk::new(&[]))
+    };
+    Arc::from_header_and_iter(len, (0..total).map(chunk))
+}
+
+/// `chunks`, writable: copied first if a snapshot shares it.
 #[inline]
 fn chunks_mut(all: &mut Arc<Chunks>) -> Option<&mut Chunks> {
     if Arc::get_mut(all).is_none() {
-        *all = chunks(all.header, all.slice.iter().cloned());
+        *all = chunks(all.header, &all.slice);
     }
     Arc::get_mut(all)
 }
@@ -113,7 +138,7 @@ fn chunks_mut(all: &mut Arc<Chunks>) -> Option<&mut Chunks> {
 fn insert_large(all: &mut Arc<Chunks>, id: Member) -> bool {
     let at = find(&all.slice, id);
     let Some(chunk) = all.slice.get(at) else {
-        *all = chunks(1, std::iter::once(Chunk::new(&[id])));
+        *all = chunks(1, &[Chunk::new(&[id])]);
         return true;
     };
     let n = chunk.len as usize;
@@ -122,31 +147,21 @@ fn insert_large(all: &mut Arc<Chunks>, id: Member) -> bool {
         Err(pos) => pos,
     };
     if n == CHUNK {
-        // Split in two halves, then insert into the one it belongs to.
+        // Split in two halves, the new child in the one it belongs to.
         let (left, right) = chunk.slice().split_at(CHUNK / 2);
-        let halves = [Chunk::new(left), Chunk::new(right)];
-        let dir = &all.slice;
-        let split: Vec<Chunk> = dir[..at]
-            .iter()
-            .cloned()
-            .chain(halves)
-            .chain(dir[at + 1..].iter().cloned())
-            .collect();
-        *all = chunks(all.header, split.into_iter());
-        return insert_large(all, id);
+        let mut halves = [Chunk::new(left), Chunk::new(right)];
+        match pos.checked_sub(CHUNK / 2) {
+            Some(right) if right > 0 => halves[1].insert_at(right, id),
+            _ => halves[0].insert_at(pos, id),
+        }
+        *all = rebuilt(all.header + 1, &all.slice, at, 1, &halves);
+        return true;
     }
     let Some(all) = chunks_mut(all) else {
         return false;
     };
     all.header += 1;
-    let chunk = &mut all.slice[at];
-    let buf = chunk.buf();
-    shift_right(&mut buf[pos..=n]);
-    buf[pos] = id;
-    chunk.len += 1;
-    if pos == n {
-        chunk.last = id;
-    }
+    all.slice[at].insert_at(pos, id);
     true
 }
 
@@ -161,46 +176,38 @@ fn remove_large(all: &mut Arc<Chunks>, id: Member) -> bool {
         return false;
     };
     let len = all.header - 1;
-    // A chunk that empties goes; one that falls under a quarter merges into a neighbour with
-    // room, so chunks stay dense.
+    if n == 1 {
+        // The chunk empties: it goes.
+        *all = rebuilt(len, &all.slice, at, 1, &[]);
+        return true;
+    }
+    // A chunk that falls under a quarter merges into a neighbour with room, so chunks stay
+    // dense.
     let neighbour = if at + 1 < all.slice.len() {
         at + 1
     } else {
         at.wrapping_sub(1)
     };
-    let merge = n - 1 < CHUNK / 4
-        && all
-            .slice
-            .get(neighbour)
-            .is_some_and(|other| other.len as usize + n - 1 <= CHUNK / 2);
-    if n == 1 || merge {
-        let mut rest: Vec<Member> = chunk.slice().to_vec();
-        rest.remove(pos);
-        let dir = &all.slice;
-        let mut rebuilt: Vec<Chunk> = Vec::with_capacity(dir.len());
-        for (i, c) in dir.iter().enumerate() {
-            match i {
-                _ if i == at && merge => {}
-                _ if i == at => {
-                    if !rest.is_empty() {
-                        rebuilt.push(Chunk::new(&rest));
-                    }
-                }
-                _ if i == neighbour && merge => {
-                    let mut joined = Vec::with_capacity(CHUNK);
-                    if neighbour < at {
-                        joined.extend_from_slice(c.slice());
-                        joined.extend_from_slice(&rest);
-                    } else {
-                        joined.extend_from_slice(&rest);
-                        joined.extend_from_slice(c.slice());
-                    }
-                    rebuilt.push(Chunk::new(&joined));
-                }
-                _ => rebuilt.push(c.clone()),
-            }
+    if n - 1 < CHUNK / 4
+        && let Some(other) = all.slice.get(neighbour)
+        && other.len as usize + n - 1 <= CHUNK / 2
+    {
+        let mut joined = Vec::with_capacity(CHUNK);
+        let rest = chunk.slice().iter().enumerate().filter(|&(i, _)| i != pos);
+        if neighbour < at {
+            joined.extend_from_slice(other.slice());
+            joined.extend(rest.map(|(_, &id)| id));
+        } else {
+            joined.extend(rest.map(|(_, &id)| id));
+            joined.extend_from_slice(other.slice());
         }
-        *all = chunks(len, rebuilt.into_iter());
+        *all = rebuilt(
+            len,
+            &all.slice,
+            at.min(neighbour),
+            2,
+            &[Chunk::new(&joined)],
+        );
         return true;
     }
     let Some(all) = chunks_mut(all) else {
@@ -208,11 +215,9 @@ fn remove_large(all: &mut Arc<Chunks>, id: Member) -> bool {
     };
     all.header = len;
     let chunk = &mut all.slice[at];
-    let buf = chunk.buf();
-    shift_left(&mut buf[pos..n]);
-    let last = buf[n - 2];
+    shift_left(&mut chunk.ids[pos..n]);
     chunk.len -= 1;
-    chunk.last = last;
+    chunk.last = chunk.ids[n - 2];
     true
 }
 
@@ -304,8 +309,7 @@ impl Bucket {
 
     /// A large bucket of the sorted `ids`, in half-full chunks (room to grow on both sides).
     fn large(ids: &[Member]) -> Arc<Chunks> {
-        let dir: Vec<Chunk> = ids.chunks(CHUNK / 2).map(Chunk::new).collect();
-        chunks(ids.len(), dir.into_iter())
+        Arc::from_header_and_iter(ids.len(), ids.chunks(CHUNK / 2).map(Chunk::new))
     }
 
     /// Number of children. O(1).
