@@ -418,6 +418,45 @@ fn truncated_input_is_a_format_error() {
 }
 
 #[test]
+fn anything_after_the_archive_is_a_format_error() {
+    // A file damaged by a botched append or copy: the first archive alone would load.
+    let (db, g, ..) = game();
+    let json = archive().to_json(&db).unwrap();
+    for damaged in [
+        format!("{json}{json}"),
+        format!("{json}\n}}}}garbage"),
+        format!("{json} 0"),
+    ] {
+        let (error, ..) = load_error(&damaged);
+        match problem(error) {
+            ArchiveProblem::Format { message } => {
+                assert!(message.contains("after the archive"), "{message}")
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // Whitespace after it is not damage.
+    let (loaded, h) = loaded(&format!("{json}\n\t "));
+    assert_eq!(contents(&loaded, &h), contents(&db, &g));
+}
+
+#[test]
+fn a_file_with_anything_after_the_archive_loads_nothing() {
+    let dir = std::env::temp_dir().join(format!("relata-trailing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("game.json");
+    let (db, ..) = game();
+    let json = archive().to_json(&db).unwrap();
+    std::fs::write(&path, format!("{json}{json}")).unwrap();
+    let mut target = Db::new();
+    let g = declare(&mut target);
+    let error = archive().load_file(&mut target, &path).unwrap_err();
+    assert!(matches!(problem(error), ArchiveProblem::Format { .. }));
+    assert_eq!(g.units.len(&target).unwrap(), 0, "nothing loaded");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn another_version_is_named() {
     let json = edited(|v| v["version"] = serde_json::json!(7));
     let (error, ..) = load_error(&json);

@@ -163,7 +163,7 @@ impl<L: super::Tables> Archive<L> {
             .open(path)
             .and_then(|mut file| file.read_to_end(&mut bytes))
             .map_err(|e| io_error(path, "read", &e))?;
-        let result = self.load(db, &mut serde_json::Deserializer::from_slice(&bytes));
+        let result = self.load_whole_json(db, serde_json::Deserializer::from_slice(&bytes));
         result.map_err(|error| match error {
             Error::Archive {
                 problem: ArchiveProblem::Format { message },

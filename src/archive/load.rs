@@ -95,6 +95,10 @@ impl<L: ArchiveTables> Archive<L> {
     /// O(rows · log rows) time. On any error (see [`ArchiveProblem`]: format, version,
     /// schema, inconsistent rows, a dangling key, a duplicate unique value) `db` is unchanged.
     ///
+    /// This reads one archive and leaves what follows it to the caller's deserializer;
+    /// [`load_json`](Archive::load_json) and [`load_file`](Archive::load_file) also refuse
+    /// anything but whitespace after it (with `serde_json`, `Deserializer::end` does that).
+    ///
     /// ```
     /// use relata::{Archive, ArchiveProblem, Db, Error};
     /// # use serde::{Deserialize, Serialize};
@@ -108,6 +112,17 @@ impl<L: ArchiveTables> Archive<L> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn load<'de, D: Deserializer<'de>>(&self, db: &mut Db, deserializer: D) -> Result<()> {
+        let tables = self.read(db, deserializer)?;
+        db.core.restore(tables)
+    }
+
+    /// Reads a whole archive for `db` (checked against its schema), restoring nothing: what
+    /// [`load`](Archive::load) restores once it has also checked what follows the archive.
+    pub(super) fn read<'de, D: Deserializer<'de>>(
+        &self,
+        db: &Db,
+        deserializer: D,
+    ) -> Result<Tables> {
         self.check_listed(&db.core)?;
         let problem = RefCell::new(None);
         let schema = db.core.schema();
@@ -121,16 +136,11 @@ impl<L: ArchiveTables> Archive<L> {
             schema: &schema,
             problem: &problem,
         };
-        let tables = match seed.deserialize(deserializer) {
-            Ok(tables) => tables,
-            Err(error) => {
-                return Err(match problem.into_inner() {
-                    Some(error) => error,
-                    None => format_error(error.to_string()),
-                });
-            }
-        };
-        db.core.restore(tables)
+        seed.deserialize(deserializer)
+            .map_err(|error| match problem.into_inner() {
+                Some(error) => error,
+                None => format_error(error.to_string()),
+            })
     }
 }
 

@@ -171,9 +171,23 @@ impl<L: Tables> Archive<L> {
     }
 
     /// Loads JSON written by [`to_json`](Archive::to_json) into `db`, like
-    /// [`load`](Archive::load). O(rows).
+    /// [`load`](Archive::load); anything but whitespace after the archive (a second archive,
+    /// a damaged tail) is [`ArchiveProblem::Format`] and loads nothing. O(rows).
     pub fn load_json(&self, db: &mut Db, json: &str) -> Result<()> {
-        self.load(db, &mut serde_json::Deserializer::from_str(json))
+        self.load_whole_json(db, serde_json::Deserializer::from_str(json))
+    }
+
+    /// Reads one JSON archive from `input`, checks that nothing follows it, then restores it.
+    fn load_whole_json<'de, R: serde_json::de::Read<'de>>(
+        &self,
+        db: &mut Db,
+        mut input: serde_json::Deserializer<R>,
+    ) -> Result<()> {
+        let tables = self.read(db, &mut input)?;
+        input
+            .end()
+            .map_err(|e| format_error(format!("after the archive: {e}")))?;
+        db.core.restore(tables)
     }
 }
 
