@@ -6,7 +6,7 @@ use std::fmt;
 use crate::assoc::{BelongsTo, BelongsToMany, HasMany, HasOne, Link};
 use crate::core::SlotChange;
 use crate::db::{Db, Model};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{Id, RawId};
 use crate::key::Key;
 use crate::table::{Row, Table};
@@ -189,6 +189,22 @@ impl<S: Model, T: Model, K: Key> Association for HasOne<S, T, K> {
     }
 }
 
+/// A handle the change set's later state declared but its earlier one did not: said so, since
+/// the caller holds the handle of the database it asked (`changes_since` on two databases of
+/// different lineages, or a handle declared between the two states).
+#[cold]
+fn earlier(error: Error) -> Error {
+    match error {
+        Error::UnknownHandle { handle } => Error::UnknownHandle {
+            handle: format!(
+                "{handle} (asked of a change set: in its earlier state, which is another \
+                 database or predates the handle)"
+            ),
+        },
+        other => other,
+    }
+}
+
 impl Db {
     /// The changes that lead from `before` to this database: see [`ChangeSet`]. O(1); each
     /// question asked of it costs O(changes) when one state derives from the other.
@@ -250,8 +266,8 @@ impl ChangeSet {
     /// by `PartialEq`). `UnknownHandle` unless both states declared `table`. O(changes) when
     /// the states share storage, O(n) otherwise.
     pub fn table<T: Model + PartialEq>(&self, table: Table<T>) -> Result<TableChanges<'_, T>> {
-        let before = table.rows(&self.before)?;
         let after = table.rows(&self.after)?;
+        let before = table.rows(&self.before).map_err(earlier)?;
         let mut changes = TableChanges {
             inserted: Vec::new(),
             deleted: Vec::new(),
@@ -284,7 +300,8 @@ impl ChangeSet {
         association: A,
     ) -> Result<LinkChanges<A::Source, A::Target>> {
         let link = association.__link();
-        let (was, now) = (link.fk(&self.before.core)?, link.fk(&self.after.core)?);
+        let now = link.fk(&self.after.core)?;
+        let was = link.fk(&self.before.core).map_err(earlier)?;
         let key = was.index.foreign_key();
         let source_in = |db: &Db, row: &A::Target| -> Option<RawId> {
             let fk = link.fk(&db.core).ok()?;
@@ -384,11 +401,13 @@ impl ChangeSet {
         association: BelongsToMany<S, T, J>,
     ) -> Result<LinkChanges<S, T>> {
         let (to_source, to_target) = (association.source_link(), association.target_link());
-        let (was, now) = (
-            to_source.fk(&self.before.core)?,
-            to_source.fk(&self.after.core)?,
-        );
-        let to_target = to_target.fk(&self.before.core)?.index.foreign_key();
+        let now = to_source.fk(&self.after.core)?;
+        let was = to_source.fk(&self.before.core).map_err(earlier)?;
+        let to_target = to_target
+            .fk(&self.before.core)
+            .map_err(earlier)?
+            .index
+            .foreign_key();
         let to_source = was.index.foreign_key();
         let pair = |row: &J| Some((*to_source.get(row)?, *to_target.get(row)?));
         let (mut before, mut after) = (BTreeSet::new(), BTreeSet::new());

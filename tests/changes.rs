@@ -975,3 +975,32 @@ fn a_change_sets_debug_counts_what_each_table_had_written() {
          \"Post\": { inserted: 0, deleted: 0, written: 1 }} }"
     );
 }
+
+#[test]
+fn a_change_set_between_two_databases_says_so() {
+    let a = blog();
+    let b = blog();
+    let changes = a.db.changes_since(&b.db);
+    let error = changes.table(a.posts).unwrap_err();
+    assert!(matches!(error, Error::UnknownHandle { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("earlier state, which is another database"),
+        "{error}"
+    );
+    let error = changes.links(a.post_comments).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("earlier state, which is another database"),
+        "{error}"
+    );
+    let mut other = blog().db;
+    let before = a.db.fork();
+    let error =
+        a.db.changes_since(&before)
+            .apply_to(&mut other)
+            .unwrap_err();
+    assert!(error.to_string().contains("another database"), "{error}");
+}

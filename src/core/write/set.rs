@@ -115,8 +115,9 @@ impl Write<'_> {
         let tables = self.core.catalog.tables.len();
         if !self.core.same_tables(before) || !self.core.same_tables(after) {
             return Err(Error::UnknownHandle {
-                handle: "a change set over other tables (its write declared a table, or this \
-                         database declares tables it lacks)"
+                handle: "a change set taken on another database (or whose write declared a \
+                         table, or over fewer tables than this database declares: it applies \
+                         to a state of the database it was taken on)"
                     .into(),
             });
         }
