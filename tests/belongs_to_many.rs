@@ -179,6 +179,19 @@ fn set_diffs_pairs_and_set_through_updates_changed_payloads() {
         1
     );
     assert_eq!(titles(&s, ada), [("b", None), ("c", Some(3))]);
+    // A target listed twice is linked once, with the last payload listed for it.
+    assert_eq!(
+        s.takes
+            .set_through(
+                &mut s.db,
+                ada,
+                [graded(b, Some(1)), graded(c, Some(3)), graded(b, Some(2))]
+            )
+            .unwrap(),
+        1
+    );
+    assert_eq!(titles(&s, ada), [("b", Some(2)), ("c", Some(3))]);
+    assert_eq!(s.enrollments.len(&s.db).unwrap(), 2);
     assert_eq!(s.takes.set(&mut s.db, ada, []).unwrap(), 2);
     assert_eq!(s.takes.count(&s.db, ada).unwrap(), 0);
 }

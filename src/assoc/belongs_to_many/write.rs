@@ -127,8 +127,9 @@ impl<S: Model, T: Model, J: Model> BelongsToMany<S, T, J> {
 
     /// Makes the targets linked to `source` exactly those of `pairs`, each with its junction
     /// row: obsolete pairs are deleted, missing ones inserted, and existing ones whose payload
-    /// differs are updated (Sequelize `setCourses` with `through`). Atomic. Returns how many
-    /// pairs changed. O((old + new) log n).
+    /// differs are updated (Sequelize `setCourses` with `through`). A target listed more than
+    /// once is linked once, with the last payload listed for it (as collecting into a map
+    /// keeps the last value). Atomic. Returns how many pairs changed. O((old + new) log n).
     pub fn set_through(
         &self,
         db: &mut Db,
