@@ -40,12 +40,22 @@ pub(crate) enum Bucket {
     Huge(Arc<OrdSet<Member>>),
 }
 
-/// The children of a large bucket: their number, and the chunks (each non-empty, in order), in
-/// one allocation with the reference count. The chunks are stored inline, so a lookup reaches
-/// a chunk in one step, and the copy a snapshot forces is one allocation and one `memcpy`: no
-/// reference count per chunk to raise on the copy and lower when the snapshot goes (those
-/// counts sat in as many cache lines, touched by locked instructions that cannot overlap).
-pub(crate) type Chunks = HeaderSlice<usize, [Chunk]>;
+/// The children of a large bucket: their number, and the chunks (each non-empty, in order)
+/// with room for more, in one allocation with the reference count. The chunks are stored
+/// inline, so a lookup reaches a chunk in one step, and the copy a snapshot forces is one
+/// allocation and one `memcpy`: no reference count per chunk to raise on the copy and lower
+/// when the snapshot goes (those counts sat in as many cache lines, touched by locked
+/// instructions that cannot overlap). A split or a merge shifts the chunks after it in place;
+/// only a directory out of room is reallocated (with half as much room again), so a bucket
+/// grown by appends pays O(1) per split.
+pub(crate) type Chunks = HeaderSlice<Head, [Chunk]>;
+
+/// The counts of a large bucket: children, and chunks in use (the rest of the slice is room).
+#[derive(Clone, Copy)]
+pub(crate) struct Head {
+    children: usize,
+    used: usize,
+}
 
 /// Largest number of children in one chunk of a large bucket.
 pub(crate) const CHUNK: usize = 16;
@@ -59,14 +69,19 @@ pub(crate) struct Chunk {
     ids: [Member; CHUNK],
 }
 
+/// Fills the room of a directory; never read.
+const NO_CHUNK: Chunk = Chunk {
+    last: FILLER,
+    len: 0,
+    ids: [FILLER; CHUNK],
+};
+
 impl Chunk {
     /// A chunk of the sorted `ids` (at most [`CHUNK`]).
     fn new(ids: &[Member]) -> Chunk {
-        let mut chunk = Chunk {
-            last: ids.last().copied().unwrap_or(FILLER),
-            len: ids.len().min(CHUNK) as u32,
-            ids: [FILLER; CHUNK],
-        };
+        let mut chunk = NO_CHUNK;
+        chunk.last = ids.last().copied().unwrap_or(FILLER);
+        chunk.len = ids.len().min(CHUNK) as u32;
         for (slot, &id) in chunk.ids.iter_mut().zip(ids) {
             *slot = id;
         }
@@ -92,6 +107,12 @@ impl Chunk {
     }
 }
 
+/// The chunks in use.
+#[inline]
+fn dir(all: &Chunks) -> &[Chunk] {
+    all.slice.get(..all.header.used).unwrap_or(&[])
+}
+
 /// The chunk of `dir` that holds `id`, or would: the first whose last child is not before it
 /// (the last chunk for an id past every child).
 #[inline]
@@ -101,43 +122,80 @@ fn find(dir: &[Chunk], id: Member) -> usize {
     at.min(dir.len().saturating_sub(1))
 }
 
-/// A large bucket of `len` children in the chunks `dir` (one allocation, one copy).
-fn chunks(len: usize, dir: &[Chunk]) -> Arc<Chunks> {
-    Arc::from_header_and_slice(len, dir)
-}
-
-/// `dir` with the `remove` chunks from `at` replaced by `with`, for `len` children: the
-/// directory after a split or a merge, built in place in its new allocation.
-fn rebuilt(len: usize, dir: &[Chunk], at: usize, remove: usize, with: &[Chunk]) -> Arc<Chunks> {
-    let (before, rest) = dir.split_at(at.min(dir.len()));
-    let after = rest.get(remove..).unwrap_or(&[]);
-    let total = before.len() + with.len() + after.len();
-    let chunk = |i: usize| {
-        let found = if i < before.len() {
-            before.get(i)
-        } else if i < before.len() + with.len() {
-            with.get(i - before.len())
-        } else {
-            after.get(i - before.len() - with.len())
-        };
-        found.copied().unwrap_or_else(|| Chunk::new(&[]))
+/// A large bucket of `children` in the chunks `dir`, with room for half as many more.
+fn chunks(children: usize, dir: &[Chunk]) -> Arc<Chunks> {
+    let mut room = Vec::with_capacity(dir.len() + dir.len() / 2 + 1);
+    room.extend_from_slice(dir);
+    room.resize(room.capacity(), NO_CHUNK);
+    let head = Head {
+        children,
+        used: dir.len(),
     };
-    Arc::from_header_and_iter(len, (0..total).map(chunk))
+    Arc::from_header_and_slice(head, &room)
 }
 
-/// `chunks`, writable: copied first if a snapshot shares it.
+/// `chunks`, writable: copied first if a snapshot shares it (one `memcpy`), with whatever
+/// room it had up to a split or two: every edit of a bucket between snapshots copies it, so
+/// the copy stays near its size.
 #[inline]
 fn chunks_mut(all: &mut Arc<Chunks>) -> Option<&mut Chunks> {
     if Arc::get_mut(all).is_none() {
-        *all = chunks(all.header, &all.slice);
+        let keep = (all.header.used + all.header.used / 16 + 2).min(all.slice.len());
+        *all = Arc::from_header_and_slice(all.header, all.slice.get(..keep).unwrap_or(&[]));
     }
     Arc::get_mut(all)
 }
 
+/// Replaces chunk `at` of `all` with the two chunks `halves`, for one more child: in place if
+/// the directory has room (shifting the chunks after `at`), else in a larger copy.
+fn split_at(all: &mut Arc<Chunks>, at: usize, halves: [Chunk; 2]) {
+    let Head { children, used } = all.header;
+    if used < all.slice.len()
+        && let Some(writable) = chunks_mut(all)
+    {
+        let slice = &mut writable.slice;
+        slice.copy_within(at + 1..used, at + 2);
+        slice[at] = halves[0];
+        slice[at + 1] = halves[1];
+        writable.header = Head {
+            children: children + 1,
+            used: used + 1,
+        };
+        return;
+    }
+    let old = dir(all);
+    let mut grown = Vec::with_capacity(used + 1);
+    grown.extend_from_slice(&old[..at]);
+    grown.extend(halves);
+    grown.extend_from_slice(&old[at + 1..]);
+    *all = chunks(children + 1, &grown);
+}
+
+/// Replaces chunks `at` and `at + 1` (or only `at`, if `with` is `None`) with `with`, for one
+/// child fewer, shifting the chunks after them in place.
+fn close_at(all: &mut Arc<Chunks>, at: usize, with: Option<Chunk>) {
+    let Head { children, used } = all.header;
+    let Some(writable) = chunks_mut(all) else {
+        return;
+    };
+    let slice = &mut writable.slice;
+    match with {
+        Some(chunk) => {
+            slice[at] = chunk;
+            slice.copy_within(at + 2..used, at + 1);
+        }
+        None => slice.copy_within(at + 1..used, at),
+    }
+    writable.header = Head {
+        children: children - 1,
+        used: used - 1,
+    };
+}
+
 /// Adds `id` to a large bucket; false if it was there.
 fn insert_large(all: &mut Arc<Chunks>, id: Member) -> bool {
-    let at = find(&all.slice, id);
-    let Some(chunk) = all.slice.get(at) else {
+    let at = find(dir(all), id);
+    let Some(chunk) = dir(all).get(at) else {
         *all = chunks(1, &[Chunk::new(&[id])]);
         return true;
     };
@@ -154,42 +212,41 @@ fn insert_large(all: &mut Arc<Chunks>, id: Member) -> bool {
             Some(right) if right > 0 => halves[1].insert_at(right, id),
             _ => halves[0].insert_at(pos, id),
         }
-        *all = rebuilt(all.header + 1, &all.slice, at, 1, &halves);
+        split_at(all, at, halves);
         return true;
     }
     let Some(all) = chunks_mut(all) else {
         return false;
     };
-    all.header += 1;
+    all.header.children += 1;
     all.slice[at].insert_at(pos, id);
     true
 }
 
 /// Removes `id` from a large bucket; false if it was not there.
 fn remove_large(all: &mut Arc<Chunks>, id: Member) -> bool {
-    let at = find(&all.slice, id);
-    let Some(chunk) = all.slice.get(at) else {
+    let at = find(dir(all), id);
+    let Some(chunk) = dir(all).get(at) else {
         return false;
     };
     let n = chunk.len as usize;
     let Ok(pos) = position(chunk.slice(), id) else {
         return false;
     };
-    let len = all.header - 1;
     if n == 1 {
         // The chunk empties: it goes.
-        *all = rebuilt(len, &all.slice, at, 1, &[]);
+        close_at(all, at, None);
         return true;
     }
     // A chunk that falls under a quarter merges into a neighbour with room, so chunks stay
     // dense.
-    let neighbour = if at + 1 < all.slice.len() {
+    let neighbour = if at + 1 < all.header.used {
         at + 1
     } else {
         at.wrapping_sub(1)
     };
     if n - 1 < CHUNK / 4
-        && let Some(other) = all.slice.get(neighbour)
+        && let Some(other) = dir(all).get(neighbour)
         && other.len as usize + n - 1 <= CHUNK / 2
     {
         let mut joined = Vec::with_capacity(CHUNK);
@@ -201,19 +258,13 @@ fn remove_large(all: &mut Arc<Chunks>, id: Member) -> bool {
             joined.extend(rest.map(|(_, &id)| id));
             joined.extend_from_slice(other.slice());
         }
-        *all = rebuilt(
-            len,
-            &all.slice,
-            at.min(neighbour),
-            2,
-            &[Chunk::new(&joined)],
-        );
+        close_at(all, at.min(neighbour), Some(Chunk::new(&joined)));
         return true;
     }
     let Some(all) = chunks_mut(all) else {
         return false;
     };
-    all.header = len;
+    all.header.children -= 1;
     let chunk = &mut all.slice[at];
     shift_left(&mut chunk.ids[pos..n]);
     chunk.len -= 1;
@@ -309,7 +360,8 @@ impl Bucket {
 
     /// A large bucket of the sorted `ids`, in half-full chunks (room to grow on both sides).
     fn large(ids: &[Member]) -> Arc<Chunks> {
-        Arc::from_header_and_iter(ids.len(), ids.chunks(CHUNK / 2).map(Chunk::new))
+        let dir: Vec<Chunk> = ids.chunks(CHUNK / 2).map(Chunk::new).collect();
+        chunks(ids.len(), &dir)
     }
 
     /// Number of children. O(1).
@@ -318,7 +370,7 @@ impl Bucket {
         match self {
             Bucket::Empty => 0,
             Bucket::Small { len, .. } => *len as usize,
-            Bucket::Large(s) => s.header,
+            Bucket::Large(s) => s.header.children,
             Bucket::Huge(set) => set.len(),
         }
     }
@@ -334,8 +386,8 @@ impl Bucket {
             Bucket::Empty => false,
             Bucket::Small { .. } => self.slice().binary_search(&id).is_ok(),
             Bucket::Large(s) => {
-                let at = find(&s.slice, id);
-                s.slice
+                let at = find(dir(s), id);
+                dir(s)
                     .get(at)
                     .is_some_and(|c| position(c.slice(), id).is_ok())
             }
@@ -372,7 +424,7 @@ impl Bucket {
             }
             Bucket::Large(s) => {
                 let added = insert_large(s, id);
-                if s.header >= HUGE_AT {
+                if s.header.children >= HUGE_AT {
                     *self = Bucket::Huge(Arc::new(self.iter().collect()));
                 }
                 added
@@ -406,8 +458,8 @@ impl Bucket {
             Bucket::Large(s) => {
                 let removed = remove_large(s, id);
                 // Shrink with hysteresis so a bucket hovering at the threshold does not flip.
-                if s.header <= SMALL_MAX / 2 {
-                    let ids: Vec<Member> = s.slice.iter().flat_map(Chunk::slice).copied().collect();
+                if s.header.children <= SMALL_MAX / 2 {
+                    let ids: Vec<Member> = dir(s).iter().flat_map(Chunk::slice).copied().collect();
                     *self = Bucket::small(&ids);
                 }
                 removed
@@ -428,9 +480,9 @@ impl Bucket {
         match self {
             Bucket::Empty | Bucket::Small { .. } => BucketIter::Small(self.slice().iter()),
             Bucket::Large(s) => BucketIter::Large {
-                chunks: s.slice.iter(),
+                chunks: dir(s).iter(),
                 chunk: [].iter(),
-                left: s.header,
+                left: s.header.children,
             },
             Bucket::Huge(set) => BucketIter::Huge(set.iter()),
         }
