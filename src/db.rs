@@ -88,7 +88,10 @@ impl Db {
     /// storage leaf (32 rows) and the nodes above it, and the leaves of every index the write
     /// moves, so while a fork is held each row written since takes up to a few kilobytes
     /// (freed when the fork is dropped), and the first write pays a few microseconds for the
-    /// copies where a write to unshared storage takes well under one. Handles
+    /// copies where a write to unshared storage takes well under one. A source with 65 to
+    /// 2,047 children copies its list of children whole on its first change after the fork
+    /// (17–26 bytes per child, in one `memcpy`); below that the list is small, above it a
+    /// B-tree copies O(log k) nodes. Handles
     /// declared before the fork work in both copies; tables and associations declared after it
     /// belong to the copy that declared them. An id issued in one copy never resolves in the
     /// other.
