@@ -3,9 +3,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+mod row;
 mod rows;
 
-pub use rows::{Row, RowIter, Scan};
+pub use row::Row;
+pub use rows::{RowIter, Scan};
 
 use crate::core::{Arena, Core, RESERVE_MAX, TableAt, TableData, unknown};
 use crate::db::{Db, Model};

@@ -1,5 +1,6 @@
 //! One table's data: its rows, every index on them, and the log that undoes an operation's
-//! changes. The only code that writes rows; it calls every index on every write.
+//! changes. The only code that writes rows; it calls every index on every write (`relink`
+//! holds the relinks of one foreign key in place).
 
 use std::any::Any;
 use std::sync::atomic::AtomicU64;
@@ -7,16 +8,17 @@ use std::sync::atomic::AtomicU64;
 use triomphe::Arc;
 
 use super::Core;
-use super::index::{FkIndex, RowIndex};
+use super::index::RowIndex;
 use super::pvec::Stamp;
 use super::rows::{Arena, SavedLeaf, SlotChange};
 use crate::Model;
 use crate::id::{Lineage, RawId};
-use crate::key::Key;
 
 mod erased;
+mod relink;
 
 pub(crate) use erased::ErasedTable;
+pub(super) use relink::{ById, Unlogged};
 
 /// A logged change to the rows, undone in reverse order. A change that wrote a slot keeps the
 /// stamp the slot bore, put back once the old value is: a state rolled back to is, for a change
@@ -66,15 +68,6 @@ fn log_inserted<T>(log: &mut Vec<Undo<T>>, id: RawId) {
 /// most are picked. (A leaf a snapshot shares is copied anyway, and always saved whole.)
 const SAVE_LEAF_AT: u32 = 24;
 
-/// The foreign-key index at `pos` of `indexes`, as its concrete type (`None` if it is
-/// another kind). Takes the list, not the table, so that callers keep the rows borrowed apart.
-fn fk_mut<S: Model, T: Model, K: Key>(
-    indexes: &mut [Box<dyn RowIndex<T>>],
-    pos: usize,
-) -> Option<&mut FkIndex<S, T, K>> {
-    (&mut **indexes.get_mut(pos)? as &mut dyn Any).downcast_mut()
-}
-
 /// The value row `id` had when log entry `at` was written (a replaced row, or its slot in a
 /// saved leaf).
 fn logged<T>(log: &[Undo<T>], id: RawId, at: usize) -> Option<&T> {
@@ -94,28 +87,6 @@ pub(crate) struct Patched {
     pub(crate) removed: Vec<RawId>,
     /// Whether the table took the later state's lineage (see `TableData::take_lineage`).
     pub(crate) relineaged: bool,
-}
-
-/// What undoes a relink that was not logged (the caller keeps it): the key the row held, and
-/// the stamp its slot bore (see [`Undo`]).
-#[derive(Clone, Copy, Default)]
-pub(super) struct Unlogged {
-    pub(super) old: Option<RawId>,
-    pub(super) stamp: Stamp,
-}
-
-/// What [`TableData::link_by_id`] did.
-pub(super) enum ById {
-    /// The key changed; what undoes it, if it was not logged.
-    Changed(Unlogged),
-    /// Nothing to do: already linked (or, unlinking, not linked to a live source).
-    Same,
-    /// The child names no live row.
-    MissingChild,
-    /// No bucket proves the source alive: check the source table, then call again.
-    Unproven,
-    /// The index is not what the catalog says: a bug, reported as an error.
-    Unknown,
 }
 
 /// The rows of one table and the indexes kept on them.
@@ -436,206 +407,6 @@ impl<T: Model> TableData<T> {
             }
         }
         true
-    }
-
-    /// Points the foreign key of index `pos` (an [`FkIndex`]) on row `child` at `key`, in place,
-    /// and moves the row in that index only: one walk down the rows, one per bucket, if the key
-    /// the row holds passes `holds`. For associations whose key no other index reads (see
-    /// `AssocDef::relink_fast`); the caller has checked the key. `None` if `child` names no live
-    /// row; `Some(false)` if nothing changed (it already held `key`, or `holds` refused).
-    /// Logged unless `logged` is false, when the caller keeps what
-    /// [`unrelink`](Self::unrelink) needs, returned in `undo`.
-    #[inline]
-    pub(super) fn relink_where<S: Model, K: Key>(
-        &mut self,
-        pos: usize,
-        child: RawId,
-        key: Option<K>,
-        logged: bool,
-        undo: &mut Unlogged,
-        holds: impl FnOnce(Option<&K>) -> bool,
-    ) -> Option<bool> {
-        let TableData { rows, indexes, log } = self;
-        // First: copying storage a snapshot shares runs `Clone`, before anything changes.
-        let entry = rows.row_mut(child)?;
-        let index = fk_mut::<S, T, K>(indexes, pos)?;
-        let fk = index.foreign_key();
-        let held = fk.get(entry.get());
-        if held == key.as_ref() || !holds(held) {
-            // Nothing written: the row is not marked (a diff must not list it).
-            return Some(false);
-        }
-        let previous = held.cloned();
-        let (row, stamp) = entry.into_mut();
-        if !fk.set(row, key.clone()) {
-            return Some(false);
-        }
-        *undo = Unlogged {
-            old: previous.as_ref().and_then(Key::__raw),
-            stamp,
-        };
-        if logged {
-            log.push(Undo::Relinked {
-                id: child,
-                index: pos,
-                stamp,
-            });
-            index.save_key(previous.clone());
-        }
-        index.relink(child.member(), previous.as_ref(), key.as_ref(), logged);
-        Some(true)
-    }
-
-    /// Links row `child` to source row `source` through the id-keyed foreign key of index
-    /// `pos`, or unlinks it from `source` (`link: false`): the whole of `add` and `remove` in the
-    /// common case (see `AssocDef::link_by_id`), in one walk down the rows and one per bucket.
-    /// A bucket stamped with `source` proves it alive; without one the caller must check the
-    /// source table and call again with `proven`. Logged unless `logged` is false (see
-    /// [`relink_where`](Self::relink_where)).
-    #[inline(always)]
-    pub(super) fn link_by_id<S: Model, K: Key>(
-        &mut self,
-        pos: usize,
-        child: RawId,
-        source: RawId,
-        link: bool,
-        proven: bool,
-        logged: bool,
-    ) -> ById {
-        self.link_all_by_id::<S, K>(pos, &[child], source, link, proven, logged, &mut 0)
-    }
-
-    /// [`link_by_id`](Self::link_by_id) for each of `children` in turn (logged if more than
-    /// one), with one lookup of the index. Stops at the first that is not `Changed` or `Same`
-    /// and returns it (`changed` counts those changed before); `Same` if all went through.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the write path's arguments, passed through"
-    )]
-    #[inline(always)]
-    pub(super) fn link_all_by_id<S: Model, K: Key>(
-        &mut self,
-        pos: usize,
-        children: &[RawId],
-        source: RawId,
-        link: bool,
-        proven: bool,
-        logged: bool,
-        changed: &mut usize,
-    ) -> ById {
-        let TableData { rows, indexes, log } = self;
-        let Some(index) = fk_mut::<S, T, K>(indexes, pos) else {
-            return ById::Unknown;
-        };
-        let Some(key) = K::__from_raw(source) else {
-            return ById::Unknown;
-        };
-        let mut alive = proven || index.bucket(&key).is_some();
-        let logged = logged || children.len() > 1;
-        let mut last = ById::Same;
-        for &child in children {
-            if link && !alive {
-                return ById::Unproven;
-            }
-            // Copying storage a snapshot shares runs `Clone`, before this row changes.
-            let Some(entry) = rows.row_mut(child) else {
-                return ById::MissingChild;
-            };
-            let fk = index.foreign_key();
-            let held = fk.get(entry.get()).and_then(Key::__raw);
-            // A row holding the source's key proves it alive.
-            alive |= held == Some(source);
-            let new = if link {
-                if held == Some(source) {
-                    continue;
-                }
-                Some(key.clone())
-            } else {
-                if held != Some(source) {
-                    if alive {
-                        continue;
-                    }
-                    return ById::Unproven;
-                }
-                None
-            };
-            let old = held.and_then(K::__from_raw);
-            // Only now is the row written (and marked: a call that changes nothing leaves
-            // nothing for a diff).
-            let (row, stamp) = entry.into_mut();
-            if !fk.set(row, new.clone()) {
-                return ById::Unknown;
-            }
-            if logged {
-                log.push(Undo::Relinked {
-                    id: child,
-                    index: pos,
-                    stamp,
-                });
-                index.save_key(old.clone());
-            }
-            index.relink(child.member(), old.as_ref(), new.as_ref(), logged);
-            alive |= link;
-            *changed += 1;
-            last = ById::Changed(Unlogged { old: held, stamp });
-        }
-        if children.len() == 1 {
-            last
-        } else {
-            ById::Same
-        }
-    }
-
-    /// Empties source row `source`'s bucket in the id-keyed foreign-key index at `pos`, logged
-    /// (see `FkIndex::drop_bucket`). False if there is no such index.
-    pub(super) fn drop_bucket<S: Model, K: Key>(&mut self, pos: usize, source: RawId) -> bool {
-        let Some(index) = fk_mut::<S, T, K>(&mut self.indexes, pos) else {
-            return false;
-        };
-        index.drop_bucket(source);
-        self.log.push(Undo::Indexed);
-        true
-    }
-
-    /// Undoes an unlogged [`relink_where`](Self::relink_where) of row `child` (id keys):
-    /// its key back to the old one, its slot's stamp back, and the row back in the old key's
-    /// bucket.
-    pub(super) fn unrelink<S: Model, K: Key>(&mut self, pos: usize, child: RawId, undo: Unlogged) {
-        let TableData { rows, indexes, .. } = self;
-        let (Some(row), Some(index)) = (rows.get_mut(child), fk_mut::<S, T, K>(indexes, pos))
-        else {
-            return;
-        };
-        let fk = index.foreign_key();
-        let now = fk.get(row).cloned();
-        let before = undo.old.and_then(K::__from_raw);
-        if fk.set(row, before.clone()) {
-            index.relink(child.member(), now.as_ref(), before.as_ref(), false);
-            rows.restamp(child, undo.stamp);
-        }
-    }
-
-    /// Logs an unlogged [`relink_where`](Self::relink_where) of row `child` after the
-    /// fact, as if it had been logged: the operation goes on with more changes.
-    pub(super) fn log_relink<S: Model, K: Key>(
-        &mut self,
-        pos: usize,
-        child: RawId,
-        undo: Unlogged,
-    ) {
-        let TableData { rows, indexes, log } = self;
-        let (Some(row), Some(index)) = (rows.get(child), fk_mut::<S, T, K>(indexes, pos)) else {
-            return;
-        };
-        let now = index.foreign_key().get(row).cloned();
-        let old = undo.old.and_then(K::__from_raw);
-        log.push(Undo::Relinked {
-            id: child,
-            index: pos,
-            stamp: undo.stamp,
-        });
-        index.save_key(old.clone());
-        index.log_relink(child.member(), old, now);
     }
 
     /// The value row `id` had before the running operation first replaced or removed it, taken
