@@ -277,3 +277,67 @@ fn a_handled_failure_inside_a_shared_write_feeds_an_empty_change_set() {
         other => panic!("expected a change set, got {other:?}"),
     }
 }
+
+thread_local! {
+    /// Row clones left before the next one panics; `None`: disarmed.
+    static FUSE: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
+/// A row whose `Clone` panics when the fuse runs out.
+#[derive(Debug, PartialEq)]
+struct Fragile {
+    k: u32,
+}
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        FUSE.with(|f| match f.get() {
+            Some(0) => {
+                f.set(None);
+                panic!("deliberate panic in Clone");
+            }
+            Some(n) => f.set(Some(n - 1)),
+            None => {}
+        });
+        Fragile { k: self.k }
+    }
+}
+
+/// A range update whose row `Clone` panics — copying storage a fork shares, or taking the
+/// undo copy of a row — leaves an empty change set. (Found by an error-audit session:
+/// `Index::modify_range` marked the row written before cloning its old value, so a panic in
+/// that clone left a mark rollback did not take back; `is_empty` said "changed" and `apply_to`
+/// wrote the row again.)
+#[test]
+fn a_range_update_whose_clone_panics_leaves_an_empty_change_set() {
+    for fuse in 0..40 {
+        let mut db = Db::new();
+        let items = db.create_table::<Fragile>().unwrap();
+        let by_k = db.index(items, field!(Fragile, k)).unwrap();
+        let unique_k = db.unique(items, field!(Fragile, k)).unwrap();
+        items
+            .insert_many(&mut db, (0..40).map(|k| Fragile { k: k * 10 }))
+            .unwrap();
+        let before = db.fork();
+        for by_unique in [false, true] {
+            FUSE.with(|f| f.set(Some(fuse)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                if by_unique {
+                    unique_k.modify_range(&mut db, 0..400, |i| i.k += 1)
+                } else {
+                    by_k.modify_range(&mut db, 0..400, |i| i.k += 1)
+                }
+            }));
+            FUSE.with(|f| f.set(None));
+            assert!(outcome.is_err(), "fuse {fuse}: the clone did not panic");
+            let changes = db.changes_since(&before);
+            assert!(
+                changes.is_empty(),
+                "fuse {fuse} (unique: {by_unique}): a panicked range update left a change set"
+            );
+            assert_eq!(changes.apply_to(&mut before.fork()), Ok(0), "fuse {fuse}");
+            let ks: Vec<u32> = items.iter(&db).unwrap().map(|r| r.k).collect();
+            assert_eq!(ks, (0..40).map(|k| k * 10).collect::<Vec<_>>());
+        }
+    }
+}

@@ -37,6 +37,15 @@ pub(super) enum Kind {
         n: u8,
         panics: bool,
     },
+    /// `Table::modify_all` of every Leaf (`leaves`) or Twig: a set-based update in place,
+    /// saving whole storage leaves or single rows for the undo; `panics`: the change closure
+    /// panics at the row numbered `at` in storage order.
+    ModifyAll {
+        leaves: bool,
+        n: u8,
+        panics: bool,
+        at: u8,
+    },
     /// Twig (`t == TWIG`) or Bud (`t == BUD`) `add`.
     Add {
         t: usize,
@@ -98,6 +107,8 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         3 => (table.clone(), pick()).prop_map(|(t, row)| Kind::Delete { t, row }),
         3 => (table, pick(), any::<u8>(), prop::bool::weighted(0.2))
             .prop_map(|(t, row, n, panics)| Kind::Modify { t, row, n, panics }),
+        1 => (any::<bool>(), any::<u8>(), prop::bool::weighted(0.3), 0..6u8)
+            .prop_map(|(leaves, n, panics, at)| Kind::ModifyAll { leaves, n, panics, at }),
         3 => (prop::sample::select(&[TWIG, BUD][..]), pick(), pick())
             .prop_map(|(t, node, child)| Kind::Add { t, node, child }),
         2 => (prop::sample::select(&[LEAF, TWIG][..]), pick(), picks(), any::<bool>())
@@ -123,7 +134,8 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
 
 /// A history: mostly single operations; now and then 8–15 leaves created under one node, then
 /// that node deleted with a fuse, under a snapshot half the time, so that a panic can strike a
-/// cascade that empties a large bucket (in one step: the write path's `DROP_AT`).
+/// cascade that empties a large bucket (in one step: the write path's `DROP_AT`); now and then a
+/// few leaves created, then all updated by a closure that panics part-way.
 pub(super) fn ops() -> impl Strategy<Value = Vec<Op>> {
     let leaves = (pick(), any::<u8>(), 8..16usize, 0..64u32, any::<bool>()).prop_map(
         |(node, n, count, fuse, share)| {
@@ -141,9 +153,33 @@ pub(super) fn ops() -> impl Strategy<Value = Vec<Op>> {
             ops
         },
     );
+    // A few leaves, then every leaf updated in place with the closure panicking part-way
+    // (`at` may pass the end: then the update completes), under a snapshot half the time.
+    let update = (pick(), any::<u8>(), 2..12usize, 0..16u8, any::<bool>()).prop_map(
+        |(node, n, count, at, share)| {
+            let create = Op {
+                kind: Kind::Create { t: LEAF, node, n },
+                fuse: None,
+                share: false,
+            };
+            let mut ops = vec![create; count];
+            ops.push(Op {
+                kind: Kind::ModifyAll {
+                    leaves: true,
+                    n: n.wrapping_add(1),
+                    panics: true,
+                    at,
+                },
+                fuse: None,
+                share,
+            });
+            ops
+        },
+    );
     let step = prop_oneof![
         20 => op().prop_map(|op| vec![op]),
         1 => leaves,
+        1 => update,
     ];
     prop::collection::vec(step, 1..48).prop_map(|steps| steps.concat())
 }

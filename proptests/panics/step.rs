@@ -152,6 +152,46 @@ pub(super) fn step(run: &mut Run, db: &mut Db, model: &mut Model, op: &Op) -> bo
             };
             (got, want)
         }
+        Kind::ModifyAll {
+            leaves,
+            n,
+            panics,
+            at,
+        } => {
+            let t = if *leaves { LEAF } else { TWIG };
+            let (n, stop) = (*n, panics.then_some(usize::from(*at)));
+            let mut seen = 0;
+            let mut change = |v: &mut u8| {
+                if stop == Some(seen) {
+                    std::panic::panic_any(BOOM);
+                }
+                seen += 1;
+                *v = n;
+            };
+            let got = armed(fuse, || {
+                if *leaves {
+                    s.leaves.modify_all(db, |r| change(&mut r.n))
+                } else {
+                    s.twigs.modify_all(db, |r| change(&mut r.n))
+                }
+            });
+            let got = got.map(|res| res.map(Out::Count).map_err(class));
+            let want = match got {
+                Some(_) => {
+                    let live: Vec<usize> = (0..model.tables[t].len())
+                        .filter(|&i| model.live(t, i))
+                        .collect();
+                    live.iter()
+                        .try_for_each(|&i| {
+                            let key = model.need(t, i)?.key;
+                            model.update(t, i, G { key, n })
+                        })
+                        .map(|()| Out::Count(live.len()))
+                }
+                None => Ok(Out::Unit),
+            };
+            (got, want)
+        }
         Kind::Delete { t, row } => {
             let ids = &run.ids;
             let i = need!(r(model, *t, *row));

@@ -363,10 +363,14 @@ impl<T: Model> TableData<T> {
         let TableData { rows, indexes, log } = self;
         let (mut changed, mut moved) = (0, Vec::new());
         for &id in ids {
-            let Some((row, stamp)) = rows.get_mut_stamped(id) else {
+            let Some(entry) = rows.row_mut(id) else {
                 continue;
             };
-            log.push(Undo::Replaced(id, row.clone(), stamp));
+            // Cloned before the row is marked written: a panic in `Clone` leaves no mark that
+            // rollback could not take back (a change set would list the row).
+            let old = entry.get().clone();
+            let (row, stamp) = entry.into_mut();
+            log.push(Undo::Replaced(id, old, stamp));
             change(row);
             changed += 1;
             if let Some(Undo::Replaced(_, old, _)) = log.last()
