@@ -634,6 +634,54 @@ fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
     plain.check_integrity().unwrap();
 }
 
+/// A change set that removes a source referenced by attribute, applied where a row still holds
+/// its key, is `Restricted` as for a key by id, naming the removed source and the row. (It used
+/// to be a `ForeignKey` error naming the label, as if the label's write had been refused.)
+#[test]
+fn a_change_set_that_removes_a_source_still_referenced_by_attribute_is_restricted() {
+    let mut db = Db::new();
+    let tags = db.create_table::<Tag>().unwrap();
+    let labels = db.create_table::<Label>().unwrap();
+    let names = db.unique(tags, relata::field!(Tag, name)).unwrap();
+    let tagged = db
+        .has_many_by(
+            names,
+            labels,
+            fk!(Label, tag),
+            relata::AssocOptions::new().name("labels"),
+        )
+        .unwrap();
+    let b = tags.insert(&mut db, Tag { name: "b".into() }).unwrap();
+    let before = db.fork();
+    let mut target = before.fork();
+    let lb = tagged.create(&mut target, b, Label { tag: None }).unwrap();
+    let was = target.fork();
+    tags.delete(&mut db, b).unwrap();
+    let removed = db.changes_since(&before);
+
+    match &removed.apply_to(&mut target) {
+        Err(
+            error @ Error::Restricted {
+                row,
+                association,
+                blocking_row,
+                change,
+            },
+        ) => {
+            assert!(row.is(b), "{row}");
+            assert!(blocking_row.is(lb), "{blocking_row}");
+            assert_eq!(*association, "labels");
+            assert_eq!(*change, Change::Apply);
+            let message = error.to_string();
+            assert!(message.contains("runs no referential action"), "{message}");
+        }
+        other => panic!("expected a Restricted error naming {b:?} and {lb:?}, got {other:?}"),
+    }
+    assert!(target.changes_since(&was).is_empty());
+    target.check_integrity().unwrap();
+    assert_eq!(tagged.count(&target, b), Ok(1));
+}
+
 /// A change set that removes a source and puts another in its slot, applied where a row the
 /// change set does not touch still references the removed source, is refused (`Restricted`,
 /// as when the slot is not reused), and leaves the state as it was. (It used to be applied: linking the new source's row reset the old

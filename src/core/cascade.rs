@@ -55,14 +55,15 @@ pub(crate) trait AssocOps: Send + Sync {
     /// Whether row `child`'s key references no live row.
     fn dangles(&self, core: &Core, def: &AssocDef, child: RawId) -> bool;
     /// For a key by attribute: a target row holding a key that source rows `sources` held in
-    /// `old` and no source row holds in `core`, and the key. O(sources · log n).
+    /// `old` and no source row holds in `core`, as (that source, the target row, the key).
+    /// O(sources · log n).
     fn dangling_from(
         &self,
         core: &Core,
         old: &Core,
         def: &AssocDef,
         sources: &[RawId],
-    ) -> Option<(RawId, String)>;
+    ) -> Option<(RawId, RawId, String)>;
     /// [`Write::drop_children`]: empties source row `source`'s bucket at once.
     fn drop_children(&self, w: &mut Write<'_>, assoc: AssocAt, source: RawId) -> Result<()>;
     /// Row `child`'s key, as `Debug` shows it (`Some("null")` for a null key); `None` if there
@@ -170,14 +171,14 @@ impl<S: Model, T: Model, K: Key> AssocOps for Ops<S, T, K> {
         old: &Core,
         def: &AssocDef,
         sources: &[RawId],
-    ) -> Option<(RawId, String)> {
+    ) -> Option<(RawId, RawId, String)> {
         let index = Self::index(core, def)?;
         let before = old.data::<S>(def.source)?;
         let keys = before.index::<KeyIndex<S, K>>(def.source_key?)?;
         sources.iter().find_map(|&id| {
             let key = keys.key_of(before.rows().get(id)?)?;
             let (member, key) = index.dangling(core, &key)?;
-            Some((core.id_in(def.target, member)?, key))
+            Some((id, core.id_in(def.target, member)?, key))
         })
     }
 

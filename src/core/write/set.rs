@@ -170,9 +170,19 @@ impl Write<'_> {
                     if def.source_key.is_none() {
                         continue;
                     }
-                    if let Some((child, key)) = def.ops.dangling_from(self.core, old, def, &sources)
+                    if let Some((source, child, key)) =
+                        def.ops.dangling_from(self.core, old, def, &sources)
                     {
                         let target = self.core.table_name(def.target);
+                        if removed.contains(&source) {
+                            // As for a key by id: the removal is what the row restricts.
+                            return Err(Error::Restricted {
+                                row: RowRef::new(self.core.table_name(t), source),
+                                association: def.name,
+                                blocking_row: RowRef::new(target, child),
+                                change: Change::Apply,
+                            });
+                        }
                         return Err(Error::ForeignKey {
                             model: target,
                             field: def.field(),
