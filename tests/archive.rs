@@ -615,6 +615,34 @@ fn inconsistent_rows_are_named() {
     }
 }
 
+/// An archive of a few hundred bytes that puts a row in a far slot, with no free list to pay
+/// for the empty slots before it, is refused rather than allocating gigabytes. (Slot 2^26 - 1
+/// used to be accepted: 2^26 empty slots of a row this size are gigabytes.)
+#[test]
+fn a_row_in_a_far_slot_without_a_free_list_is_refused_before_allocating() {
+    let json = edited(|v| {
+        let units = &mut v["tables"][1];
+        units.as_object_mut().unwrap().remove("free");
+        units["counter"] = serde_json::json!(1u64 << 26);
+        let rows = units["rows"].as_array_mut().unwrap();
+        rows.truncate(1);
+        rows[0][0] = serde_json::json!((1u64 << 26) - 1);
+    });
+    let (error, ..) = load_error(&json);
+    assert!(
+        matches!(
+            problem(error.clone()),
+            ArchiveProblem::Rows { model: "Unit", .. }
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("beyond") && message.contains("without a free list"),
+        "{message}"
+    );
+}
+
 #[test]
 fn an_edited_fingerprint_or_format_is_a_format_error() {
     for json in [

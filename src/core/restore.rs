@@ -10,7 +10,7 @@ use triomphe::Arc;
 
 use super::Core;
 use super::catalog::declaration;
-use super::rows::Arena;
+use super::rows::{Arena, Slot};
 use super::table::{ErasedTable, TableData};
 use crate::Model;
 use crate::error::{ArchiveProblem, Error, Result};
@@ -36,11 +36,25 @@ pub(crate) struct Saved<T> {
 /// far from the creation number the dangling id uses.
 const MAX_COUNTER: u64 = u64::MAX >> 2;
 
-/// Empty slots a load recreates beyond four per row: a slot's position is part of its row's id,
-/// so the empty slots before the last row are rebuilt, and a corrupted slot number must not make
-/// a load allocate gigabytes (2^26 empty slots is a few hundred megabytes; a real database whose
-/// table shrank further than this from its peak is the one case refused).
-const MAX_SPARE_SLOTS: u64 = 1 << 26;
+/// The memory a load may spend on empty slots an archive without a free list implies (beyond
+/// four slots per row): a slot's position is part of its row's id, so the empty slots before
+/// the last row are rebuilt, and a corrupted slot number in an archive of a few hundred bytes
+/// must not make a load allocate gigabytes. An archive with a free list lists every empty slot,
+/// so its size pays for them and no budget applies.
+const SPARE_SLOT_BYTES: usize = 1 << 26;
+
+/// The slots a table restored from `rows` rows may span: every slot up to the end when `free`
+/// lists the empty ones (the completeness check holds it to rows plus that list), otherwise
+/// four per row or as many as [`SPARE_SLOT_BYTES`] holds, whichever is more.
+fn slot_bound<T>(rows: usize, free: Option<&[u32]>) -> u64 {
+    match free {
+        Some(free) => (rows + free.len()) as u64,
+        None => {
+            let budget = SPARE_SLOT_BYTES / std::mem::size_of::<Slot<T>>().max(1);
+            (4 * rows).max(budget) as u64
+        }
+    }
+}
 
 impl<T: Model> TableData<T> {
     /// A table with this one's (still filled) indexes holding the rows of `saved`, as table
@@ -69,6 +83,7 @@ impl<T: Model> TableData<T> {
         if !rows.is_sorted_by_key(|&(slot, ..)| slot) {
             rows.sort_by_key(|&(slot, ..)| slot);
         }
+        let bound = slot_bound::<T>(rows.len(), saved.free.as_deref());
         let mut previous = None;
         for &(slot, seq, _) in &rows {
             if seq == 0 || seq > saved.counter {
@@ -87,11 +102,19 @@ impl<T: Model> TableData<T> {
             if previous == Some(slot) {
                 return Err(format!("slot {slot} holds two rows"));
             }
-            if u64::from(slot) >= MAX_SPARE_SLOTS.max(4 * rows.len() as u64) {
-                return Err(format!(
-                    "slot {slot} is beyond the slots {} rows can need",
-                    rows.len()
-                ));
+            if u64::from(slot) >= bound {
+                return Err(match saved.free {
+                    Some(_) => format!(
+                        "slot {slot} is beyond the {bound} slots that {} rows and the free list \
+                         fill",
+                        rows.len()
+                    ),
+                    None => format!(
+                        "slot {slot} is beyond the slots {} rows can need (an archive without \
+                         a free list may leave at most {bound} slots before its last row)",
+                        rows.len()
+                    ),
+                });
             }
             previous = Some(slot);
         }
@@ -113,10 +136,10 @@ impl<T: Model> TableData<T> {
 }
 
 /// Whether `free` lists every vacant slot once: none holding one of `rows` (sorted by slot),
-/// none beyond the slots `counter` creations or the rows can need, and every slot below the
-/// last of them holding a row or listed.
+/// none beyond the slots `counter` creations fill, and every slot below the last of them
+/// holding a row or listed.
 fn check_free_list<T>(free: &[u32], rows: &[(u32, u64, T)], counter: u64) -> Result<(), String> {
-    let bound = MAX_SPARE_SLOTS.max(4 * rows.len() as u64).min(counter);
+    let bound = counter;
     let mut listed = free.to_vec();
     listed.sort_unstable();
     if let Some(twice) = listed.windows(2).find(|w| w[0] == w[1]) {
@@ -125,8 +148,7 @@ fn check_free_list<T>(free: &[u32], rows: &[(u32, u64, T)], counter: u64) -> Res
     for &slot in &listed {
         if u64::from(slot) >= bound {
             return Err(format!(
-                "free slot {slot} is beyond the slots {} rows and {counter} creations can need",
-                rows.len()
+                "free slot {slot} is beyond the {counter} slots the table's {counter} creations filled"
             ));
         }
         if rows.binary_search_by_key(&slot, |&(s, ..)| s).is_ok() {
