@@ -196,7 +196,9 @@ pub enum ArchiveProblem {
     Io {
         /// The file.
         path: String,
-        /// What relata was doing (`"write"`, `"sync"`, `"rename"`, `"read"`).
+        /// What relata was doing, as the message puts it: `"create"`, `"write"` or `"sync"` (the
+        /// temporary file a save writes), `"rename a temporary file over"` (the saved path),
+        /// `"sync the directory"`, or `"read"`.
         operation: &'static str,
         /// The operating system's message.
         message: String,

@@ -432,7 +432,16 @@ fn set_null_on_update_needs_a_nullable_key() {
         fk!(Dept, org_code),
         AssocOptions::new().on_update(OnUpdate::SetNull),
     );
-    assert!(matches!(declared, Err(Error::Definition { .. })));
+    match declared {
+        Err(error @ Error::Definition { .. }) => {
+            // Names the action that needs it, the association and the field.
+            let message = error.to_string();
+            for part in ["on_update(SetNull)", "`Dept`", "Dept.org_code", "Option"] {
+                assert!(message.contains(part), "{part}: {message}");
+            }
+        }
+        other => panic!("expected a Definition error, got {other:?}"),
+    }
 }
 
 // 3. Restrict is immediate: a row the same cascade would delete still blocks.

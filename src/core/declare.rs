@@ -205,9 +205,16 @@ impl Core {
             OnDelete::Cascade
         });
         if !nullable && (on_delete == OnDelete::SetNull || options.on_update == OnUpdate::SetNull) {
+            let which = if on_delete == OnDelete::SetNull {
+                "on_delete"
+            } else {
+                "on_update"
+            };
             return Err(definition(format!(
-                "SetNull needs a nullable foreign key, but {target_model}.{} is not an Option; \
-                 make the field an Option or choose another action",
+                "association `{}`: {which}(SetNull) needs a nullable foreign key, but \
+                 {target_model}.{} is not an Option; make the field an Option or choose another \
+                 {which} action",
+                options.name.unwrap_or(target_model),
                 fk.name
             )));
         }
