@@ -50,7 +50,6 @@ use crate::table::{Row, RowIter, Table};
 /// # Ok::<(), relata::Error>(())
 /// ```
 pub struct Index<T, K> {
-    name: &'static str,
     keyed: Keyed<T, K>,
 }
 
@@ -62,7 +61,7 @@ impl<T, K> Clone for Index<T, K> {
 impl<T, K> Copy for Index<T, K> {}
 impl<T, K> fmt::Debug for Index<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Index<{}.{}>", model_name::<T>(), self.name)
+        write!(f, "Index<{}.{}>", model_name::<T>(), self.keyed.name)
     }
 }
 
@@ -117,8 +116,7 @@ impl Db {
 impl<T: Model, K: Key> Index<T, K> {
     fn new(at: IndexAt, name: &'static str) -> Self {
         Index {
-            name,
-            keyed: Keyed::new(at),
+            keyed: Keyed::new(at, name),
         }
     }
 

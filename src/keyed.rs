@@ -17,6 +17,8 @@ use crate::table::{Row, RowIter, Table};
 /// A key index of `T` rows, by where it is. The handles wrap this.
 pub(crate) struct Keyed<T, K> {
     pub(crate) at: IndexAt,
+    /// The index's name, for messages.
+    pub(crate) name: &'static str,
     marker: crate::id::Marker<(T, K)>,
 }
 
@@ -41,9 +43,10 @@ pub(crate) fn filtered<T, K>(
 }
 
 impl<T: Model, K: Key> Keyed<T, K> {
-    pub(crate) fn new(at: IndexAt) -> Self {
+    pub(crate) fn new(at: IndexAt, name: &'static str) -> Self {
         Keyed {
             at,
+            name,
             marker: std::marker::PhantomData,
         }
     }
@@ -53,7 +56,7 @@ impl<T: Model, K: Key> Keyed<T, K> {
     pub(crate) fn index<'a>(&self, db: &'a Db) -> Result<(&'a TableData<T>, &'a KeyIndex<T, K>)> {
         db.core
             .key_index(self.at)
-            .ok_or_else(|| unknown::<T>("index"))
+            .ok_or_else(|| unknown::<T>(&format!("index `{}`", self.name)))
     }
 
     /// The table's handle.

@@ -150,7 +150,7 @@ impl<T: Model, K: Key> Unique<T, K> {
     }
 
     fn keyed(&self) -> Keyed<T, K> {
-        Keyed::new(self.at)
+        Keyed::new(self.at, self.name)
     }
 
     /// The row whose key equals `key`, if any (Sequelize `findOne({ where })` on a unique key).

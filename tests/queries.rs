@@ -327,14 +327,22 @@ fn queries_see_ids_and_order_by_them() {
 fn indexes_of_another_database_are_unknown() {
     let (l, _, _, _) = stocked();
     let other = library();
-    assert!(matches!(
-        l.by_due.count(&other.db, &5),
-        Err(Error::UnknownHandle { .. })
-    ));
-    assert!(matches!(
-        other.by_title.find(&l.db, "sf"),
-        Err(Error::UnknownHandle { .. })
-    ));
+    let due = l.by_due.count(&other.db, &5);
+    assert!(matches!(due, Err(Error::UnknownHandle { .. })), "{due:?}");
+    let title = other.by_title.find(&l.db, "sf").map(|r| r.map(|r| r.id()));
+    assert!(
+        matches!(title, Err(Error::UnknownHandle { .. })),
+        "{title:?}"
+    );
+    // The messages name the index and its model.
+    for (message, parts) in [
+        (due.unwrap_err().to_string(), ["index `due_on`", "Loan"]),
+        (title.unwrap_err().to_string(), ["index `title`", "Book"]),
+    ] {
+        for part in parts {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+    }
 }
 
 #[test]
