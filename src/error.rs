@@ -356,7 +356,8 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "{row} cannot be {change}: {blocking_row} still references it through association \
-                     `{association}`, whose action restricts it; unlink or delete {blocking_row} first"
+                     `{association}`, whose action (Restrict or NoAction) forbids it; unlink or delete \
+                     {blocking_row} first"
                 )
             }
             Error::Conflict { row, association } => write!(

@@ -18,6 +18,28 @@ use crate::id::{Id, RawId};
 /// impl relata::Key for Isbn {}
 /// ```
 ///
+/// A nullable column (`Option<String>`) is not a key: index the rows that have a value with a
+/// partial index, as SQL's unique indexes leave nulls out:
+///
+/// ```
+/// #[derive(Clone)]
+/// struct User { handle: Option<String> }
+/// let mut db = relata::Db::new();
+/// let users = db.create_table::<User>()?;
+/// let by_handle = db.unique_where(
+///     users,
+///     "handle",
+///     |u: &User| u.handle.is_some(),
+///     |u: &User| u.handle.clone().unwrap_or_default(),
+/// )?;
+/// users.insert(&mut db, User { handle: None })?;
+/// users.insert(&mut db, User { handle: None })?; // rows without a value are left out
+/// let ada = users.insert(&mut db, User { handle: Some("ada".into()) })?;
+/// assert!(users.insert(&mut db, User { handle: Some("ada".into()) }).is_err());
+/// assert_eq!(by_handle.find(&db, "ada")?.map(|u| u.id()), Some(ada));
+/// # Ok::<(), relata::Error>(())
+/// ```
+///
 /// A key's `Clone`, `Ord` and `Eq` are part of the schema and must not panic (as for the keys of
 /// a `BTreeMap`): relata calls them while it applies and rolls back a change.
 #[diagnostic::on_unimplemented(

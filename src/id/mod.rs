@@ -234,8 +234,11 @@ impl Member {
 /// Ids are handed out by [`Table::insert`](crate::Table::insert) and its relatives; there is no
 /// public constructor. An id names one row of one database lineage (a database and its forks):
 ///
-/// - once its row is deleted it never names a row again, even after the slot is reused or a
-///   transaction that created it is rolled back;
+/// - once its row is deleted it never names another row, even after the slot is reused or a
+///   transaction that created it is rolled back; only the same row can come back under it,
+///   when a change set from a state that still had the row is applied
+///   ([`ChangeSet::apply_to`](crate::ChangeSet::apply_to) writes rows with their ids: an undo
+///   by a reversed change set restores the deleted row itself);
 /// - it never resolves in another database, in a table another fork created on its own, or in a
 ///   table re-created after the transaction that first created it was rolled back.
 ///
