@@ -133,6 +133,7 @@ impl<T: Model> ErasedTable for TableData<T> {
                 }
                 Undo::Taken | Undo::Indexed => {}
                 Undo::Lineage(lineage, counter) => rows.set_lineage((lineage, counter)),
+                Undo::Rows(saved) => *rows = saved,
             }
         }
         clear_log(log);

@@ -47,6 +47,10 @@ enum Undo<T> {
     Indexed,
     /// The table took another lineage (`Arena::continue_lineage`); this is the one it had.
     Lineage(Lineage, Arc<AtomicU64>),
+    /// The rows as they were before a patch stored its first row under its id (an O(1) clone):
+    /// [`Arena::put`] grows the storage and takes its slot out of the middle of the free list,
+    /// which removing the row again does not undo, so later inserts would fill other slots.
+    Rows(Arena<T>),
 }
 
 /// Logs the insert of row `id`: extends the last entry if it is a run of inserts that `id`
@@ -222,6 +226,7 @@ impl<T: Model> TableData<T> {
             removed,
             relineaged,
         } = &mut patched;
+        let mut saved = false;
         for (id, change) in changes {
             if foreign && !matches!(change, Change::Remove) {
                 // Past the removals: rows of another lineage come next.
@@ -242,6 +247,11 @@ impl<T: Model> TableData<T> {
                     stored.push(id);
                 }
                 Change::Insert(row) => {
+                    if !saved {
+                        // Once: the writes after it copy what they touch, as under a fork.
+                        self.log.push(Undo::Rows(self.rows.clone()));
+                        saved = true;
+                    }
                     self.put(id, row).map_err(|_| id)?;
                     stored.push(id);
                 }
