@@ -282,10 +282,9 @@ impl fmt::Display for Error {
                 f,
                 "validation error on association `{association}`: {model}.{field} of {row} cannot be null \
                  here (its type is not an `Option`, or the unlink policy is `Reject`); link {row} to \
-                 another row instead, or delete it (the `Delete` unlink policy does: \
-                 `AssocOptions::unlink(Unlink::Delete)`, or `unlink = Delete` in its `#[has_many]` or \
-                 `#[has_one]` attribute, when declaring it; `Some(Unlink::Delete)` passed to `set_with` or \
-                 `remove_many_with`, per call)"
+                 another row instead, or delete it: declare the association with \
+                 `AssocOptions::unlink(Unlink::Delete)` (`unlink = Delete` with the derive), or pass \
+                 `Some(Unlink::Delete)` to `set_with` or `remove_many_with`"
             ),
             Error::ForeignKey {
                 model,

@@ -140,7 +140,9 @@ impl<T: Model, K: Key> Index<T, K> {
     }
 
     /// The rows whose keys fall in `range`, in key order (creation order within a key).
-    /// O(log n + k).
+    /// O(log n + k). As with `BTreeMap::range`, a range of a borrowed form of the key (`str`
+    /// for a `String` key) is a pair of [`Bound`](std::ops::Bound)s with the form named:
+    /// `range::<str, _>(&db, (Bound::Included("a"), Bound::Excluded("c")))`.
     pub fn range<'a, Q, R>(&self, db: &'a Db, range: R) -> Result<RowIter<'a, T>>
     where
         K: Borrow<Q>,

@@ -164,7 +164,10 @@ impl<T: Model, K: Key> Unique<T, K> {
         self.keyed().find_one(db, key)
     }
 
-    /// The rows whose keys fall in `range`, in key order. O(log n + k).
+    /// The rows whose keys fall in `range`, in key order. O(log n + k). As with
+    /// `BTreeMap::range`, a range of a borrowed form of the key (`str` for a `String` key) is
+    /// a pair of [`Bound`](std::ops::Bound)s with the form named: `range::<str, _>(&db,
+    /// (Bound::Unbounded, Bound::Excluded("c")))`.
     ///
     /// ```
     /// use relata::{Db, field};
@@ -177,6 +180,10 @@ impl<T: Model, K: Key> Unique<T, K> {
     /// }
     /// let first_two: Vec<_> = by_name.range(&db, .."c".to_string())?.map(|u| u.name.clone()).collect();
     /// assert_eq!(first_two, ["ada", "bob"]);
+    /// // The same range, without building a `String`:
+    /// use std::ops::Bound;
+    /// let up_to_c = (Bound::Unbounded, Bound::Excluded("c"));
+    /// assert_eq!(by_name.range::<str, _>(&db, up_to_c)?.count(), 2);
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn range<'a, Q, R>(&self, db: &'a Db, range: R) -> Result<RowIter<'a, T>>
