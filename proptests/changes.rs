@@ -280,6 +280,21 @@ fn check_apply_elsewhere(
                 db.check_integrity().unwrap();
                 assert_eq!(&now, t, "a failed apply_to ({e}) changed the database");
             }
+            // Nor where later rows go: the same inserts fill the same slots in turn.
+            let mut control = target.fork();
+            let order = |db: &mut Db| {
+                for n in 0..3 {
+                    // A name no history gives, so that every insert succeeds.
+                    let _ = s.teams.insert(db, Team { name: 200 + n, n });
+                }
+                let scan = s.teams.scan(db).unwrap();
+                scan.map(|r| r.value().clone()).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                order(&mut db),
+                order(&mut control),
+                "a failed apply_to ({e}) changed which slots later inserts fill"
+            );
             if let Some(row) = mismatch {
                 assert!(
                     matches!(e, Error::Mismatch { .. }),
