@@ -476,12 +476,32 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Property (d): a replica that applies the change set of every step, loads included, is the
-/// database after every step (rows by id, links, indexes), and its own inserts never take an
-/// id the database hands out or resolve there.
+/// Property (d): a replica with a history of its own that applies the change set of every
+/// step, loads included, is the database after every step (rows by id, links, indexes), saves
+/// an archive that loads as itself, and its own inserts never take an id the database hands
+/// out or resolve there.
 fn replicate(options: Options, steps: &[Step]) {
     let (mut db, s, mut ids) = history(&options, &[]);
     let mut replica = db.fork();
+    let player = |n| Player {
+        team: None,
+        mentor: None,
+        n,
+    };
+    // A history of the replica's own, rows it inserts and deletes, more each time (the first
+    // ones reuse the slots the last time left): it spans slots the database never filled
+    // (after a load, more slots than the loaded lineage created).
+    let rounds = std::cell::Cell::new(0u8);
+    let churn = |replica: &mut Db| {
+        rounds.set(rounds.get().saturating_add(1));
+        let own: Vec<_> = (0..rounds.get().saturating_mul(20))
+            .map(|n| s.players.insert(replica, player(n)).unwrap())
+            .collect();
+        for id in own {
+            s.players.delete(replica, id).unwrap();
+        }
+    };
+    churn(&mut replica);
     let mut before = db.fork();
     for step in steps {
         match step {
@@ -493,6 +513,8 @@ fn replicate(options: Options, steps: &[Step]) {
                 if *elsewhere {
                     json = from_elsewhere(&json);
                 }
+                // Between the save and the load: numbers the archive's counter does not know.
+                churn(&mut replica);
                 archive!().load_json(&mut db, &json).unwrap();
                 let loaded = State::of(&db, &s);
                 ids = Ids {
@@ -514,16 +536,18 @@ fn replicate(options: Options, steps: &[Step]) {
             State::of(&db, &s),
             "the replica after {step:?}"
         );
+        // Whatever state the replica reached, its archive loads (`load` panics if refused).
+        let (again, u) = load(&options, &archive!().to_json(&replica).unwrap());
+        assert_eq!(
+            State::of(&again, &u),
+            State::of(&replica, &s),
+            "the replica saved and loaded after {step:?}"
+        );
         before = db.fork();
     }
     // The two go on like forks: a row each inserts now is not the other's.
-    let player = Player {
-        team: None,
-        mentor: None,
-        n: 0,
-    };
-    let mine = s.players.insert(&mut db, player.clone()).unwrap();
-    let theirs = s.players.insert(&mut replica, player).unwrap();
+    let mine = s.players.insert(&mut db, player(0)).unwrap();
+    let theirs = s.players.insert(&mut replica, player(0)).unwrap();
     assert_ne!(mine, theirs, "both handed out one id");
     assert!(!s.players.contains(&replica, mine).unwrap());
     assert!(!s.players.contains(&db, theirs).unwrap());
