@@ -240,7 +240,12 @@ impl fmt::Display for ArchiveProblem {
                 write!(f, "the archive's {model} rows are inconsistent: {message}")
             }
             ArchiveProblem::Constraint(error) => {
-                write!(f, "the archive's rows break the schema: {error}")
+                write!(
+                    f,
+                    "the archive's rows break the schema (the rows named are the archive's, and \
+                     nothing was loaded: correct the archive, or declare the schema it was saved \
+                     with): {error}"
+                )
             }
             ArchiveProblem::Io {
                 path,

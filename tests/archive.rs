@@ -627,6 +627,12 @@ fn a_duplicate_unique_value_is_a_constraint_error() {
         matches!(*inner, Error::Unique { model: "Team", .. }),
         "{inner}"
     );
+    // The rows it names are the archive's, not the database's.
+    let message = error.to_string();
+    assert!(
+        message.contains("the rows named are the archive's") && message.contains("Team"),
+        "{message}"
+    );
 }
 
 #[test]
