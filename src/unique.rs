@@ -4,7 +4,6 @@
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::RangeBounds;
 
 use crate::core::{IndexAt, KeyFn};
@@ -20,9 +19,8 @@ use crate::table::{Row, RowIter, Table};
 /// A handle to a unique key of `T` (values of type `K`), returned by [`Db::unique`]. It finds
 /// rows by value, and can serve as the source key of an association ([`Db::has_many_by`]).
 pub struct Unique<T, K> {
-    pub(crate) at: IndexAt,
-    pub(crate) name: &'static str,
-    marker: PhantomData<fn() -> (T, K)>,
+    /// Where the index is, and its name.
+    pub(crate) keyed: Keyed<T, K>,
 }
 
 impl<T, K> Clone for Unique<T, K> {
@@ -33,7 +31,7 @@ impl<T, K> Clone for Unique<T, K> {
 impl<T, K> Copy for Unique<T, K> {}
 impl<T, K> fmt::Debug for Unique<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Unique<{}.{}>", model_name::<T>(), self.name)
+        write!(f, "Unique<{}.{}>", model_name::<T>(), self.keyed.name)
     }
 }
 
@@ -67,11 +65,7 @@ impl Db {
             field.span,
             true,
         )?;
-        Ok(Unique {
-            at,
-            name: field.name,
-            marker: PhantomData,
-        })
+        Ok(Unique::new(at, field.name))
     }
 }
 
@@ -143,14 +137,8 @@ impl Db {
 impl<T: Model, K: Key> Unique<T, K> {
     pub(crate) fn new(at: IndexAt, name: &'static str) -> Self {
         Unique {
-            at,
-            name,
-            marker: PhantomData,
+            keyed: Keyed::new(at, name),
         }
-    }
-
-    fn keyed(&self) -> Keyed<T, K> {
-        Keyed::new(self.at, self.name)
     }
 
     /// The row whose key equals `key`, if any (Sequelize `findOne({ where })` on a unique key).
@@ -161,7 +149,7 @@ impl<T: Model, K: Key> Unique<T, K> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.keyed().find_one(db, key)
+        self.keyed.find_one(db, key)
     }
 
     /// The rows whose keys fall in `range`, in key order. O(log n + k). As with
@@ -192,7 +180,7 @@ impl<T: Model, K: Key> Unique<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        self.keyed().range(db, range)
+        self.keyed.range(db, range)
     }
 
     /// Number of rows whose keys fall in `range`. O(log n + k).
@@ -202,12 +190,12 @@ impl<T: Model, K: Key> Unique<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        self.keyed().count_range(db, range)
+        self.keyed.count_range(db, range)
     }
 
     /// Every row the key indexes, in key order. O(n).
     pub fn iter<'a>(&self, db: &'a Db) -> Result<RowIter<'a, T>> {
-        self.keyed().iter(db)
+        self.keyed.iter(db)
     }
 
     /// The rows of `range`, filtered, ordered, limited and offset by `query`. Without an order
@@ -225,7 +213,7 @@ impl<T: Model, K: Key> Unique<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        self.keyed().query(db, range, query)
+        self.keyed.query(db, range, query)
     }
 
     /// Applies `change` to every row whose key falls in `range`, as one atomic set-based
@@ -243,7 +231,7 @@ impl<T: Model, K: Key> Unique<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        self.keyed().modify_range(db, range, change)
+        self.keyed.modify_range(db, range, change)
     }
 
     /// Deletes every row whose key falls in `range`, with their on-delete actions, as one
@@ -255,7 +243,7 @@ impl<T: Model, K: Key> Unique<T, K> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        self.keyed().delete_range(db, range)
+        self.keyed.delete_range(db, range)
     }
 
     /// The row holding `row`'s key, or `row` inserted if none does (Sequelize
@@ -276,10 +264,10 @@ impl<T: Model, K: Key> Unique<T, K> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn find_or_insert(&self, db: &mut Db, row: T) -> Result<(Id<T>, bool)> {
-        if let Some(id) = self.keyed().holder_of(db, &row)? {
+        if let Some(id) = self.keyed.holder_of(db, &row)? {
             return Ok((Id::from_raw(id), false));
         }
-        self.keyed().table().insert(db, row).map(|id| (id, true))
+        self.keyed.table().insert(db, row).map(|id| (id, true))
     }
 
     /// Inserts `row`, or replaces the row holding its key (Sequelize `upsert`). Returns its id
@@ -300,8 +288,8 @@ impl<T: Model, K: Key> Unique<T, K> {
     /// # Ok::<(), relata::Error>(())
     /// ```
     pub fn upsert(&self, db: &mut Db, row: T) -> Result<(Id<T>, bool)> {
-        let table = self.keyed().table();
-        match self.keyed().holder_of(db, &row)? {
+        let table = self.keyed.table();
+        match self.keyed.holder_of(db, &row)? {
             Some(id) => table
                 .update(db, Id::from_raw(id), row)
                 .map(|_| (Id::from_raw(id), false)),

@@ -579,10 +579,8 @@ struct Label {
     tag: Option<String>,
 }
 
-/// A change set that renames or removes a source keyed by attribute is refused where a target
-/// row still holds the old key (the check reads the old keys of the changed sources only).
-#[test]
-fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
+/// Tags and their labels, linked by the tag's name (association `labels`).
+fn tagged() -> (Db, Table<Tag>, HasMany<Tag, Label, String>) {
     let mut db = Db::new();
     let tags = db.create_table::<Tag>().unwrap();
     let labels = db.create_table::<Label>().unwrap();
@@ -595,6 +593,14 @@ fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
             relata::AssocOptions::new().name("labels"),
         )
         .unwrap();
+    (db, tags, tagged)
+}
+
+/// A change set that renames or removes a source keyed by attribute is refused where a target
+/// row still holds the old key (the check reads the old keys of the changed sources only).
+#[test]
+fn a_change_set_that_leaves_a_key_by_attribute_naming_nothing_is_refused() {
+    let (mut db, tags, tagged) = tagged();
     let a = tags.insert(&mut db, Tag { name: "a".into() }).unwrap();
     let b = tags.insert(&mut db, Tag { name: "b".into() }).unwrap();
     let before = db.fork();
@@ -685,18 +691,7 @@ fn a_failed_apply_leaves_where_later_inserts_go_as_it_was() {
 /// to be a `ForeignKey` error naming the label, as if the label's write had been refused.)
 #[test]
 fn a_change_set_that_removes_a_source_still_referenced_by_attribute_is_restricted() {
-    let mut db = Db::new();
-    let tags = db.create_table::<Tag>().unwrap();
-    let labels = db.create_table::<Label>().unwrap();
-    let names = db.unique(tags, relata::field!(Tag, name)).unwrap();
-    let tagged = db
-        .has_many_by(
-            names,
-            labels,
-            fk!(Label, tag),
-            relata::AssocOptions::new().name("labels"),
-        )
-        .unwrap();
+    let (mut db, tags, tagged) = tagged();
     let b = tags.insert(&mut db, Tag { name: "b".into() }).unwrap();
     let before = db.fork();
     let mut target = before.fork();

@@ -137,33 +137,32 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
 /// cascade that empties a large bucket (in one step: the write path's `DROP_AT`); now and then a
 /// few leaves created, then all updated by a closure that panics part-way.
 pub(super) fn ops() -> impl Strategy<Value = Vec<Op>> {
+    // `count` leaves created under `node`, then `last`.
+    let then = |node, n, count, last: Op| {
+        let create = Op {
+            kind: Kind::Create { t: LEAF, node, n },
+            fuse: None,
+            share: false,
+        };
+        let mut ops = vec![create; count];
+        ops.push(last);
+        ops
+    };
     let leaves = (pick(), any::<u8>(), 8..16usize, 0..64u32, any::<bool>()).prop_map(
-        |(node, n, count, fuse, share)| {
-            let create = Op {
-                kind: Kind::Create { t: LEAF, node, n },
-                fuse: None,
-                share: false,
-            };
-            let mut ops = vec![create; count];
-            ops.push(Op {
+        move |(node, n, count, fuse, share)| {
+            let delete = Op {
                 kind: Kind::Delete { t: NODE, row: node },
                 fuse: Some(fuse),
                 share,
-            });
-            ops
+            };
+            then(node, n, count, delete)
         },
     );
     // A few leaves, then every leaf updated in place with the closure panicking part-way
     // (`at` may pass the end: then the update completes), under a snapshot half the time.
     let update = (pick(), any::<u8>(), 2..12usize, 0..16u8, any::<bool>()).prop_map(
-        |(node, n, count, at, share)| {
-            let create = Op {
-                kind: Kind::Create { t: LEAF, node, n },
-                fuse: None,
-                share: false,
-            };
-            let mut ops = vec![create; count];
-            ops.push(Op {
+        move |(node, n, count, at, share)| {
+            let modify = Op {
                 kind: Kind::ModifyAll {
                     leaves: true,
                     n: n.wrapping_add(1),
@@ -172,8 +171,8 @@ pub(super) fn ops() -> impl Strategy<Value = Vec<Op>> {
                 },
                 fuse: None,
                 share,
-            });
-            ops
+            };
+            then(node, n, count, modify)
         },
     );
     let step = prop_oneof![

@@ -105,10 +105,10 @@ impl Db {
         options: AssocOptions,
     ) -> Result<HasMany<S, T, K>> {
         self.declare(
-            source_key.at.table,
+            source_key.keyed.at.table,
             target,
             fk,
-            Some(source_key.at),
+            Some(source_key.keyed.at),
             options,
             false,
         )

@@ -200,10 +200,10 @@ impl Db {
         options: AssocOptions,
     ) -> Result<HasOne<S, T, K>> {
         let link = self.declare::<S, T, K>(
-            source_key.at.table,
+            source_key.keyed.at.table,
             target,
             fk,
-            Some(source_key.at),
+            Some(source_key.keyed.at),
             options,
             true,
         )?;
